@@ -1,0 +1,170 @@
+"""Export a checkpoint to a Hugging Face-layout model folder with an ONNX graph (float32, opset 17).
+
+  python3 models/py/export_onnx.py --checkpoint models/work/fixture/ar.pt --tokenizer models/work/fixture \
+      --out models/pairs/fixture/ar [--metrics models/work/fixture/ar.eval.json] [--golden test/golden/x.json]
+
+Diffusion: input_ids (batch, seq) int64 -> logits (batch, seq, vocab) float32.
+AR: the transformers.js `llama` layout with a KV cache: input_ids, attention_mask, position_ids,
+past_key_values.{i}.key/value -> logits, present.{i}.key/value, each (batch, heads, seq, head_dim).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+from model import Transformer  # noqa: E402
+from objectives import load_checkpoint, load_documents  # noqa: E402
+from model_card import write_model_card  # noqa: E402
+
+OPSET = 17
+
+
+class DiffusionGraph(nn.Module):
+    def __init__(self, model: Transformer):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids):
+        return self.model(input_ids)[0]
+
+
+class CausalGraph(nn.Module):
+    def __init__(self, model: Transformer):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, position_ids, *past_flat):
+        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past)
+        return (logits, *[t for kv in presents for t in kv])
+
+
+def export(model: Transformer, path: str):
+    cfg = model.cfg
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not cfg.causal:
+        ids = torch.randint(2, cfg.vocab_size, (2, 7))
+        torch.onnx.export(
+            DiffusionGraph(model), (ids,), path, opset_version=OPSET, input_names=["input_ids"],
+            output_names=["logits"],
+            dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
+                          "logits": {0: "batch_size", 1: "sequence_length"}},
+        )
+        return
+    b, past_len, s = 2, 3, 5
+    ids = torch.randint(2, cfg.vocab_size, (b, s))
+    mask = torch.ones(b, past_len + s, dtype=torch.long)
+    pos = torch.arange(past_len, past_len + s).unsqueeze(0).expand(b, s).contiguous()
+    past = [torch.randn(b, cfg.n_heads, past_len, cfg.head_dim) for _ in range(2 * cfg.n_layers)]
+    past_names = [f"past_key_values.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
+    present_names = [f"present.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
+    axes = {"input_ids": {0: "batch_size", 1: "sequence_length"},
+            "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
+            "position_ids": {0: "batch_size", 1: "sequence_length"},
+            "logits": {0: "batch_size", 1: "sequence_length"}}
+    axes.update({n: {0: "batch_size", 2: "past_sequence_length"} for n in past_names})
+    axes.update({n: {0: "batch_size", 2: "total_sequence_length"} for n in present_names})
+    torch.onnx.export(
+        CausalGraph(model), (ids, mask, pos, *past), path, opset_version=OPSET,
+        input_names=["input_ids", "attention_mask", "position_ids", *past_names],
+        output_names=["logits", *present_names], dynamic_axes=axes,
+    )
+
+
+def hf_config(model: Transformer, ckpt: dict) -> dict:
+    """config.json: the real architecture, in the names transformers.js reads for `llama`."""
+    cfg, data = model.cfg, ckpt["data"]
+    common = {
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.dim,
+        "intermediate_size": cfg.hidden_dim,
+        "num_hidden_layers": cfg.n_layers,
+        "num_attention_heads": cfg.n_heads,
+        "num_key_value_heads": cfg.n_heads,
+        "head_dim": cfg.head_dim,
+        "max_position_embeddings": cfg.context,
+        "rms_norm_eps": cfg.norm_eps,
+        "rope_theta": cfg.rope_theta,
+        "hidden_act": "silu",
+        "tie_word_embeddings": True,
+        "attention_bias": False,
+        "bos_token_id": None,
+        "eos_token_id": data["end_of_text_id"],
+        "pad_token_id": data["end_of_text_id"],
+        "mask_token_id": data["mask_id"],
+        "torch_dtype": "float32",
+        "transformers.js_config": {"dtype": "fp32"},
+    }
+    if cfg.causal:
+        return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "is_causal": True, **common}
+    # A bidirectional Llama trained with LLaDA's masked-diffusion objective; no KV cache.
+    return {"architectures": ["LLaDAModelLM"], "model_type": "llada", "is_causal": False,
+            "diffusion": {"objective": "llada-masked", "mask_token_id": data["mask_id"]}, **common}
+
+
+def parity_inputs(model: Transformer, tokenizer_dir: str, ckpt: dict) -> list[list[int]]:
+    """Fixed inputs for the parity test: validation text, and for the denoiser a few masked positions."""
+    eot, mask = ckpt["data"]["end_of_text_id"], ckpt["data"]["mask_id"]
+    docs = load_documents(tokenizer_dir, "validation", eot)
+    rows = [docs[0][:24].tolist(), docs[1][:24].tolist()]
+    if not model.cfg.causal:
+        rows[1] = [mask if i % 3 == 2 else t for i, t in enumerate(rows[1])]
+    return rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--tokenizer", required=True, help="folder with tokenizer.json, tokenizer_config.json, data.json")
+    p.add_argument("--out", required=True)
+    p.add_argument("--metrics", default=None, help="evaluate.py JSON to put in the model card")
+    p.add_argument("--samples", default=None, help="text file of unedited samples for the model card")
+    p.add_argument("--golden", default=None, help="where to write golden logits for the parity test")
+    args = p.parse_args()
+
+    model, ckpt = load_checkpoint(args.checkpoint)
+    onnx_path = os.path.join(args.out, "onnx", "model.onnx")
+    export(model, onnx_path)
+    import onnx
+
+    onnx.checker.check_model(onnx.load(onnx_path))
+    shutil.copyfile(os.path.join(args.tokenizer, "tokenizer.json"), os.path.join(args.out, "tokenizer.json"))
+    with open(os.path.join(args.tokenizer, "tokenizer_config.json")) as f:
+        tok_config = json.load(f)
+    tok_config["model_max_length"] = model.cfg.context  # the model's context, whatever prepare was told
+    with open(os.path.join(args.out, "tokenizer_config.json"), "w") as f:
+        json.dump(tok_config, f, indent=2)
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(hf_config(model, ckpt), f, indent=2)
+    if model.cfg.causal:
+        eot = ckpt["data"]["end_of_text_id"]
+        gen = {"bos_token_id": None, "eos_token_id": eot, "pad_token_id": eot, "max_length": model.cfg.context,
+               "do_sample": False}
+        with open(os.path.join(args.out, "generation_config.json"), "w") as f:
+            json.dump(gen, f, indent=2)
+    metrics = json.load(open(args.metrics)) if args.metrics else None
+    samples = open(args.samples).read() if args.samples else None
+    write_model_card(args.out, model, ckpt, metrics, samples)
+
+    if args.golden:
+        rows = parity_inputs(model, args.tokenizer, ckpt)
+        with torch.no_grad():
+            logits, _ = model(torch.tensor(rows))
+        os.makedirs(os.path.dirname(os.path.abspath(args.golden)), exist_ok=True)
+        with open(args.golden, "w") as f:
+            json.dump({"input_ids": rows, "dims": list(logits.shape),
+                       "logits": np.round(logits.numpy().astype(np.float64), 6).ravel().tolist()}, f)
+    size = os.path.getsize(onnx_path)
+    print(f"exported {args.checkpoint} -> {onnx_path} ({size / 1e6:.2f} MB, {model.num_parameters():,} parameters)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""One transformer for both models: a small Llama (RMSNorm, RoPE, SwiGLU, tied embeddings).
+
+The only architectural switch between the diffusion denoiser and the autoregressive baseline is
+`causal`: bidirectional attention for the denoiser, causal attention (with a KV cache) for AR.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 2048
+    context: int = 256  # longest sequence trained on; RoPE itself has no table, so this is advisory at run time
+    dim: int = 256
+    n_layers: int = 4
+    n_heads: int = 4
+    hidden_dim: int = 0  # SwiGLU width; 0 means 8/3 * dim rounded up to a multiple of 32 (Llama's rule)
+    norm_eps: float = 1e-5
+    rope_theta: float = 10000.0
+    causal: bool = True  # False: bidirectional attention (masked-diffusion denoiser)
+
+    def __post_init__(self):
+        if self.hidden_dim == 0:
+            self.hidden_dim = 32 * math.ceil(8 * self.dim / 3 / 32)
+        if self.dim % self.n_heads:
+            raise ValueError(f"dim {self.dim} must be divisible by n_heads {self.n_heads}")
+        if (self.dim // self.n_heads) % 2:
+            raise ValueError("head_dim must be even for RoPE")
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.n_heads
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope_cos_sin(position_ids: torch.Tensor, head_dim: int, theta: float):
+    """cos/sin of shape (batch, 1, seq, head_dim) for integer positions (batch, seq)."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    freqs = position_ids.to(torch.float32).unsqueeze(-1) * inv_freq  # (batch, seq, head_dim/2)
+    emb = torch.cat([freqs, freqs], dim=-1)  # (batch, seq, head_dim)
+    return emb.cos().unsqueeze(1), emb.sin().unsqueeze(1)
+
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat([-x2, x1], dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.wq = nn.Linear(cfg.dim, cfg.dim, bias=False)
+        self.wk = nn.Linear(cfg.dim, cfg.dim, bias=False)
+        self.wv = nn.Linear(cfg.dim, cfg.dim, bias=False)
+        self.wo = nn.Linear(cfg.dim, cfg.dim, bias=False)
+
+    def forward(self, x, cos, sin, bias, past=None):
+        b, s, _ = x.shape
+        h, d = self.cfg.n_heads, self.cfg.head_dim
+        q = self.wq(x).view(b, s, h, d).transpose(1, 2)  # (batch, heads, seq, head_dim)
+        k = self.wk(x).view(b, s, h, d).transpose(1, 2)
+        v = self.wv(x).view(b, s, h, d).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)  # (batch, heads, past+seq, head_dim)
+            v = torch.cat([past[1], v], dim=2)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (batch, heads, seq, past+seq)
+        if bias is not None:
+            scores = scores + bias
+        out = F.softmax(scores, dim=-1) @ v  # (batch, heads, seq, head_dim)
+        out = out.transpose(1, 2).reshape(b, s, h * d)  # (batch, seq, dim)
+        return self.wo(out), (k, v)
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.w_gate = nn.Linear(cfg.dim, cfg.hidden_dim, bias=False)
+        self.w_up = nn.Linear(cfg.dim, cfg.hidden_dim, bias=False)
+        self.w_down = nn.Linear(cfg.hidden_dim, cfg.dim, bias=False)
+
+    def forward(self, x):
+        return self.w_down(F.silu(self.w_gate(x)) * self.w_up(x))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.attn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.attn = Attention(cfg)
+        self.mlp_norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.mlp = SwiGLU(cfg)
+
+    def forward(self, x, cos, sin, bias, past=None):
+        a, present = self.attn(self.attn_norm(x), cos, sin, bias, past)
+        x = x + a
+        return x + self.mlp(self.mlp_norm(x)), present
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # GPT-2's scaled init of the residual projections
+            if name.endswith("wo.weight") or name.endswith("w_down.weight"):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layers))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None):
+        """input_ids (batch, seq) -> logits (batch, seq, vocab), presents [(k, v)] per layer.
+
+        attention_mask (batch, past+seq): 1 for real tokens, 0 for padding (optional).
+        past: per layer (k, v), each (batch, heads, past, head_dim); causal models only.
+        """
+        b, s = input_ids.shape
+        past_len = 0 if past is None else past[0][0].shape[2]
+        if position_ids is None:
+            position_ids = torch.arange(past_len, past_len + s).unsqueeze(0).expand(b, s)
+        cos, sin = rope_cos_sin(position_ids, self.cfg.head_dim, self.cfg.rope_theta)
+        bias = self._attention_bias(b, s, past_len, attention_mask)
+        x = self.embed(input_ids)
+        presents = []
+        for i, block in enumerate(self.blocks):
+            x, present = block(x, cos, sin, bias, None if past is None else past[i])
+            presents.append(present)
+        logits = self.norm(x) @ self.embed.weight.t()  # tied embeddings: (batch, seq, vocab)
+        return logits, presents
+
+    def _attention_bias(self, b, s, past_len, attention_mask):
+        """Additive bias (batch or 1, 1, seq, past+seq): 0 where attention is allowed, a large negative elsewhere.
+
+        A finite negative (not -inf) keeps rows that see nothing (queries on padding) free of NaN.
+        """
+        if not self.cfg.causal and attention_mask is None:
+            return None
+        allowed = torch.ones(1, 1, s, past_len + s, dtype=torch.bool)
+        if self.cfg.causal:
+            q_pos = torch.arange(s).unsqueeze(1) + past_len  # (seq, 1)
+            k_pos = torch.arange(past_len + s).unsqueeze(0)  # (1, past+seq)
+            allowed = (k_pos <= q_pos).view(1, 1, s, past_len + s)
+        if attention_mask is not None:
+            allowed = allowed & attention_mask.to(torch.bool).view(b, 1, 1, -1)
+        return (~allowed).to(torch.float32) * (torch.finfo(torch.float32).min / 2)  # float32 in the graph too

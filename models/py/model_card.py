@@ -1,0 +1,55 @@
+"""The model card (README.md of a model folder), built only from the checkpoint and measured metrics."""
+from __future__ import annotations
+
+import os
+import platform
+
+
+def _fmt_seconds(s: float) -> str:
+    return f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"
+
+
+def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samples: str | None):
+    cfg, state, data = model.cfg, ckpt["state"], ckpt["data"]
+    kind = "autoregressive (causal attention, next-token loss)" if cfg.causal else \
+        "masked diffusion (bidirectional attention, LLaDA objective)"
+    init = state.get("init_from")
+    init_line = (f"initialised from the `{init['objective']}` checkpoint `{init['path']}` "
+                 f"({init['tokens']:,} tokens, {_fmt_seconds(init['wall_seconds'])}), then trained with this objective"
+                 if init else "trained from a random initialisation")
+    lines = [
+        "---", "license: cdla-sharing-1.0" if data["corpus"] == "tinystories" else "license: other",
+        "library_name: transformers.js", "---", "",
+        f"# {os.path.basename(os.path.normpath(out_dir))}: {kind}", "",
+        "Part of the masked-diffusion browser demo: a small Llama-style transformer (RMSNorm, RoPE, SwiGLU, "
+        "tied embeddings). The diffusion and AR models of a pair share this architecture, tokenizer and data; "
+        "the only architectural difference is causal vs bidirectional attention.", "",
+        "| | |", "|---|---|",
+        f"| parameters | {model.num_parameters():,} |",
+        f"| layers / dim / heads / SwiGLU width | {cfg.n_layers} / {cfg.dim} / {cfg.n_heads} / {cfg.hidden_dim} |",
+        f"| context | {cfg.context} tokens |",
+        f"| vocabulary | {cfg.vocab_size} (byte-level BPE; `<\\|endoftext\\|>` = {data['end_of_text_id']}, "
+        f"`<|mask|>` = {data['mask_id']}) |",
+        f"| training data | `{data['corpus']}` train split: {data['splits']['train']['documents']:,} documents, "
+        f"{data['splits']['train']['tokens']:,} tokens |",
+        f"| initialisation | {init_line} |",
+        f"| this objective | {state['step']:,} steps, {state['tokens']:,} tokens (padded examples), "
+        f"{_fmt_seconds(state['wall_seconds'])} |",
+        f"| hardware | CPU ({platform.machine()}), {os.cpu_count()} cores, PyTorch with OpenBLAS |",
+    ]
+    if metrics:
+        if "nats_per_token" in metrics:
+            lines.append(f"| validation AR loss | {metrics['nats_per_token']:.4f} nats/token, "
+                         f"{metrics['bits_per_byte']:.4f} bits/byte ({metrics['documents']} documents) |")
+        if "elbo_nats_per_token" in metrics:
+            lines.append(f"| validation diffusion ELBO | {metrics['elbo_nats_per_token']:.4f} nats/token, "
+                         f"{metrics['elbo_bits_per_byte']:.4f} bits/byte (grid of {metrics['grid']} mask ratios, "
+                         f"{metrics['documents']} documents) |")
+    if data["corpus"] == "tinystories":
+        lines += ["", "Data: TinyStories (Eldan & Li, 2023, arXiv:2305.07759), CDLA-Sharing-1.0; a 6,271-story subset. "
+                  "The full dataset is `roneneldan/TinyStories` on the Hugging Face hub."]
+    if samples:
+        lines += ["", "## Unedited samples", "", "```text", samples.rstrip(), "```"]
+    lines += ["", "Files: `onnx/model.onnx` (float32), `config.json`, `tokenizer.json`, `tokenizer_config.json`."]
+    with open(os.path.join(out_dir, "README.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")

@@ -1,0 +1,84 @@
+"""Data and the two training objectives, shared by train.py and evaluate.py.
+
+Examples: each is one document from its start, truncated to the context, then <|endoftext|> padding up
+to the context length, so the denoiser learns to fill the tail with end-of-text.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from model import ModelConfig, Transformer
+
+
+def load_meta(data_dir: str) -> dict:
+    with open(os.path.join(data_dir, "data.json")) as f:
+        return json.load(f)
+
+
+def load_documents(data_dir: str, split: str, eot_id: int) -> list[np.ndarray]:
+    """Token id arrays per document (without the trailing <|endoftext|>)."""
+    path = os.path.join(data_dir, f"{split}.bin")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} is missing: run `npm run tokenizer -- --out {data_dir}` first")
+    ids = np.fromfile(path, dtype=np.uint16).astype(np.int64)
+    ends = np.flatnonzero(ids == eot_id)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    return [ids[a:b] for a, b in zip(starts, ends) if b > a]
+
+
+def make_batch(docs: list[np.ndarray], indices, context: int, eot_id: int) -> torch.Tensor:
+    """(batch, context) int64: each document from its start, then <|endoftext|> padding."""
+    batch = np.full((len(indices), context), eot_id, dtype=np.int64)
+    for row, i in enumerate(indices):
+        doc = docs[i][:context]
+        batch[row, : len(doc)] = doc
+    return torch.from_numpy(batch)
+
+
+def ar_loss(model: Transformer, x: torch.Tensor, eot_id: int, reduce: bool = True):
+    """Next-token cross-entropy over targets up to and including the first <|endoftext|>.
+
+    Later padding targets are skipped: AR generation stops at the first end-of-text.
+    Returns mean nats/token, or (sum of nats, number of targets) when reduce is False.
+    """
+    logits, _ = model(x[:, :-1])
+    targets = x[:, 1:]
+    is_eot = targets == eot_id
+    # valid while no end-of-text has appeared strictly before this target
+    seen_before = (torch.cumsum(is_eot.long(), dim=1) - is_eot.long()) > 0
+    valid = ~seen_before
+    nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), reduction="none")
+    nll = nll.view_as(targets) * valid
+    if reduce:
+        return nll.sum() / valid.sum()
+    return nll.sum(), valid.sum(), nll, valid
+
+
+def diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: torch.Tensor, generator=None):
+    """LLaDA's masked-diffusion loss for given mask ratios t (batch,).
+
+    Each token is masked independently with probability t; loss = sum over masked positions of
+    -log p(x0_i | x_t), divided by t, averaged over batch * length (LLaDA, Nie et al. 2025, eq. 3).
+    Returns the per-sequence losses (batch,) already divided by t and by the length.
+    """
+    b, L = x.shape
+    masked = torch.rand(b, L, generator=generator) < t.unsqueeze(1)
+    noisy = torch.where(masked, torch.full_like(x, mask_id), x)
+    logits, _ = model(noisy)
+    nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x.reshape(-1), reduction="none").view(b, L)
+    return (nll * masked).sum(dim=1) / t / L
+
+
+def load_checkpoint(path: str) -> tuple[Transformer, dict]:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    ckpt = torch.load(path, map_location="cpu")
+    model = Transformer(ModelConfig(**ckpt["model_config"]))
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    return model, ckpt

@@ -1,0 +1,174 @@
+"""Train the denoiser (LLaDA objective) or the AR baseline (next-token), one script.
+
+  python3 models/py/train.py --config models/configs/fixture.json --objective ar \
+      --data models/work/fixture --out models/work/fixture/ar.pt [--minutes 5] [--init-from ar.pt]
+
+Seeded and deterministic for a given thread count; resumes from --out when it exists; stops at
+max_steps or when --minutes of wall time have passed, whichever comes first, always saving.
+Needs Debian's libopenblas0-openmp for usable CPU speed (see README).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from model import ModelConfig, Transformer  # noqa: E402
+from objectives import ar_loss, diffusion_loss, load_documents, load_meta, make_batch  # noqa: E402
+
+
+def lr_at(step: int, tc: dict) -> float:
+    """Linear warm-up, then cosine decay to min_lr at max_steps."""
+    if step < tc["warmup_steps"]:
+        return tc["lr"] * (step + 1) / tc["warmup_steps"]
+    progress = min(1.0, (step - tc["warmup_steps"]) / max(1, tc["max_steps"] - tc["warmup_steps"]))
+    return tc["min_lr"] + 0.5 * (tc["lr"] - tc["min_lr"]) * (1 + math.cos(math.pi * progress))
+
+
+def batch_loss(model, x, objective, meta, tc, gen):
+    if objective == "ar":
+        return ar_loss(model, x, meta["end_of_text_id"])
+    eps = tc["mask_eps"]
+    t = eps + (1 - eps) * torch.rand(x.shape[0], generator=gen)
+    return diffusion_loss(model, x, meta["mask_id"], t, generator=gen).mean()
+
+
+@torch.no_grad()
+def validation_loss(model, docs, objective, meta, tc, context) -> float:
+    """Mean loss over the first eval_batches of validation examples, with a fixed seed (comparable over steps)."""
+    model.eval()
+    gen = torch.Generator().manual_seed(1234)
+    bs = tc["batch_size"]
+    losses = []
+    for start in range(0, min(len(docs), bs * tc["eval_batches"]), bs):
+        x = make_batch(docs, range(start, min(start + bs, len(docs))), context, meta["end_of_text_id"])
+        losses.append(batch_loss(model, x, objective, meta, tc, gen).item())
+    model.train()
+    return float(np.mean(losses))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, help="JSON with 'model' and 'train' sections")
+    p.add_argument("--objective", required=True, choices=["ar", "diffusion"])
+    p.add_argument("--data", required=True, help="folder written by `npm run tokenizer`")
+    p.add_argument("--out", required=True, help="checkpoint path (resumed from when it exists)")
+    p.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget for this run")
+    p.add_argument("--max-steps", type=int, default=None, help="overrides train.max_steps")
+    p.add_argument("--init-from", default=None, help="start from another checkpoint's weights (AR -> diffusion)")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    with open(args.config) as f:
+        config = json.load(f)
+    tc = dict(config["train"])
+    if args.max_steps is not None:
+        tc["max_steps"] = args.max_steps
+    meta = load_meta(args.data)
+    mc = ModelConfig(**{**config["model"], "vocab_size": meta["vocab_size"], "causal": args.objective == "ar"})
+    context = mc.context
+
+    torch.manual_seed(tc["seed"])
+    model = Transformer(mc)
+    optim = torch.optim.AdamW(model.parameters(), lr=tc["lr"], betas=(0.9, 0.95), weight_decay=tc["weight_decay"])
+    state = {"step": 0, "tokens": 0, "wall_seconds": 0.0, "log": [], "init_from": None}
+    rng = np.random.default_rng(tc["seed"])
+    gen = torch.Generator().manual_seed(tc["seed"] + 1)
+
+    if os.path.exists(args.out):
+        ckpt = torch.load(args.out, map_location="cpu")
+        model.load_state_dict(ckpt["model"])
+        optim.load_state_dict(ckpt["optimizer"])
+        state = ckpt["state"]
+        rng.bit_generator.state = ckpt["numpy_rng"]
+        gen.set_state(ckpt["torch_rng"])
+        print(f"resumed {args.out} at step {state['step']}", flush=True)
+    elif args.init_from:
+        src = torch.load(args.init_from, map_location="cpu")
+        model.load_state_dict(src["model"])  # same shapes; only the attention mask differs
+        state["init_from"] = {
+            "path": os.path.basename(args.init_from),
+            "objective": src["objective"],
+            "step": src["state"]["step"],
+            "tokens": src["state"]["tokens"],
+            "wall_seconds": src["state"]["wall_seconds"],
+        }
+        print(f"initialised from {args.init_from} ({src['objective']}, {src['state']['tokens']} tokens)", flush=True)
+
+    train_docs = load_documents(args.data, "train", meta["end_of_text_id"])
+    val_docs = load_documents(args.data, "validation", meta["end_of_text_id"])
+    print(
+        f"{args.objective}: {model.num_parameters():,} parameters, {len(train_docs)} train docs, "
+        f"context {context}, threads {args.threads}",
+        flush=True,
+    )
+
+    def save():
+        tmp = args.out + ".tmp"
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optim.state_dict(),
+                "model_config": mc.to_dict(),
+                "train_config": tc,
+                "objective": args.objective,
+                "data": {k: meta[k] for k in ("corpus", "vocab_size", "end_of_text_id", "mask_id", "splits")},
+                "state": state,
+                "numpy_rng": rng.bit_generator.state,
+                "torch_rng": gen.get_state(),
+            },
+            tmp,
+        )
+        os.replace(tmp, args.out)
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    model.train()
+    started = time.time()
+    budget = args.minutes * 60
+    last_save = started
+    while state["step"] < tc["max_steps"] and time.time() - started < budget:
+        step = state["step"]
+        for group in optim.param_groups:
+            group["lr"] = lr_at(step, tc)
+        x = make_batch(train_docs, rng.integers(0, len(train_docs), tc["batch_size"]), context, meta["end_of_text_id"])
+        t0 = time.time()
+        loss = batch_loss(model, x, args.objective, meta, tc, gen)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc["grad_clip"])
+        optim.step()
+        dt = time.time() - t0
+        state["step"] += 1
+        state["tokens"] += x.numel()
+        state["wall_seconds"] += dt
+        if state["step"] % tc["eval_every"] == 0 or state["step"] == tc["max_steps"]:
+            val = validation_loss(model, val_docs, args.objective, meta, tc, context)
+            entry = {
+                "step": state["step"],
+                "tokens": state["tokens"],
+                "train_loss": round(loss.item(), 4),
+                "val_loss": round(val, 4),
+                "lr": lr_at(step, tc),
+                "tokens_per_second": round(x.numel() / dt),
+                "wall_seconds": round(state["wall_seconds"], 1),
+            }
+            state["log"].append(entry)
+            print(json.dumps(entry), flush=True)
+        if time.time() - last_save > 300:
+            save()
+            last_save = time.time()
+    save()
+    done = "finished" if state["step"] >= tc["max_steps"] else "stopped by the time budget"
+    print(f"{done} at step {state['step']} ({state['tokens']:,} tokens, {state['wall_seconds']:.0f} s); saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()

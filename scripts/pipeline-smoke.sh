@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Smoke of the Python side in about a minute: a small tokenizer, a few training steps of both objectives
+# (the diffusion model initialised from the AR one), evaluation, golden outputs, ONNX export, then the
+# same parity tests the fixture pair passes, run against the freshly exported pair.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-/usr/bin/python3}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+PAIR="$WORK/pairs/smoke"
+npx tsx models/ts/prepare.ts --out "$WORK/data" --vocab-size 300 --max-train-docs 300 > /dev/null
+$PY models/py/train.py --config models/configs/fixture.json --objective ar --data "$WORK/data" \
+  --out "$WORK/ar.pt" --max-steps 20 --minutes 2
+$PY models/py/train.py --config models/configs/fixture.json --objective diffusion --data "$WORK/data" \
+  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
+# resuming a finished run is a no-op that still saves
+$PY models/py/train.py --config models/configs/fixture.json --objective ar --data "$WORK/data" \
+  --out "$WORK/ar.pt" --max-steps 20 --minutes 2 | grep resumed > /dev/null
+for kind in ar diffusion; do
+  $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK/data" --max-docs 16 --grid 2 \
+    --out "$WORK/$kind.eval.json" > /dev/null
+  $PY models/py/export_onnx.py --checkpoint "$WORK/$kind.pt" --tokenizer "$WORK/data" --out "$PAIR/$kind" \
+    --metrics "$WORK/$kind.eval.json" --golden "$PAIR/golden/$kind-logits.json" 2>&1 | grep -v -i warn
+done
+$PY models/py/golden.py --checkpoint "$WORK/diffusion.pt" --data "$WORK/data" --out "$PAIR/golden/sampler.json" > /dev/null
+PAIR_DIR="$PAIR" npx vitest run test/models/pair.test.ts

@@ -1,0 +1,106 @@
+// The autoregressive baseline: prompt prefill, then one token per forward pass with a KV cache (or, for
+// comparison, the whole sequence recomputed each time). Same trace format as the diffusion sampler.
+import { EmptyPromptError, PromptTooLongError, TokenIdError } from './errors.ts';
+import type { CausalLM, KvCache } from './models.ts';
+import { resolveArOptions, type ArOptions } from './options.ts';
+import { Rng } from './rng.ts';
+import { chooseToken, softmax, topKFilter, topPFilter } from './sampling.ts';
+import { answerOf, round4, roundMs, statsOf, type Termination, type Trace, type TraceStep } from './trace.ts';
+import type { RunContext } from './diffusion-sampler.ts';
+
+export async function generateAr(
+  model: CausalLM,
+  input: readonly number[],
+  options: Partial<ArOptions> = {},
+  ctx: RunContext = {},
+): Promise<Trace> {
+  const now = ctx.now ?? (() => performance.now());
+  const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
+  const { endOfTextId: eot, vocabSize } = model;
+  if (input.length === 0) throw new EmptyPromptError();
+  const requested = options.maxNewTokens ?? 64;
+  if (input.length + requested > model.contextLength) {
+    throw new PromptTooLongError(input.length, requested, model.contextLength);
+  }
+  const o = resolveArOptions(options, model.contextLength - input.length);
+  for (const id of input) if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new TokenIdError(id, vocabSize);
+  const rng = new Rng(o.seed);
+  const seq = [...input];
+  const P = input.length;
+  const steps: TraceStep[] = [];
+  let cache: KvCache | null = null;
+  let termination: Termination | null = null;
+  const started = now();
+  try {
+    for (let i = 0; i < o.maxNewTokens; i++) {
+      if (ctx.signal?.aborted) {
+        termination = {
+          reason: 'cancelled',
+          step: i,
+          plannedSteps: o.maxNewTokens,
+          message: `cancelled after ${i} of ${o.maxNewTokens} tokens`,
+        };
+        break;
+      }
+      const t0 = now();
+      const feed = !o.useCache || i === 0 ? seq : seq.slice(-1);
+      const out = await model.forward(feed, o.useCache ? cache : null, o.useCache);
+      cache = out.cache;
+      const t1 = now();
+      const row = Float64Array.from(out.logits);
+      if (i < o.minLength) row[eot] = -Infinity;
+      let filtered = o.topK > 0 ? topKFilter(row, o.topK) : row;
+      if (o.topP < 1) filtered = topPFilter(filtered, o.topP);
+      const token = chooseToken(filtered, o.temperature, rng);
+      const prob = softmax(filtered)[token];
+      seq.push(token);
+      const step: TraceStep = {
+        step: i + 1,
+        block: 0,
+        forwardPasses: i + 1,
+        modelMs: roundMs(t1 - t0),
+        samplerMs: roundMs(now() - t1),
+        commits: [{ pos: P + i, token, text: tokenText(token), conf: round4(prob) }],
+        edits: [],
+        ghosts: [],
+      };
+      steps.push(step);
+      ctx.onStep?.(step);
+      if (token === eot) {
+        termination = {
+          reason: 'end-of-text',
+          step: i + 1,
+          plannedSteps: o.maxNewTokens,
+          message: `stopped at end-of-text after ${i + 1} of ${o.maxNewTokens} tokens`,
+        };
+        break;
+      }
+    }
+  } finally {
+    cache?.dispose();
+  }
+  termination ??= {
+    reason: 'max-tokens',
+    step: steps.length,
+    plannedSteps: o.maxNewTokens,
+    message: `reached maxNewTokens (${o.maxNewTokens})`,
+  };
+  const answer = answerOf(seq, P, eot, -1);
+  return {
+    version: 1,
+    kind: 'ar',
+    model: model.name,
+    backend: ctx.backend ?? 'unknown',
+    options: o,
+    maskId: -1,
+    endOfTextId: eot,
+    promptLength: P,
+    initial: [...input],
+    steps,
+    final: seq,
+    answer,
+    answerText: answer.map(tokenText).join(''),
+    termination,
+    stats: statsOf(steps, roundMs(now() - started), answer.length),
+  };
+}

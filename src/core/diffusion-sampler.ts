@@ -1,0 +1,309 @@
+// The masked-diffusion sampler: LLaDA's low-confidence remasking with semi-autoregressive blocks
+// (Nie et al. 2025, Alg. 4-5), Dream's confidence measures, Fast-dLLM's threshold/factor parallel decoding
+// (Wu et al. 2025), classifier-free guidance (LLaDA eq. 16) and ReMDM / LLaDA 2.1-style editing.
+import { EmptyPromptError, OptionError, PromptTooLongError, TokenIdError } from './errors.ts';
+import type { Denoiser, TokenText } from './models.ts';
+import { resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
+import { Rng } from './rng.ts';
+import { argmax, chooseToken, confidence, softmax, topKFilter, topPFilter } from './sampling.ts';
+import {
+  GHOST_PROB_STEP,
+  answerOf,
+  round4,
+  roundMs,
+  statsOf,
+  type Commit,
+  type Edit,
+  type Ghost,
+  type Termination,
+  type Trace,
+  type TraceStep,
+} from './trace.ts';
+
+export interface RunContext {
+  signal?: AbortSignal;
+  /** Called after every step with that step (streaming). */
+  onStep?: (step: TraceStep) => void;
+  tokenText?: TokenText;
+  backend?: string;
+  now?: () => number;
+}
+
+/** Tokens committed at step i (0-based) of S for a block with N masks: floor(N/S) + [i < N mod S]. */
+export function transferCount(nMasked: number, steps: number, i: number): number {
+  return Math.floor(nMasked / steps) + (i < nMasked % steps ? 1 : 0);
+}
+
+/** Fast-dLLM factor rule: the largest n with (m + 1)(1 - c(m)) <= f for every m <= n (1-based), at least 1. */
+export function factorCount(sortedConfidences: number[], factor: number): number {
+  let n = 0;
+  while (n < sortedConfidences.length && (n + 2) * (1 - sortedConfidences[n]) <= factor) n++;
+  return Math.max(1, n);
+}
+
+interface Prediction {
+  /** Chosen token (Gumbel-max at the temperature; argmax at 0). */
+  token: number;
+  /** Confidence of the chosen token by the selected measure. */
+  conf: number;
+  /** Full distribution, for edit decisions. */
+  probs: Float64Array;
+  ghostToken: number;
+  ghostProb: number;
+}
+
+/**
+ * Generates into `genLength` masks appended after `input` (which may itself hold mask ids to infill).
+ * Given tokens are never changed. Returns the whole trace; `onStep` streams each step as it happens.
+ */
+export async function generateDiffusion(
+  model: Denoiser,
+  input: readonly number[],
+  options: Partial<DiffusionOptions> = {},
+  ctx: RunContext = {},
+): Promise<Trace> {
+  const now = ctx.now ?? (() => performance.now());
+  const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
+  const { maskId, endOfTextId: eot, vocabSize } = model;
+  const requested = options.genLength ?? 64;
+  if (input.length + requested > model.contextLength) {
+    throw new PromptTooLongError(input.length, requested, model.contextLength);
+  }
+  if (input.length === 0) throw new EmptyPromptError();
+  const o = resolveDiffusionOptions(
+    options,
+    model.contextLength - input.length,
+    input.filter((id) => id === maskId).length,
+  );
+  for (const id of input) if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new TokenIdError(id, vocabSize);
+  const P = input.length;
+  const x = Int32Array.from([...input, ...new Array<number>(o.genLength).fill(maskId)]);
+  const generated: number[] = [];
+  for (let p = 0; p < x.length; p++) if (x[p] === maskId) generated.push(p);
+  if (generated.length === 0) {
+    throw new OptionError('genLength', 'nothing to generate: genLength is 0 and the input holds no masks to infill');
+  }
+  const isGenerated = new Uint8Array(x.length);
+  for (const p of generated) isGenerated[p] = 1;
+  const initial = Array.from(x);
+
+  const numBlocks = o.genLength > 0 ? o.genLength / o.blockLength : 1;
+  const stepsPerBlock = o.steps / numBlocks;
+  const dynamic = o.threshold !== null || o.factor !== null;
+  const plannedSteps = dynamic ? generated.length : o.steps;
+  // Infill masks inside the given text are decoded with the first block.
+  const blockOf = (p: number) => (p < P ? 0 : Math.floor((p - P) / o.blockLength));
+  // End-of-text is only meaningful in the appended region, after minLength tokens.
+  const eotAllowed = (p: number) => p >= P && p - P >= o.minLength;
+  const rng = new Rng(o.seed);
+
+  const steps: TraceStep[] = [];
+  const lastGhost = new Map<number, Ghost>();
+  let passes = 0;
+  let termination: Termination | null = null;
+  const started = now();
+
+  const predict = (p: number, rows: Float32Array[], needSample: boolean): Prediction => {
+    const row = new Float64Array(vocabSize);
+    const off = p * vocabSize;
+    const cond = rows[0];
+    if (rows.length === 2) {
+      const uncond = rows[1];
+      for (let v = 0; v < vocabSize; v++) {
+        const u = uncond[off + v];
+        row[v] = u + (o.cfgScale + 1) * (cond[off + v] - u);
+      }
+    } else for (let v = 0; v < vocabSize; v++) row[v] = cond[off + v];
+    row[maskId] = -Infinity;
+    if (!eotAllowed(p)) row[eot] = -Infinity;
+    let filtered = o.topK > 0 ? topKFilter(row, o.topK) : row;
+    if (o.topP < 1) filtered = topPFilter(filtered, o.topP);
+    const probs = softmax(filtered);
+    const ghostToken = argmax(probs);
+    const token = needSample ? chooseToken(filtered, o.temperature, rng) : ghostToken;
+    const conf = needSample ? confidence(o.confidence, probs, token, rng) : probs[ghostToken];
+    return { token, conf, probs, ghostToken, ghostProb: probs[ghostToken] };
+  };
+
+  outer: for (let block = 0; block < numBlocks; block++) {
+    const inBlock = generated.filter((p) => blockOf(p) === block);
+    let stepInBlock = 0;
+    while (inBlock.some((p) => x[p] === maskId)) {
+      if (ctx.signal?.aborted) {
+        termination = {
+          reason: 'cancelled',
+          step: steps.length,
+          plannedSteps,
+          message: `cancelled after step ${steps.length} of ${plannedSteps}`,
+        };
+        break outer;
+      }
+      const t0 = now();
+      const batch = [x.slice()];
+      if (o.cfgScale > 0) {
+        const uncond = x.slice();
+        for (let p = 0; p < uncond.length; p++) if (!isGenerated[p]) uncond[p] = maskId;
+        batch.push(uncond);
+      }
+      const rows = await model.forward(batch);
+      passes += batch.length;
+      const t1 = now();
+
+      // Predictions: sampled for this block's masks, argmax ghosts elsewhere, and committed tokens for edits.
+      const preds = new Map<number, Prediction>();
+      const candidates: number[] = [];
+      for (const p of generated) {
+        const masked = x[p] === maskId;
+        if (masked && blockOf(p) === block) candidates.push(p);
+        if (masked || o.editMode !== 'off') preds.set(p, predict(p, rows, masked && blockOf(p) === block));
+      }
+
+      // How many to commit, and which.
+      const byConfidence = candidates.slice().sort((a, b) => preds.get(b)!.conf - preds.get(a)!.conf || a - b);
+      let chosen: number[];
+      if (o.threshold !== null) {
+        chosen = byConfidence.filter((p) => preds.get(p)!.conf >= o.threshold!);
+        if (chosen.length === 0) chosen = byConfidence.slice(0, 1);
+      } else {
+        const k =
+          o.factor !== null
+            ? factorCount(
+                byConfidence.map((p) => preds.get(p)!.conf),
+                o.factor,
+              )
+            : stepInBlock < stepsPerBlock
+              ? Math.ceil(candidates.length / (stepsPerBlock - stepInBlock)) // = floor(N/S) + [i < N mod S]
+              : candidates.length;
+        chosen = o.algTemp > 0 ? sampleByConfidence(candidates, preds, k, o.algTemp, rng) : byConfidence.slice(0, k);
+      }
+
+      // Edits of tokens committed at earlier steps, judged by this step's prediction.
+      const edits: Edit[] = [];
+      if (o.editMode !== 'off') {
+        const lastScheduled = dynamic ? stepInBlock >= o.blockLength : stepInBlock >= stepsPerBlock - 1;
+        for (const p of generated) {
+          if (x[p] === maskId) continue;
+          const pred = preds.get(p)!;
+          const prob = pred.probs[x[p]];
+          const hit = o.editMode === 'threshold' ? prob < o.editThreshold : rng.uniform() < o.remdmSigma;
+          if (!hit) continue;
+          if (o.editAction === 'remask') {
+            // Only inside the current block and before its last step, so every block still ends decoded.
+            if (blockOf(p) !== block || lastScheduled) continue;
+            edits.push({ pos: p, from: x[p], to: maskId, text: '', prob: round4(prob) });
+          } else if (pred.ghostToken !== x[p]) {
+            edits.push({
+              pos: p,
+              from: x[p],
+              to: pred.ghostToken,
+              text: tokenText(pred.ghostToken),
+              prob: round4(prob),
+            });
+          }
+        }
+      }
+
+      const commits: Commit[] = chosen
+        .sort((a, b) => a - b)
+        .map((p) => ({
+          pos: p,
+          token: preds.get(p)!.token,
+          text: tokenText(preds.get(p)!.token),
+          conf: round4(preds.get(p)!.conf),
+        }));
+      for (const e of edits) x[e.pos] = e.to;
+      for (const c of commits) x[c.pos] = c.token;
+
+      const ghosts: Ghost[] = [];
+      for (const p of generated) {
+        if (x[p] !== maskId) {
+          lastGhost.delete(p);
+          continue;
+        }
+        const pred = preds.get(p);
+        if (!pred) continue;
+        const prob = Math.round(pred.ghostProb * 100) / 100;
+        const last = lastGhost.get(p);
+        if (!last || last[1] !== pred.ghostToken || Math.abs(last[2] - prob) >= GHOST_PROB_STEP) {
+          const ghost: Ghost = [p, pred.ghostToken, prob];
+          lastGhost.set(p, ghost);
+          ghosts.push(ghost);
+        }
+      }
+
+      const step: TraceStep = {
+        step: steps.length + 1,
+        block,
+        forwardPasses: passes,
+        modelMs: roundMs(t1 - t0),
+        samplerMs: 0,
+        commits,
+        edits,
+        ghosts,
+      };
+
+      if (o.stopAtEndOfText) {
+        const firstEot = generated.find((p) => x[p] === eot);
+        if (firstEot !== undefined && !generated.some((p) => p < firstEot && x[p] === maskId)) {
+          let last = x.length;
+          while (last > firstEot + 1 && x[last - 1] === eot) last--;
+          for (let p = firstEot + 1; p < x.length; p++) x[p] = eot;
+          if (last > firstEot + 1) step.fill = { from: firstEot + 1, to: last };
+          termination = {
+            reason: 'end-of-text',
+            step: step.step,
+            plannedSteps,
+            message: `terminated at step ${step.step} of ${plannedSteps}: end-of-text decoded`,
+          };
+        }
+      }
+      step.samplerMs = roundMs(now() - t1);
+      steps.push(step);
+      ctx.onStep?.(step);
+      if (termination) break outer;
+      stepInBlock++;
+      if (steps.length > 4 * plannedSteps + 16) throw new Error('sampler did not converge (edits kept re-masking)');
+    }
+  }
+  termination ??= {
+    reason: 'completed',
+    step: steps.length,
+    plannedSteps,
+    message: `completed in ${steps.length} steps`,
+  };
+  const final = Array.from(x);
+  const answer = answerOf(final, P, eot, maskId);
+  const text = answer.map(tokenText).join('');
+  return {
+    version: 1,
+    kind: 'diffusion',
+    model: model.name,
+    backend: ctx.backend ?? 'unknown',
+    options: o,
+    maskId,
+    endOfTextId: eot,
+    promptLength: P,
+    initial,
+    steps,
+    final,
+    answer,
+    answerText: text,
+    termination,
+    stats: statsOf(steps, roundMs(now() - started), answer.length),
+  };
+}
+
+/** k positions drawn without replacement from softmax(confidence / algTemp), by the Gumbel-top-k trick. */
+function sampleByConfidence(
+  candidates: number[],
+  preds: Map<number, Prediction>,
+  k: number,
+  algTemp: number,
+  rng: Rng,
+): number[] {
+  return candidates
+    .map((p) => ({ p, key: preds.get(p)!.conf / algTemp + rng.gumbel() }))
+    .sort((a, b) => b.key - a.key || a.p - b.p)
+    .slice(0, k)
+    .map((e) => e.p);
+}

@@ -1,0 +1,39 @@
+// The manifest (models/pairs/manifest.json) names which diffusion and AR folders form a pair: same
+// tokenizer, same architecture and data, differing only in attention and objective.
+
+export interface PairEntry {
+  title: string;
+  /** Folder of the masked-diffusion denoiser, relative to the manifest. */
+  diffusion: string;
+  /** Folder of the autoregressive baseline, relative to the manifest. */
+  ar: string;
+  description: string;
+}
+
+export interface Manifest {
+  default: string;
+  pairs: Record<string, PairEntry>;
+}
+
+export function parseManifest(json: unknown, source: string): Manifest {
+  const m = json as Partial<Manifest>;
+  if (!m || typeof m !== 'object' || typeof m.default !== 'string' || !m.pairs || typeof m.pairs !== 'object') {
+    throw new Error(`${source}: expected { default, pairs } in the model manifest`);
+  }
+  for (const [name, p] of Object.entries(m.pairs)) {
+    if (typeof p?.diffusion !== 'string' || typeof p?.ar !== 'string') {
+      throw new Error(`${source}: pair "${name}" needs "diffusion" and "ar" folders`);
+    }
+  }
+  if (!(m.default in m.pairs)) {
+    throw new Error(`${source}: default pair "${m.default}" is not among ${Object.keys(m.pairs).join(', ')}`);
+  }
+  return m as Manifest;
+}
+
+export async function loadManifest(baseUrl: string): Promise<Manifest> {
+  const url = `${baseUrl}manifest.json`;
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`model manifest ${url}: HTTP ${res.status}`);
+  return parseManifest(await res.json(), url);
+}

@@ -1,0 +1,204 @@
+// Sampler options: defaults, and validation that names the option, the allowed range and, for values
+// that must divide, the values that would work. Unknown keys are errors, never silently ignored.
+import { OptionError, UnknownOptionError } from './errors.ts';
+import type { ConfidenceKind } from './sampling.ts';
+
+export type EditMode = 'off' | 'threshold' | 'remdm';
+export type EditAction = 'remask' | 'replace';
+
+export interface DiffusionOptions {
+  /** Masked positions appended after the prompt (1..context - prompt). */
+  genLength: number;
+  /** Denoising steps in total for the fixed schedule; a multiple of the number of blocks, at most genLength. */
+  steps: number;
+  /** Semi-autoregressive block size; divides genLength. genLength = one block (pure diffusion). */
+  blockLength: number;
+  /** How sure the model is of a position: probability, margin, entropy, or random order. */
+  confidence: ConfidenceKind;
+  /** > 0: sample the positions to commit from softmax(confidence / algTemp) instead of taking the top ones. */
+  algTemp: number;
+  /** Gumbel-max temperature for token choice; 0 = argmax. */
+  temperature: number;
+  /** Keep only the k most likely tokens (0 = off). */
+  topK: number;
+  /** Nucleus sampling mass (1 = off). */
+  topP: number;
+  /** Classifier-free guidance scale w (0 = off): logits = u + (w + 1)(c - u). */
+  cfgScale: number;
+  /** Fast-dLLM threshold parallel decoding: commit every position with confidence >= tau (null = off). */
+  threshold: number | null;
+  /** Fast-dLLM factor parallel decoding: largest n with (m + 1)(1 - c(m)) <= f for all m <= n (null = off). */
+  factor: number | null;
+  /** Editing of committed tokens: off, below a probability threshold (LLaDA 2.1), or ReMDM's sigma per step. */
+  editMode: EditMode;
+  /** threshold mode: a committed token whose probability falls below this is edited. */
+  editThreshold: number;
+  /** remdm mode: probability per step that a committed token of the current block is edited. */
+  remdmSigma: number;
+  /** What an edit does: put the mask back (decoded again later) or replace with the current prediction. */
+  editAction: EditAction;
+  /** End-of-text is suppressed at the first minLength generated positions. */
+  minLength: number;
+  /** Stop once the first end-of-text and everything before it are decoded; fill the rest with end-of-text. */
+  stopAtEndOfText: boolean;
+  seed: number;
+}
+
+export interface ArOptions {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minLength: number;
+  /** false: recompute the whole sequence every token (for comparison); true: KV cache. */
+  useCache: boolean;
+  seed: number;
+}
+
+export const DIFFUSION_DEFAULTS: DiffusionOptions = {
+  genLength: 64,
+  steps: 64,
+  blockLength: 64,
+  confidence: 'probability',
+  algTemp: 0,
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  cfgScale: 0,
+  threshold: null,
+  factor: null,
+  editMode: 'off',
+  editThreshold: 0.1,
+  remdmSigma: 0.05,
+  editAction: 'remask',
+  minLength: 0,
+  stopAtEndOfText: true,
+  seed: 0,
+};
+
+export const AR_DEFAULTS: ArOptions = {
+  maxNewTokens: 64,
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  minLength: 0,
+  useCache: true,
+  seed: 0,
+};
+
+const CONFIDENCE_KINDS: readonly ConfidenceKind[] = ['probability', 'margin', 'entropy', 'random'];
+
+function checkKeys(given: object, known: object) {
+  for (const key of Object.keys(given)) {
+    if (!(key in known)) throw new UnknownOptionError(key, Object.keys(known));
+  }
+}
+
+function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new OptionError(name, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function num(name: string, v: unknown, min: number, max: number, { openMin = false } = {}): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (openMin && v === min)) {
+    throw new OptionError(name, `must be a number in ${openMin ? '(' : '['}${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T))
+    throw new OptionError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+function divisors(n: number): number[] {
+  const out: number[] = [];
+  for (let d = 1; d <= n; d++) if (n % d === 0) out.push(d);
+  return out;
+}
+
+/**
+ * Full diffusion options from a partial set. `maxGenLength` is the context left after the prompt;
+ * `infillMasks` counts masks inside the prompt, which are generated too (with the first block).
+ */
+export function resolveDiffusionOptions(
+  given: Partial<DiffusionOptions>,
+  maxGenLength = Infinity,
+  infillMasks = 0,
+): DiffusionOptions {
+  checkKeys(given, DIFFUSION_DEFAULTS);
+  const genLength = given.genLength ?? DIFFUSION_DEFAULTS.genLength;
+  const o: DiffusionOptions = {
+    ...DIFFUSION_DEFAULTS,
+    // a schedule of one token per step, one block, unless said otherwise
+    steps: Math.max(1, genLength + infillMasks),
+    blockLength: Math.max(1, genLength),
+    ...given,
+  };
+  const toGenerate = o.genLength + infillMasks;
+  int('genLength', o.genLength, 0, Number.isFinite(maxGenLength) ? maxGenLength : undefined);
+  int('blockLength', o.blockLength, 1);
+  if (o.genLength > 0 && o.genLength % o.blockLength !== 0) {
+    throw new OptionError(
+      'blockLength',
+      `${o.blockLength} does not divide genLength ${o.genLength}; blockLength values that work: ${divisors(o.genLength).join(', ')}`,
+    );
+  }
+  const blocks = Math.max(1, o.genLength / o.blockLength);
+  int('steps', o.steps, 1);
+  if (o.threshold === null && o.factor === null) {
+    if (o.steps % blocks !== 0) {
+      const options = [];
+      for (let s = blocks; s <= Math.max(blocks, o.genLength) && options.length < 8; s += blocks) options.push(s);
+      throw new OptionError(
+        'steps',
+        `${o.steps} is not a multiple of the ${blocks} blocks (genLength ${o.genLength} / blockLength ${o.blockLength}); ` +
+          `steps that work: ${options.join(', ')}${options.length === 8 ? ', …' : ''}`,
+      );
+    }
+    if (toGenerate > 0 && o.steps > toGenerate) {
+      throw new OptionError(
+        'steps',
+        `${o.steps} is more than the ${toGenerate} masks to generate: a step would commit nothing`,
+      );
+    }
+  }
+  oneOf('confidence', o.confidence, CONFIDENCE_KINDS);
+  num('algTemp', o.algTemp, 0, 100);
+  num('temperature', o.temperature, 0, 100);
+  int('topK', o.topK, 0);
+  num('topP', o.topP, 0, 1, { openMin: true });
+  num('cfgScale', o.cfgScale, 0, 100);
+  if (o.threshold !== null) num('threshold', o.threshold, 0, 1);
+  if (o.factor !== null) num('factor', o.factor, 0, 100, { openMin: true });
+  if (o.threshold !== null && o.factor !== null) {
+    throw new OptionError('threshold', 'threshold and factor are two ways to decode in parallel; set only one');
+  }
+  oneOf('editMode', o.editMode, ['off', 'threshold', 'remdm'] as const);
+  num('editThreshold', o.editThreshold, 0, 1);
+  num('remdmSigma', o.remdmSigma, 0, 1);
+  oneOf('editAction', o.editAction, ['remask', 'replace'] as const);
+  int('minLength', o.minLength, 0);
+  if (o.minLength > o.genLength) {
+    throw new OptionError('minLength', `${o.minLength} is more than genLength ${o.genLength}`);
+  }
+  if (typeof o.stopAtEndOfText !== 'boolean') throw new OptionError('stopAtEndOfText', 'must be true or false');
+  int('seed', o.seed, 0, 2 ** 32 - 1);
+  return o;
+}
+
+export function resolveArOptions(given: Partial<ArOptions>, maxNewTokens = Infinity): ArOptions {
+  checkKeys(given, AR_DEFAULTS);
+  const o: ArOptions = { ...AR_DEFAULTS, ...given };
+  int('maxNewTokens', o.maxNewTokens, 1, Number.isFinite(maxNewTokens) ? maxNewTokens : undefined);
+  num('temperature', o.temperature, 0, 100);
+  int('topK', o.topK, 0);
+  num('topP', o.topP, 0, 1, { openMin: true });
+  int('minLength', o.minLength, 0);
+  if (typeof o.useCache !== 'boolean') throw new OptionError('useCache', 'must be true or false');
+  int('seed', o.seed, 0, 2 ** 32 - 1);
+  return o;
+}

@@ -1,0 +1,461 @@
+import { describe, expect, it } from 'vitest';
+import { factorCount, generateDiffusion, transferCount } from '../../src/core/diffusion-sampler.ts';
+import { FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
+import { softmax } from '../../src/core/sampling.ts';
+import { canvasAt, type Trace } from '../../src/core/trace.ts';
+
+const V = 10; // 0 = end-of-text, 1 = mask, 2..9 ordinary tokens
+const EOT = 0;
+const MASK = 1;
+const PROMPT = [5, 6];
+
+/** Each position p predicts token `tok(p)` with probability conf[p]; the rest of the mass goes to token 9. */
+function fixedBeliefs(conf: Record<number, number>, tok = (p: number) => 2 + (p % 7)) {
+  return new FakeDenoiser(V, (seq) =>
+    logitsFrom(seq.length, V, (p) => (conf[p] === undefined ? { 9: 1 } : { [tok(p)]: conf[p], 9: 1 - conf[p] })),
+  );
+}
+
+const commitsPerStep = (t: Trace) => t.steps.map((s) => s.commits.map((c) => c.pos));
+
+describe('fixed schedule (LLaDA low-confidence remasking)', () => {
+  const conf = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 };
+
+  it('commits one token per step, most confident first', async () => {
+    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 4 });
+    expect(commitsPerStep(t)).toEqual([[3], [4], [5], [2]]);
+    expect(t.final).toEqual([5, 6, 4, 5, 6, 7]);
+    expect(t.stats.forwardPasses).toBe(4);
+    expect(t.steps[0].commits[0]).toMatchObject({ pos: 3, token: 5, conf: 0.9 });
+  });
+
+  it('commits two per step with steps = genLength / 2', async () => {
+    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 2 });
+    expect(commitsPerStep(t)).toEqual([
+      [3, 4],
+      [2, 5],
+    ]);
+  });
+
+  it('spreads N masks over S steps as floor(N/S) + [i < N mod S]', async () => {
+    expect([0, 1, 2].map((i) => transferCount(5, 3, i))).toEqual([2, 2, 1]);
+    expect([0, 1, 2, 3].map((i) => transferCount(10, 4, i))).toEqual([3, 3, 2, 2]);
+    const c5 = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6, 6: 0.8 };
+    const t = await generateDiffusion(fixedBeliefs(c5), PROMPT, { genLength: 5, steps: 3 });
+    expect(commitsPerStep(t)).toEqual([[3, 6], [4, 5], [2]]);
+  });
+
+  it('decodes semi-autoregressive blocks left to right', async () => {
+    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 4, blockLength: 2 });
+    expect(commitsPerStep(t)).toEqual([[3], [2], [4], [5]]);
+    expect(t.steps.map((s) => s.block)).toEqual([0, 0, 1, 1]);
+  });
+
+  it('never commits a position outside the current block, however confident', async () => {
+    const t = await generateDiffusion(fixedBeliefs({ 2: 0.55, 3: 0.6, 4: 0.99, 5: 0.98 }), PROMPT, {
+      genLength: 4,
+      steps: 4,
+      blockLength: 2,
+    });
+    expect(commitsPerStep(t)).toEqual([[3], [2], [4], [5]]);
+  });
+});
+
+describe('parallel decoding (Fast-dLLM)', () => {
+  const conf = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 };
+
+  it('threshold commits every position at or above tau, at least the most confident', async () => {
+    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, threshold: 0.65 });
+    expect(commitsPerStep(t)).toEqual([[3, 4], [5], [2]]);
+    expect(t.stats.forwardPasses).toBe(3);
+    expect(t.termination.plannedSteps).toBe(4);
+  });
+
+  it('factor commits the largest n with (m + 1)(1 - c(m)) <= f for all m <= n', async () => {
+    expect(factorCount([0.9, 0.7, 0.6, 0.5], 1)).toBe(2); // 0.2, 0.9 pass; 4 * 0.4 = 1.6 fails
+    expect(factorCount([0.6, 0.5], 1)).toBe(1); // 0.8 passes; 1.5 fails
+    expect(factorCount([0.2], 1)).toBe(1); // at least one
+    expect(factorCount([0.99, 0.99, 0.99], 1)).toBe(3);
+    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, factor: 1 });
+    expect(commitsPerStep(t)).toEqual([[3, 4], [5], [2]]);
+  });
+
+  it('threshold respects blocks', async () => {
+    const t = await generateDiffusion(fixedBeliefs({ 2: 0.95, 3: 0.96, 4: 0.97, 5: 0.98 }), PROMPT, {
+      genLength: 4,
+      blockLength: 2,
+      threshold: 0.9,
+    });
+    expect(commitsPerStep(t)).toEqual([
+      [2, 3],
+      [4, 5],
+    ]);
+  });
+});
+
+describe('confidence measures', () => {
+  // position 2: p1 0.6 spread over the rest (high margin, low entropy)
+  // position 3: p1 0.7 but p2 0.3 (higher probability, lower margin)
+  const model = () =>
+    new FakeDenoiser(V, (seq) =>
+      logitsFrom(seq.length, V, (p) =>
+        p === 2 ? { 2: 0.6, 3: 0.1, 4: 0.1, 5: 0.1, 6: 0.1 } : p === 3 ? { 7: 0.7, 8: 0.3 } : { 9: 1 },
+      ),
+    );
+
+  it('probability ranks by p of the chosen token', async () => {
+    const t = await generateDiffusion(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'probability' });
+    expect(commitsPerStep(t)).toEqual([[3], [2]]);
+  });
+
+  it('margin ranks by p1 - p2', async () => {
+    const t = await generateDiffusion(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'margin' });
+    expect(commitsPerStep(t)).toEqual([[2], [3]]);
+    expect(t.steps[0].commits[0].conf).toBeCloseTo(0.5, 4);
+  });
+
+  it('entropy ranks by negative entropy', async () => {
+    const t = await generateDiffusion(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'entropy' });
+    // H(0.7, 0.3) = 0.611 < H(0.6, 4 x 0.1) = 1.2 -> position 3 first
+    expect(commitsPerStep(t)).toEqual([[3], [2]]);
+    expect(t.steps[0].commits[0].conf).toBeCloseTo(0.7 * Math.log(0.7) + 0.3 * Math.log(0.3), 3);
+  });
+
+  it('random order is seeded', async () => {
+    const a = await generateDiffusion(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
+      genLength: 4,
+      confidence: 'random',
+      seed: 7,
+    });
+    const b = await generateDiffusion(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
+      genLength: 4,
+      confidence: 'random',
+      seed: 7,
+    });
+    expect(commitsPerStep(a)).toEqual(commitsPerStep(b));
+    const orders = new Set<string>();
+    for (let seed = 0; seed < 12; seed++) {
+      const t = await generateDiffusion(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
+        genLength: 4,
+        confidence: 'random',
+        seed,
+      });
+      orders.add(JSON.stringify(commitsPerStep(t)));
+    }
+    expect(orders.size).toBeGreaterThan(3);
+  });
+
+  it('algTemp samples positions from softmax(confidence / algTemp); a tiny algTemp is the top order', async () => {
+    const conf = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 };
+    const cold = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, algTemp: 1e-4, seed: 3 });
+    expect(commitsPerStep(cold)).toEqual([[3], [4], [5], [2]]);
+    const orders = new Set<string>();
+    for (let seed = 0; seed < 12; seed++) {
+      const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, algTemp: 10, seed });
+      orders.add(JSON.stringify(commitsPerStep(t)));
+    }
+    expect(orders.size).toBeGreaterThan(3);
+  });
+});
+
+describe('token choice', () => {
+  it('temperature 0 is argmax; Gumbel sampling follows the probabilities and the seed', async () => {
+    const model = () => new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ 4: 0.6, 7: 0.4 })));
+    const greedy = await generateDiffusion(model(), PROMPT, { genLength: 1, steps: 1 });
+    expect(greedy.answer).toEqual([4]);
+    let sevens = 0;
+    for (let seed = 0; seed < 400; seed++) {
+      const t = await generateDiffusion(model(), PROMPT, { genLength: 1, steps: 1, temperature: 1, seed });
+      if (t.answer[0] === 7) sevens++;
+    }
+    expect(sevens / 400).toBeGreaterThan(0.33);
+    expect(sevens / 400).toBeLessThan(0.47);
+  });
+
+  it('topK 1 makes any temperature greedy; topP keeps the nucleus only', async () => {
+    const model = () => new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ 4: 0.5, 7: 0.3, 8: 0.2 })));
+    for (let seed = 0; seed < 30; seed++) {
+      const k = await generateDiffusion(model(), PROMPT, { genLength: 1, steps: 1, temperature: 2, topK: 1, seed });
+      expect(k.answer).toEqual([4]);
+      const p = await generateDiffusion(model(), PROMPT, { genLength: 1, steps: 1, temperature: 2, topP: 0.8, seed });
+      expect([4, 7]).toContain(p.answer[0]);
+    }
+  });
+
+  it('never predicts the mask token', async () => {
+    const model = new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ [MASK]: 0.9, 3: 0.1 })));
+    const t = await generateDiffusion(model, PROMPT, { genLength: 2 });
+    expect(t.answer).toEqual([3, 3]);
+  });
+});
+
+describe('classifier-free guidance', () => {
+  it('runs an unconditional pass with the prompt masked and mixes u + (w + 1)(c - u)', async () => {
+    // conditional: token 2 logit 2, token 3 logit 1.5; unconditional: 2 and 0
+    const model = new FakeDenoiser(V, (seq, _call, batch) => {
+      const out = new Float32Array(seq.length * V).fill(-30);
+      for (let p = 0; p < seq.length; p++) {
+        out[p * V + 2] = 2;
+        out[p * V + 3] = batch === 0 ? 1.5 : 0;
+      }
+      return out;
+    });
+    const t = await generateDiffusion(model, PROMPT, { genLength: 1, steps: 1, cfgScale: 1 });
+    expect(model.calls[0].sequences).toEqual([
+      [5, 6, MASK],
+      [MASK, MASK, MASK],
+    ]);
+    expect(t.answer).toEqual([3]); // u + 2(c - u): token 2 -> 2, token 3 -> 3
+    const mixed = new Float64Array(V).fill(-30);
+    mixed[2] = 2;
+    mixed[3] = 3;
+    mixed[MASK] = -Infinity;
+    expect(t.steps[0].commits[0].conf).toBeCloseTo(softmax(mixed)[3], 4);
+    expect(t.stats.forwardPasses).toBe(2);
+    const plain = await generateDiffusion(model, PROMPT, { genLength: 1, steps: 1 });
+    expect(plain.answer).toEqual([2]);
+  });
+});
+
+describe('end of text', () => {
+  // position 3 is surely end-of-text; positions 2, 4, 5 are words
+  const model = () =>
+    new FakeDenoiser(V, (seq) =>
+      logitsFrom(seq.length, V, (p) => (p === 3 ? { [EOT]: 0.95, 4: 0.05 } : { 4: 0.6, 9: 0.4 })),
+    );
+
+  it('stops once the first end-of-text and everything before it are decoded, filling the rest', async () => {
+    const t = await generateDiffusion(model(), PROMPT, { genLength: 4, steps: 4 });
+    expect(commitsPerStep(t)).toEqual([[3], [2]]);
+    expect(t.steps[1].fill).toEqual({ from: 4, to: 6 });
+    expect(t.final).toEqual([5, 6, 4, EOT, EOT, EOT]);
+    expect(t.answer).toEqual([4]);
+    expect(t.termination).toMatchObject({ reason: 'end-of-text', step: 2, plannedSteps: 4 });
+    expect(t.termination.message).toBe('terminated at step 2 of 4: end-of-text decoded');
+    expect(t.stats.forwardPasses).toBe(2);
+  });
+
+  it('keeps going when stopAtEndOfText is off', async () => {
+    const t = await generateDiffusion(model(), PROMPT, { genLength: 4, steps: 4, stopAtEndOfText: false });
+    expect(t.steps).toHaveLength(4);
+    expect(t.termination.reason).toBe('completed');
+  });
+
+  it('minLength suppresses end-of-text at the first positions', async () => {
+    const t = await generateDiffusion(model(), PROMPT, { genLength: 4, steps: 4, minLength: 2 });
+    expect(t.final[3]).toBe(4);
+    expect(t.final.slice(2)).not.toContain(EOT);
+  });
+});
+
+describe('infilling', () => {
+  it('generates only the masks inside the text and never changes given tokens', async () => {
+    const input = [5, MASK, MASK, 6, 7];
+    const model = fixedBeliefs({ 0: 0.99, 1: 0.4, 2: 0.8, 3: 0.99, 4: 0.99 });
+    const t = await generateDiffusion(model, input, {
+      genLength: 0,
+      steps: 2,
+      editMode: 'threshold',
+      editAction: 'replace',
+      editThreshold: 0.99,
+    });
+    expect(commitsPerStep(t)).toEqual([[2], [1]]);
+    expect([t.final[0], t.final[3], t.final[4]]).toEqual([5, 6, 7]);
+    for (const call of model.calls)
+      expect([call.sequences[0][0], call.sequences[0][3], call.sequences[0][4]]).toEqual([5, 6, 7]);
+    for (const s of t.steps) for (const e of s.edits) expect([1, 2]).toContain(e.pos);
+  });
+
+  it('never writes end-of-text into a span inside the text', async () => {
+    const model = new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ [EOT]: 0.9, 4: 0.1 })));
+    const t = await generateDiffusion(model, [5, MASK, 6], { genLength: 0, steps: 1 });
+    expect(t.final).toEqual([5, 4, 6]);
+  });
+});
+
+describe('editing committed tokens', () => {
+  it('threshold + replace: a committed token whose probability drops below the threshold is replaced', async () => {
+    // pass 0: position 2 looks like token 4 (0.9); from pass 1 on the model prefers token 8 there
+    const model = new FakeDenoiser(V, (seq, call) =>
+      logitsFrom(seq.length, V, (p) =>
+        p === 2 ? (call === 0 ? { 4: 0.9, 8: 0.1 } : { 4: 0.05, 8: 0.95 }) : { 6: 0.5, 9: 0.5 },
+      ),
+    );
+    const t = await generateDiffusion(model, PROMPT, {
+      genLength: 2,
+      steps: 2,
+      editMode: 'threshold',
+      editThreshold: 0.1,
+      editAction: 'replace',
+    });
+    expect(t.steps[0].commits.map((c) => [c.pos, c.token])).toEqual([[2, 4]]);
+    expect(t.steps[1].edits).toEqual([{ pos: 2, from: 4, to: 8, text: '<8>', prob: 0.05 }]);
+    expect(t.final).toEqual([5, 6, 8, 6]);
+    expect(canvasAt(t, 2)).toEqual(t.final);
+  });
+
+  it('threshold + remask: the token goes back to a mask and is decoded again; the block still finishes', async () => {
+    const model = new FakeDenoiser(V, (seq, call) =>
+      logitsFrom(seq.length, V, (p) =>
+        p === 2 ? (call === 0 ? { 4: 0.9, 8: 0.1 } : { 4: 0.05, 8: 0.95 }) : { 6: 0.5, 9: 0.5 },
+      ),
+    );
+    const t = await generateDiffusion(model, PROMPT, {
+      genLength: 3,
+      steps: 3,
+      editMode: 'threshold',
+      editThreshold: 0.1,
+    });
+    expect(t.steps[1].edits).toEqual([{ pos: 2, from: 4, to: MASK, text: '', prob: 0.05 }]);
+    expect(t.final.slice(2)).not.toContain(MASK);
+    expect(t.final[2]).toBe(8);
+    expect(canvasAt(t, t.steps.length)).toEqual(t.final);
+  });
+
+  it('remdm re-masks committed tokens of the current block with probability sigma', async () => {
+    const model = () => fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6, 6: 0.55, 7: 0.65, 8: 0.75, 9: 0.85 });
+    const never = await generateDiffusion(model(), PROMPT, {
+      genLength: 8,
+      steps: 8,
+      editMode: 'remdm',
+      remdmSigma: 0,
+    });
+    expect(never.steps.flatMap((s) => s.edits)).toEqual([]);
+    const often = await generateDiffusion(model(), PROMPT, {
+      genLength: 8,
+      steps: 8,
+      editMode: 'remdm',
+      remdmSigma: 0.5,
+      seed: 1,
+    });
+    const edits = often.steps.flatMap((s) => s.edits);
+    expect(edits.length).toBeGreaterThan(0);
+    expect(edits.every((e) => e.to === MASK)).toBe(true);
+    // the schedule keeps its 8 steps: re-masked positions are decoded again within them
+    expect(often.steps).toHaveLength(8);
+    expect(often.steps.reduce((n, s) => n + s.commits.length, 0)).toBe(8 + edits.length);
+    expect(often.final.slice(2)).not.toContain(MASK);
+  });
+});
+
+describe('determinism, cancellation, validation', () => {
+  const noisy = () =>
+    new FakeDenoiser(V, (seq, call) =>
+      logitsFrom(seq.length, V, (p) => ({ 2: 0.3 + ((p * 7 + call) % 5) / 20, 3: 0.3, 4: 0.2, [EOT]: 0.05 })),
+    );
+  const strip = (t: Trace) =>
+    JSON.stringify({ ...t, stats: null, steps: t.steps.map((s) => ({ ...s, modelMs: 0, samplerMs: 0 })) });
+
+  it('the same seed, model and options give the identical trace', async () => {
+    const opts = { genLength: 12, steps: 6, blockLength: 4, temperature: 1, confidence: 'margin' as const, seed: 42 };
+    const a = await generateDiffusion(noisy(), PROMPT, opts);
+    const b = await generateDiffusion(noisy(), PROMPT, opts);
+    expect(strip(a)).toBe(strip(b));
+    const c = await generateDiffusion(noisy(), PROMPT, { ...opts, seed: 43 });
+    expect(strip(c)).not.toBe(strip(a));
+  });
+
+  it('a cancelled run stops within one forward pass and reports it', async () => {
+    const controller = new AbortController();
+    const model = fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 });
+    const t = await generateDiffusion(
+      model,
+      PROMPT,
+      { genLength: 4 },
+      {
+        signal: controller.signal,
+        onStep: () => controller.abort(),
+      },
+    );
+    expect(model.calls).toHaveLength(1);
+    expect(t.termination).toMatchObject({ reason: 'cancelled', step: 1 });
+    expect(t.termination.message).toBe('cancelled after step 1 of 4');
+  });
+
+  it('rejects options that do not divide, with values that would work', async () => {
+    const m = fixedBeliefs({});
+    await expect(generateDiffusion(m, PROMPT, { genLength: 12, blockLength: 5 })).rejects.toThrow(
+      'blockLength: 5 does not divide genLength 12; blockLength values that work: 1, 2, 3, 4, 6, 12',
+    );
+    await expect(generateDiffusion(m, PROMPT, { genLength: 12, blockLength: 4, steps: 10 })).rejects.toThrow(
+      'steps: 10 is not a multiple of the 3 blocks (genLength 12 / blockLength 4); steps that work: 3, 6, 9, 12',
+    );
+    await expect(generateDiffusion(m, PROMPT, { genLength: 4, steps: 8 })).rejects.toThrow(
+      /steps: 8 is more than the 4 masks to generate/,
+    );
+  });
+
+  it('rejects unknown options, bad values, bad ids and oversized prompts with clear messages', async () => {
+    const m = fixedBeliefs({});
+    await expect(generateDiffusion(m, PROMPT, { genLenght: 4 } as never)).rejects.toThrow(
+      /unknown option "genLenght"; known options: genLength/,
+    );
+    await expect(generateDiffusion(m, PROMPT, { temperature: -1 })).rejects.toThrow(
+      'temperature: must be a number in [0, 100], got -1',
+    );
+    await expect(generateDiffusion(m, PROMPT, { threshold: 0.9, factor: 1 })).rejects.toThrow(/set only one/);
+    await expect(generateDiffusion(m, [5, 99], { genLength: 2 })).rejects.toThrow(
+      'token id 99 is outside the vocabulary 0..9',
+    );
+    await expect(generateDiffusion(m, [], { genLength: 2 })).rejects.toThrow(/the prompt is empty/);
+    const small = new FakeDenoiser(V, (s) => logitsFrom(s.length, V, () => ({ 2: 1 })), MASK, EOT, 16);
+    await expect(generateDiffusion(small, new Array(10).fill(5), { genLength: 8 })).rejects.toThrow(
+      "the prompt has 10 tokens and 8 more are to be generated, but the model's context is 16; shorten the prompt to at most 8 tokens or lower the generation length to at most 6",
+    );
+  });
+});
+
+describe('trace', () => {
+  it('streams every step, rebuilds any step, and reports ghosts for masked positions', async () => {
+    const seen: number[] = [];
+    const t = await generateDiffusion(
+      fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }),
+      PROMPT,
+      { genLength: 4 },
+      {
+        onStep: (s) => seen.push(s.step),
+      },
+    );
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(canvasAt(t, 0)).toEqual([5, 6, MASK, MASK, MASK, MASK]);
+    expect(canvasAt(t, 1)).toEqual([5, 6, MASK, 5, MASK, MASK]);
+    expect(t.steps[0].ghosts).toEqual([
+      [2, 4, 0.5],
+      [4, 6, 0.7],
+      [5, 7, 0.6],
+    ]);
+    expect(t.steps[1].ghosts).toEqual([]); // unchanged guesses are not repeated
+    expect(t.steps.map((s) => s.forwardPasses)).toEqual([1, 2, 3, 4]);
+  });
+
+  // Guesses at a masked position change as its neighbours get decoded, as with a real model: the guess
+  // depends on how many of the 8 positions around it are committed.
+  const contextual = () =>
+    new FakeDenoiser(
+      100,
+      (seq) => {
+        const out = new Float32Array(seq.length * 100).fill(-5);
+        for (let p = 0; p < seq.length; p++) {
+          let near = 0;
+          for (let q = Math.max(0, p - 4); q < Math.min(seq.length, p + 5); q++) if (seq[q] !== MASK) near++;
+          out[p * 100 + 2 + ((p * 31 + near * 7) % 97)] = 2 + near / 4 + (p % 5) / 10;
+        }
+        return out;
+      },
+      MASK,
+      EOT,
+      1024,
+    );
+
+  it('a 512-token, 512-step trace stays small', async () => {
+    const t = await generateDiffusion(contextual(), [5], { genLength: 512, steps: 512, stopAtEndOfText: false });
+    const bytes = new TextEncoder().encode(JSON.stringify(t)).length;
+    const ghosts = t.steps.reduce((n, s) => n + s.ghosts.length, 0);
+    console.log(`512-token, 512-step trace: ${bytes} bytes of JSON, ${ghosts} ghost updates`);
+    expect(t.steps).toHaveLength(512);
+    // every step re-stating all masked guesses would be 131,328 ghosts (about 2.5 MB alone)
+    expect(ghosts).toBeLessThan(20_000);
+    expect(bytes).toBeLessThan(300_000);
+    expect(canvasAt(t, 512)).toEqual(t.final);
+  });
+});
