@@ -5,7 +5,7 @@ import { EmptyPromptError, OptionError, PromptTooLongError, TokenIdError } from 
 import type { Denoiser, TokenText } from './models.ts';
 import { resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
 import { Rng } from './rng.ts';
-import { argmax, chooseToken, confidence, softmax, topKFilter, topPFilter } from './sampling.ts';
+import { chooseToken, confidence, probabilityOf, summarizeRow, topKFilter, topPFilter } from './sampling.ts';
 import {
   GHOST_PROB_STEP,
   answerOf,
@@ -46,8 +46,8 @@ interface Prediction {
   token: number;
   /** Confidence of the chosen token by the selected measure. */
   conf: number;
-  /** Full distribution, for edit decisions. */
-  probs: Float64Array;
+  /** Probability of the token the canvas holds now (for edit decisions on committed positions). */
+  probOfCurrent: number;
   ghostToken: number;
   ghostProb: number;
 }
@@ -103,8 +103,10 @@ export async function generateDiffusion(
   let termination: Termination | null = null;
   const started = now();
 
+  // One reused buffer: predictions run for every generated position at every step.
+  const buffer = new Float64Array(vocabSize);
   const predict = (p: number, rows: Float32Array[], needSample: boolean): Prediction => {
-    const row = new Float64Array(vocabSize);
+    const row = buffer;
     const off = p * vocabSize;
     const cond = rows[0];
     if (rows.length === 2) {
@@ -118,11 +120,12 @@ export async function generateDiffusion(
     if (!eotAllowed(p)) row[eot] = -Infinity;
     let filtered = o.topK > 0 ? topKFilter(row, o.topK) : row;
     if (o.topP < 1) filtered = topPFilter(filtered, o.topP);
-    const probs = softmax(filtered);
-    const ghostToken = argmax(probs);
+    const summary = summarizeRow(filtered);
+    const ghostToken = summary.best;
     const token = needSample ? chooseToken(filtered, o.temperature, rng) : ghostToken;
-    const conf = needSample ? confidence(o.confidence, probs, token, rng) : probs[ghostToken];
-    return { token, conf, probs, ghostToken, ghostProb: probs[ghostToken] };
+    const conf = needSample ? confidence(o.confidence, filtered, summary, token, rng) : summary.p1;
+    const probOfCurrent = x[p] === maskId ? 0 : probabilityOf(filtered, summary, x[p]);
+    return { token, conf, probOfCurrent, ghostToken, ghostProb: summary.p1 };
   };
 
   outer: for (let block = 0; block < numBlocks; block++) {
@@ -184,7 +187,7 @@ export async function generateDiffusion(
         for (const p of generated) {
           if (x[p] === maskId) continue;
           const pred = preds.get(p)!;
-          const prob = pred.probs[x[p]];
+          const prob = pred.probOfCurrent;
           const hit = o.editMode === 'threshold' ? prob < o.editThreshold : rng.uniform() < o.remdmSigma;
           if (!hit) continue;
           if (o.editAction === 'remask') {

@@ -64,31 +64,75 @@ export function chooseToken(logits: Float64Array, temperature: number, rng: Rng)
 
 export type ConfidenceKind = 'probability' | 'margin' | 'entropy' | 'random';
 
+/** What one pass over a logits row yields: enough for every confidence measure without a probs array. */
+export interface RowSummary {
+  /** Index of the largest logit (ties: lowest index). */
+  best: number;
+  /** Probabilities of the two most likely tokens. */
+  p1: number;
+  p2: number;
+  /** log sum exp of the row: p(t) = exp(row[t] - logSumExp). */
+  logSumExp: number;
+  /** Shannon entropy of softmax(row), in nats. */
+  entropy: number;
+}
+
+export function summarizeRow(row: Float64Array): RowSummary {
+  let best = 0;
+  let max = -Infinity;
+  let second = -Infinity;
+  for (let i = 0; i < row.length; i++) {
+    const x = row[i];
+    if (x > max) {
+      second = max;
+      max = x;
+      best = i;
+    } else if (x > second) second = x;
+  }
+  let sum = 0;
+  let weighted = 0; // sum of e_i * (x_i - max)
+  for (let i = 0; i < row.length; i++) {
+    const d = row[i] - max;
+    if (d === -Infinity) continue;
+    const e = Math.exp(d);
+    sum += e;
+    weighted += e * d;
+  }
+  const logSumExp = max + Math.log(sum);
+  return {
+    best,
+    p1: 1 / sum,
+    p2: second === -Infinity ? 0 : Math.exp(second - max) / sum,
+    logSumExp,
+    // H = log S - sum(p_i * d_i) with d_i = x_i - max
+    entropy: Math.log(sum) - weighted / sum,
+  };
+}
+
+/** Probability of `token` under softmax(row), given the row's summary. */
+export function probabilityOf(row: Float64Array, summary: RowSummary, token: number): number {
+  return Math.exp(row[token] - summary.logSumExp);
+}
+
 /**
- * Confidence of committing `token` at a position with probabilities `probs`:
- * probability p(token) (LLaDA low_confidence, Dream maskgit_plus); margin p1 - p2 (Dream topk_margin);
- * entropy = -H(p) (Dream entropy: higher is more certain); random = uniform order (LLaDA "random").
+ * Confidence of committing `token`: probability p(token) (LLaDA low_confidence, Dream maskgit_plus);
+ * margin p1 - p2 (Dream topk_margin); entropy = -H(p) (Dream entropy: higher is more certain);
+ * random = uniform order (LLaDA "random").
  */
-export function confidence(kind: ConfidenceKind, probs: Float64Array, token: number, rng: Rng): number {
+export function confidence(
+  kind: ConfidenceKind,
+  row: Float64Array,
+  summary: RowSummary,
+  token: number,
+  rng: Rng,
+): number {
   switch (kind) {
     case 'probability':
-      return probs[token];
-    case 'margin': {
-      let p1 = 0;
-      let p2 = 0;
-      for (const p of probs) {
-        if (p > p1) {
-          p2 = p1;
-          p1 = p;
-        } else if (p > p2) p2 = p;
-      }
-      return p1 - p2;
-    }
-    case 'entropy': {
-      let h = 0;
-      for (const p of probs) if (p > 0) h -= p * Math.log(p);
-      return -h;
-    }
+      return probabilityOf(row, summary, token);
+    case 'margin':
+      return summary.p1 - summary.p2;
+    case 'entropy':
+      return -summary.entropy;
     case 'random':
       return rng.uniform();
   }

@@ -1,0 +1,175 @@
+// npm run generate -- --prompt "Once upon a time" --mode diffusion|ar|both [sampler options] [--json] [--replay]
+// Runs the engine in Node on onnxruntime-web (WASM) and prints text and stats, the whole trace as JSON,
+// or an ANSI animation of the denoising.
+import * as ort from 'onnxruntime-web';
+import { join, resolve } from 'node:path';
+import { Engine, nodeReadFile, type Mode } from '../core/engine.ts';
+import { toErrorInfo } from '../core/errors.ts';
+import type { ArOptions, DiffusionOptions } from '../core/options.ts';
+import type { Trace } from '../core/trace.ts';
+import { replayTrace } from './replay.ts';
+
+const USAGE = `usage: npm run generate -- --prompt TEXT [--mode diffusion|ar|both] [--pair NAME] [--models DIR]
+  diffusion: --gen-length N --steps N --block-length N --confidence probability|margin|entropy|random
+             --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
+             --edit-mode off|threshold|remdm --edit-threshold X --remdm-sigma X --edit-action remask|replace
+             --min-length N --no-stop-at-eot --seed N --infill-span N
+  ar:        --max-new-tokens N (default: --gen-length) --no-cache (and the shared --temperature --top-k --top-p --seed --min-length)
+  output:    --json (the whole trace)  --replay (ANSI animation)  --threads N`;
+
+const DIFFUSION_FLAGS: Record<string, keyof DiffusionOptions> = {
+  'gen-length': 'genLength',
+  steps: 'steps',
+  'block-length': 'blockLength',
+  confidence: 'confidence',
+  'alg-temp': 'algTemp',
+  temperature: 'temperature',
+  'top-k': 'topK',
+  'top-p': 'topP',
+  'cfg-scale': 'cfgScale',
+  threshold: 'threshold',
+  factor: 'factor',
+  'edit-mode': 'editMode',
+  'edit-threshold': 'editThreshold',
+  'remdm-sigma': 'remdmSigma',
+  'edit-action': 'editAction',
+  'min-length': 'minLength',
+  seed: 'seed',
+};
+const SHARED_WITH_AR = new Set(['temperature', 'top-k', 'top-p', 'seed', 'min-length']);
+const STRING_FLAGS = new Set(['confidence', 'edit-mode', 'edit-action']);
+
+export interface CliArgs {
+  prompt: string;
+  mode: Mode;
+  pair?: string;
+  models: string;
+  json: boolean;
+  replay: boolean;
+  threads: number;
+  infillSpan?: number;
+  diffusion: Partial<DiffusionOptions>;
+  ar: Partial<ArOptions>;
+}
+
+export function parseCliArgs(argv: string[]): CliArgs {
+  const args: CliArgs = {
+    prompt: '',
+    mode: 'both',
+    models: resolve(import.meta.dirname, '..', '..', 'models', 'pairs'),
+    json: false,
+    replay: false,
+    threads: 1,
+    diffusion: {},
+    ar: {},
+  };
+  const d = args.diffusion as Record<string, unknown>;
+  const a = args.ar as Record<string, unknown>;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i].replace(/^--/, '');
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`--${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    const number = () => {
+      const raw = value();
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n))
+        throw new Error(`--${flag} must be a number, got ${JSON.stringify(raw)}`);
+      return n;
+    };
+    if (flag === 'help' || flag === 'h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (flag === 'prompt') args.prompt = value();
+    else if (flag === 'mode') {
+      const m = value();
+      if (m !== 'diffusion' && m !== 'ar' && m !== 'both')
+        throw new Error(`--mode must be diffusion, ar or both, got ${m}`);
+      args.mode = m;
+    } else if (flag === 'pair') args.pair = value();
+    else if (flag === 'models') args.models = resolve(value());
+    else if (flag === 'json') args.json = true;
+    else if (flag === 'replay') args.replay = true;
+    else if (flag === 'threads') args.threads = number();
+    else if (flag === 'infill-span') args.infillSpan = number();
+    else if (flag === 'no-stop-at-eot') d.stopAtEndOfText = false;
+    else if (flag === 'no-cache') a.useCache = false;
+    else if (flag === 'max-new-tokens') a.maxNewTokens = number();
+    else if (flag in DIFFUSION_FLAGS) {
+      const v = STRING_FLAGS.has(flag) ? value() : number();
+      d[DIFFUSION_FLAGS[flag]] = v;
+      if (SHARED_WITH_AR.has(flag)) a[DIFFUSION_FLAGS[flag]] = v;
+    } else throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
+  }
+  if (!args.prompt) throw new Error(`--prompt is required\n${USAGE}`);
+  if (a.maxNewTokens === undefined) a.maxNewTokens = d.genLength ?? 64;
+  return args;
+}
+
+function summary(t: Trace, backend: string): string {
+  const s = t.stats;
+  return [
+    `  ${t.termination.message}`,
+    `  forward passes ${s.forwardPasses}, wall ${s.wallMs.toFixed(0)} ms, ${s.tokensPerSecond.toFixed(1)} tokens/s, ` +
+      `${s.msPerPass.toFixed(2)} ms/pass, backend ${backend}`,
+    `  model ${s.modelMs.toFixed(0)} ms, sampler ${s.samplerMs.toFixed(0)} ms (${(100 * s.samplerShare).toFixed(1)}% of the total)`,
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseCliArgs(argv);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  ort.env.wasm.numThreads = args.threads;
+  const root = join(args.models, '/');
+  try {
+    const engine = await Engine.load({
+      ort,
+      root,
+      readFile: await nodeReadFile(root),
+      pair: args.pair,
+      backend: 'wasm',
+    });
+    const result = await engine.generate({
+      prompt: args.prompt,
+      mode: args.mode,
+      diffusion: args.diffusion,
+      ar: args.ar,
+      infillSpan: args.infillSpan,
+    });
+    if (args.json) {
+      console.log(
+        JSON.stringify(
+          { pair: engine.info.pair, backend: engine.info.backend, prompt: args.prompt, ...result },
+          null,
+          2,
+        ),
+      );
+    } else {
+      if (args.replay && result.diffusion) await replayTrace(result.diffusion, engine.tokenizer.tokenText);
+      const backend = `${engine.info.backend.backend} (${engine.info.backend.reason})`;
+      if (result.diffusion)
+        console.log(
+          `\n[diffusion] ${args.prompt}${result.diffusion.answerText}\n${summary(result.diffusion, backend)}`,
+        );
+      if (result.ar) console.log(`\n[ar] ${args.prompt}${result.ar.answerText}\n${summary(result.ar, backend)}`);
+      if (result.arSkipped) console.log(`\n[ar] not run: ${result.arSkipped}`);
+    }
+    await engine.release();
+    return 0;
+  } catch (err) {
+    const e = toErrorInfo(err);
+    console.error(`${e.name}: ${e.message}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

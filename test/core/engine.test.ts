@@ -1,0 +1,185 @@
+// The inference core on the real fixture pair, through onnxruntime-web (WASM) in Node.
+import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
+import { mkdtempSync, cpSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateAr } from '../../src/core/ar-sampler.ts';
+import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
+import { Engine, nodeReadFile } from '../../src/core/engine.ts';
+import { canvasAt } from '../../src/core/trace.ts';
+import { ROOT, corpusPath, ort, readJson } from '../helpers/fixture.ts';
+import { readFileSync } from 'node:fs';
+
+const MODELS = join(ROOT, 'models', 'pairs') + '/';
+let engine: Engine;
+
+beforeAll(async () => {
+  engine = await Engine.load({
+    ort,
+    root: MODELS,
+    readFile: await nodeReadFile(MODELS),
+    pair: 'fixture',
+    backend: 'wasm',
+  });
+});
+afterAll(() => engine?.release());
+
+interface GoldenCase {
+  prompt: number[];
+  gen_length: number;
+  steps: number;
+  block_length: number;
+  output: number[];
+  committed_per_step: number[][];
+}
+
+describe('fixture pair through onnxruntime-web', () => {
+  it('reports the backend it uses and why', () => {
+    expect(engine.info.backend).toEqual({ backend: 'wasm', reason: 'WASM was requested' });
+    expect(engine.info.contextLength).toBe(128);
+  });
+
+  it('the diffusion sampler reproduces the Python reference sampler token for token', async () => {
+    const golden = readJson<{ cases: GoldenCase[] }>(join(MODELS, 'fixture', 'golden', 'sampler.json'));
+    expect(golden.cases.length).toBeGreaterThanOrEqual(4);
+    for (const c of golden.cases) {
+      const t = await generateDiffusion(engine.diffusion, c.prompt, {
+        genLength: c.gen_length,
+        steps: c.steps,
+        blockLength: c.block_length,
+        stopAtEndOfText: false, // the reference runs every step
+      });
+      expect(t.final).toEqual(c.output);
+      expect(t.steps.map((s) => s.commits.map((x) => x.pos))).toEqual(
+        c.committed_per_step.map((s) => [...s].sort((a, b) => a - b)),
+      );
+    }
+  });
+
+  it('the AR sampler with a KV cache produces what it produces without one', async () => {
+    const ids = engine.tokenizer.encode('Once upon a time, there was a');
+    for (const options of [{ temperature: 0 }, { temperature: 0.8, topK: 20, seed: 3 }]) {
+      const cached = await generateAr(engine.ar, ids, { maxNewTokens: 40, ...options, useCache: true });
+      const uncached = await generateAr(engine.ar, ids, { maxNewTokens: 40, ...options, useCache: false });
+      expect(cached.final).toEqual(uncached.final);
+      expect(cached.stats.forwardPasses).toBe(uncached.stats.forwardPasses);
+    }
+  });
+
+  it('our greedy AR loop gives the tokens of transformers.js generate() on the same ONNX model', async () => {
+    const prompt = 'One day, Lily went to the park';
+    const ids = engine.tokenizer.encode(prompt);
+    const ours = await generateAr(engine.ar, ids, { maxNewTokens: 24, temperature: 0 });
+    // transformers.js runs the same model.onnx through its own session and generation loop
+    const tokenizer = await AutoTokenizer.from_pretrained('fixture/ar');
+    const model = await AutoModelForCausalLM.from_pretrained('fixture/ar', { dtype: 'fp32', device: 'cpu' });
+    const inputs = tokenizer(prompt);
+    const out = (await model.generate({ ...inputs, max_new_tokens: 24, do_sample: false } as never)) as {
+      tolist(): bigint[][];
+    };
+    const theirs = out.tolist()[0].map(Number);
+    const stop = theirs.indexOf(engine.tokenizer.endOfTextId, ids.length);
+    expect(ours.final).toEqual(stop < 0 ? theirs : theirs.slice(0, stop + 1));
+    await model.dispose();
+  });
+
+  it('threshold decoding uses fewer forward passes than one token per step', async () => {
+    const ids = engine.tokenizer.encode('Once upon a time');
+    const oneByOne = await generateDiffusion(engine.diffusion, ids, { genLength: 48, stopAtEndOfText: false });
+    const fast = await generateDiffusion(engine.diffusion, ids, {
+      genLength: 48,
+      threshold: 0.5,
+      stopAtEndOfText: false,
+    });
+    expect(oneByOne.stats.forwardPasses).toBe(48);
+    expect(fast.stats.forwardPasses).toBeLessThan(48);
+    console.log(`threshold 0.5: ${fast.stats.forwardPasses} passes for 48 tokens (1 per step: 48)`);
+  });
+
+  it('greedy outputs of both models are real words, not one repeated token', async () => {
+    const words = new Set(
+      readFileSync(corpusPath('tinystories.txt'), 'utf8')
+        .toLowerCase()
+        .match(/[a-z]+/g),
+    );
+    for (const prompt of ['Once upon a time', 'One day, a little girl', 'Tom had a big red ball.']) {
+      const ids = engine.tokenizer.encode(prompt);
+      const tokenText = engine.tokenizer.tokenText;
+      const d = await generateDiffusion(
+        engine.diffusion,
+        ids,
+        { genLength: 32, steps: 32, blockLength: 8 },
+        { tokenText },
+      );
+      const a = await generateAr(engine.ar, ids, { maxNewTokens: 32 }, { tokenText });
+      for (const t of [d, a]) {
+        const generated = t.answerText.toLowerCase().match(/[a-z]+/g) ?? [];
+        expect(generated.length, t.answerText).toBeGreaterThanOrEqual(4);
+        const known = generated.filter((w) => words.has(w)).length / generated.length;
+        expect(known, t.answerText).toBeGreaterThanOrEqual(0.8);
+        expect(new Set(t.answer).size, t.answerText).toBeGreaterThanOrEqual(4);
+      }
+    }
+  });
+
+  it('engine.generate runs both models on one prompt and streams steps of each', async () => {
+    const seen = { diffusion: 0, ar: 0 };
+    const r = await engine.generate(
+      { prompt: 'Once upon a time', mode: 'both', diffusion: { genLength: 16 }, ar: { maxNewTokens: 16 } },
+      { onStep: (kind) => seen[kind]++ },
+    );
+    expect(seen.diffusion).toBe(r.diffusion!.steps.length);
+    expect(seen.ar).toBe(r.ar!.steps.length);
+    expect(canvasAt(r.diffusion!, r.diffusion!.steps.length)).toEqual(r.diffusion!.final);
+    expect(r.diffusion!.answerText).toBe(engine.tokenizer.decode(r.diffusion!.answer));
+  });
+
+  it('infills [MASK:n] spans and says why AR cannot', async () => {
+    const r = await engine.generate({ prompt: 'Once upon a [MASK:3] there was a cat.', mode: 'both' });
+    expect(r.ar).toBeUndefined();
+    expect(r.arSkipped).toMatch(/cannot fill a gap/);
+    const t = r.diffusion!;
+    const masks = t.initial.map((id, i) => (id === t.maskId ? i : -1)).filter((i) => i >= 0);
+    expect(masks).toHaveLength(3);
+    expect(t.initial.filter((id, i) => !masks.includes(i))).toEqual(t.final.filter((_, i) => !masks.includes(i)));
+    expect(t.final).not.toContain(t.maskId);
+  });
+
+  it('rejects an oversized prompt with what to do', async () => {
+    const prompt = 'the cat sat on the mat. '.repeat(40);
+    await expect(engine.generate({ prompt, mode: 'diffusion', diffusion: { genLength: 32 } })).rejects.toThrow(
+      /shorten the prompt to at most 96 tokens/,
+    );
+  });
+});
+
+describe('broken model files', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pairs-'));
+    cpSync(join(MODELS), dir, { recursive: true });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a corrupt ONNX file fails with the file name', async () => {
+    writeFileSync(join(dir, 'fixture/diffusion/onnx/model.onnx'), 'not an onnx model');
+    await expect(
+      Engine.load({ ort, root: dir + '/', readFile: await nodeReadFile(dir + '/'), pair: 'fixture', backend: 'wasm' }),
+    ).rejects.toThrow(/could not load the model file .*fixture\/diffusion\/onnx\/model\.onnx: .*re-run/);
+  });
+
+  it('a missing file fails with the file name', async () => {
+    rmSync(join(dir, 'fixture/ar/onnx/model.onnx'));
+    cpSync(join(MODELS, 'fixture/diffusion/onnx/model.onnx'), join(dir, 'fixture/diffusion/onnx/model.onnx'));
+    await expect(
+      Engine.load({ ort, root: dir + '/', readFile: await nodeReadFile(dir + '/'), pair: 'fixture', backend: 'wasm' }),
+    ).rejects.toThrow(/could not load the model file .*fixture\/ar\/onnx\/model\.onnx: .*ENOENT/);
+  });
+
+  it('an unknown pair name lists the pairs there are', async () => {
+    await expect(
+      Engine.load({ ort, root: MODELS, readFile: await nodeReadFile(MODELS), pair: 'nope', backend: 'wasm' }),
+    ).rejects.toThrow(/no pair "nope"; pairs: fixture/);
+  });
+});
