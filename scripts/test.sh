@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): static checks, unit and integration tests on the fixture pair,
-# and a smoke run of the Python pipeline (tokenizer -> train a few steps -> export -> parity).
+# a smoke run of the Python pipeline (tokenizer -> train a few steps -> export -> parity), and the
+# end-to-end tests of the built page in Debian's Chromium (WASM and WebGPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n=== %s\n' "$*"; }
@@ -13,3 +14,6 @@ step "unit and fixture tests (vitest)"
 npx vitest run
 step "model pipeline smoke"
 bash scripts/pipeline-smoke.sh
+step "end-to-end (built page in Chromium)"
+npx vite build --logLevel warn
+npx vitest run --config vitest.e2e.config.ts

@@ -3,7 +3,8 @@
 // or an ANSI animation of the denoising.
 import * as ort from 'onnxruntime-web';
 import { join, resolve } from 'node:path';
-import { Engine, nodeReadFile, type Mode } from '../core/engine.ts';
+import { Engine, type Mode } from '../core/engine.ts';
+import { nodeReadFile } from '../core/node-files.ts';
 import { toErrorInfo } from '../core/errors.ts';
 import type { ArOptions, DiffusionOptions } from '../core/options.ts';
 import type { Trace } from '../core/trace.ts';
@@ -132,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     const engine = await Engine.load({
       ort,
       root,
-      readFile: await nodeReadFile(root),
+      readFile: nodeReadFile(root),
       pair: args.pair,
       backend: 'wasm',
     });

@@ -31,6 +31,14 @@ export async function generateAr(
   let cache: KvCache | null = null;
   let termination: Termination | null = null;
   const started = now();
+  ctx.onStart?.({
+    kind: 'ar',
+    initial: [...input],
+    promptLength: P,
+    maskId: -1,
+    endOfTextId: eot,
+    plannedSteps: o.maxNewTokens,
+  });
   try {
     for (let i = 0; i < o.maxNewTokens; i++) {
       if (ctx.signal?.aborted) {
@@ -66,6 +74,7 @@ export async function generateAr(
       };
       steps.push(step);
       ctx.onStep?.(step);
+      await ctx.between?.();
       if (token === eot) {
         termination = {
           reason: 'end-of-text',

@@ -17,13 +17,21 @@ import {
   type Ghost,
   type Termination,
   type Trace,
+  type TraceStart,
   type TraceStep,
 } from './trace.ts';
 
 export interface RunContext {
   signal?: AbortSignal;
+  /** Called once before the first forward pass with the initial canvas (streaming). */
+  onStart?: (start: TraceStart) => void;
   /** Called after every step with that step (streaming). */
   onStep?: (step: TraceStep) => void;
+  /**
+   * Awaited after every step. In a worker it yields to the event loop, so a cancel message can arrive:
+   * single-threaded WASM inference resolves through microtasks alone and would never let it in.
+   */
+  between?: () => Promise<void>;
   tokenText?: TokenText;
   backend?: string;
   now?: () => number;
@@ -102,6 +110,7 @@ export async function generateDiffusion(
   let passes = 0;
   let termination: Termination | null = null;
   const started = now();
+  ctx.onStart?.({ kind: 'diffusion', initial, promptLength: P, maskId, endOfTextId: eot, plannedSteps });
 
   // One reused buffer: predictions run for every generated position at every step.
   const buffer = new Float64Array(vocabSize);
@@ -264,6 +273,7 @@ export async function generateDiffusion(
       steps.push(step);
       ctx.onStep?.(step);
       if (termination) break outer;
+      await ctx.between?.();
       stepInBlock++;
       if (steps.length > 4 * plannedSteps + 16) throw new Error('sampler did not converge (edits kept re-masking)');
     }

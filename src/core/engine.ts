@@ -17,7 +17,7 @@ import {
   type OrtModule,
 } from './ort-models.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
-import type { Trace, TraceStep } from './trace.ts';
+import type { Trace, TraceStart, TraceStep } from './trace.ts';
 
 /** Reads one file of the model tree (fetch in the browser, fs in Node), reporting bytes as they arrive. */
 export type ReadFile = (path: string, onProgress?: (loaded: number, total: number) => void) => Promise<Uint8Array>;
@@ -145,11 +145,17 @@ export class Engine {
   /** Runs diffusion, then AR (one at a time: they share the device), streaming steps. */
   async generate(
     request: GenerateRequest,
-    ctx: { signal?: AbortSignal; onStep?: (kind: 'diffusion' | 'ar', step: TraceStep) => void } = {},
+    ctx: {
+      signal?: AbortSignal;
+      onStart?: (start: TraceStart) => void;
+      onStep?: (kind: 'diffusion' | 'ar', step: TraceStep) => void;
+    } = {},
   ): Promise<GenerateResult> {
     const { ids, infill } = this.encodePrompt(request.prompt, request.infillSpan);
     const common = {
       signal: ctx.signal,
+      onStart: ctx.onStart,
+      between: yieldToEventLoop,
       tokenText: (id: number) => this.tokenizer.tokenText(id),
       backend: this.info.backend.backend,
     };
@@ -178,8 +184,14 @@ export class Engine {
   }
 }
 
-/** ReadFile over the local file system, for Node. */
-export async function nodeReadFile(root: string): Promise<ReadFile> {
-  const { readFile } = await import('node:fs/promises');
-  return async (path) => new Uint8Array(await readFile(root + path));
+/** Resolves on a fresh macrotask (MessageChannel: no 4 ms timer clamp), letting queued messages in. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 }

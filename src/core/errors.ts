@@ -54,7 +54,7 @@ export class ModelLoadError extends Error {
   ) {
     super(
       `could not load the model file ${file}: ${cause instanceof Error ? cause.message : String(cause)} — ` +
-        `check that the file exists and is a complete ONNX export (re-run \`npm run export\` or \`npm run fixtures\`)`,
+        `check that the file exists and is complete (re-export it with \`npm run export\`, or \`npm run fixtures\` for the test pair)`,
     );
   }
 }

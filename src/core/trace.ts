@@ -46,6 +46,16 @@ export interface TraceStep {
   fill?: { from: number; to: number };
 }
 
+/** What a streaming consumer learns before step 1. */
+export interface TraceStart {
+  kind: 'diffusion' | 'ar';
+  initial: number[];
+  promptLength: number;
+  maskId: number;
+  endOfTextId: number;
+  plannedSteps: number;
+}
+
 export type TerminationReason = 'completed' | 'end-of-text' | 'max-tokens' | 'cancelled';
 
 export interface Termination {

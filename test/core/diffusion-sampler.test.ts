@@ -459,3 +459,27 @@ describe('trace', () => {
     expect(canvasAt(t, 512)).toEqual(t.final);
   });
 });
+
+describe('cooperative cancellation', () => {
+  it('awaits `between` after each step, so a cancel arriving as a message stops the run', async () => {
+    const controller = new AbortController();
+    const model = fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 });
+    let yields = 0;
+    const t = await generateDiffusion(
+      model,
+      PROMPT,
+      { genLength: 4 },
+      {
+        signal: controller.signal,
+        // the "message" is delivered only when the sampler yields
+        between: async () => {
+          yields++;
+          if (yields === 2) controller.abort();
+        },
+      },
+    );
+    expect(yields).toBe(2);
+    expect(model.calls).toHaveLength(2);
+    expect(t.termination.reason).toBe('cancelled');
+  });
+});

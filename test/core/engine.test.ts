@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateAr } from '../../src/core/ar-sampler.ts';
 import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { Engine, nodeReadFile } from '../../src/core/engine.ts';
+import { Engine } from '../../src/core/engine.ts';
+import { nodeReadFile } from '../../src/core/node-files.ts';
 import { canvasAt } from '../../src/core/trace.ts';
 import { ROOT, corpusPath, ort, readJson } from '../helpers/fixture.ts';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ beforeAll(async () => {
   engine = await Engine.load({
     ort,
     root: MODELS,
-    readFile: await nodeReadFile(MODELS),
+    readFile: nodeReadFile(MODELS),
     pair: 'fixture',
     backend: 'wasm',
   });
@@ -165,21 +166,21 @@ describe('broken model files', () => {
   it('a corrupt ONNX file fails with the file name', async () => {
     writeFileSync(join(dir, 'fixture/diffusion/onnx/model.onnx'), 'not an onnx model');
     await expect(
-      Engine.load({ ort, root: dir + '/', readFile: await nodeReadFile(dir + '/'), pair: 'fixture', backend: 'wasm' }),
-    ).rejects.toThrow(/could not load the model file .*fixture\/diffusion\/onnx\/model\.onnx: .*re-run/);
+      Engine.load({ ort, root: dir + '/', readFile: nodeReadFile(dir + '/'), pair: 'fixture', backend: 'wasm' }),
+    ).rejects.toThrow(/could not load the model file .*fixture\/diffusion\/onnx\/model\.onnx: .*re-export/);
   });
 
   it('a missing file fails with the file name', async () => {
     rmSync(join(dir, 'fixture/ar/onnx/model.onnx'));
     cpSync(join(MODELS, 'fixture/diffusion/onnx/model.onnx'), join(dir, 'fixture/diffusion/onnx/model.onnx'));
     await expect(
-      Engine.load({ ort, root: dir + '/', readFile: await nodeReadFile(dir + '/'), pair: 'fixture', backend: 'wasm' }),
+      Engine.load({ ort, root: dir + '/', readFile: nodeReadFile(dir + '/'), pair: 'fixture', backend: 'wasm' }),
     ).rejects.toThrow(/could not load the model file .*fixture\/ar\/onnx\/model\.onnx: .*ENOENT/);
   });
 
   it('an unknown pair name lists the pairs there are', async () => {
     await expect(
-      Engine.load({ ort, root: MODELS, readFile: await nodeReadFile(MODELS), pair: 'nope', backend: 'wasm' }),
+      Engine.load({ ort, root: MODELS, readFile: nodeReadFile(MODELS), pair: 'nope', backend: 'wasm' }),
     ).rejects.toThrow(/no pair "nope"; pairs: fixture/);
   });
 });

@@ -1,0 +1,283 @@
+// All page state in one class of runes. The worker streams steps in; the page keeps traces as raw state
+// and derives what to draw at the cursor from them.
+import type { GenerateResult, LoadProgress, Mode } from '../core/engine.ts';
+import {
+  AR_DEFAULTS,
+  DIFFUSION_DEFAULTS,
+  resolveArOptions,
+  resolveDiffusionOptions,
+  type ArOptions,
+  type DiffusionOptions,
+} from '../core/options.ts';
+import { parseTraceFile, stepAt, stepTimes, type ReplayTrace, type TimeAxis } from '../core/replay.ts';
+import type { Trace, TraceStart, TraceStep } from '../core/trace.ts';
+import type { DemoBackend, LoadPhase, Loaded, ModelKind } from '../worker/protocol.ts';
+import { PRESETS, type Preset } from './presets.ts';
+import { fromQuery, toQuery } from './url-state.ts';
+
+/** A trace as it streams in; `done` holds the finished trace (stats, termination) once it arrives. */
+export interface LiveTrace extends ReplayTrace {
+  plannedSteps: number;
+  done: Trace | null;
+}
+
+export type Status = 'loading' | 'ready' | 'generating' | 'error';
+
+export const DEFAULT_PROMPT = 'Once upon a time, there was a little girl named Lily.';
+
+export class AppState {
+  status = $state<Status>('loading');
+  phase = $state<LoadPhase>('download');
+  progress = $state<Record<string, LoadProgress>>({});
+  loaded = $state.raw<Loaded | null>(null);
+  /** Display text of every token id (from the loaded model, or from an imported trace file). */
+  vocabText = $state.raw<string[]>([]);
+  /** The last error, shown until the next action. */
+  error = $state<{ name: string; message: string } | null>(null);
+  notice = $state<string | null>(null);
+
+  prompt = $state(DEFAULT_PROMPT);
+  mode = $state<Mode>('both');
+  // Every option is present, so each control shows (and binds to) a real value.
+  diffusion = $state<DiffusionOptions>({ ...DIFFUSION_DEFAULTS });
+  ar = $state<ArOptions>({ ...AR_DEFAULTS, maxNewTokens: DIFFUSION_DEFAULTS.genLength });
+  infillSpan = $state(8);
+
+  traces = $state.raw<{ diffusion: LiveTrace | null; ar: LiveTrace | null }>({ diffusion: null, ar: null });
+  arSkipped = $state<string | null>(null);
+
+  axis = $state<TimeAxis>('passes');
+  /** Cursor on the shared time axis (forward passes or ms). */
+  time = $state(0);
+  /** While generating, the cursor follows the newest step unless the user moved it. */
+  following = $state(true);
+  playing = $state(false);
+  /** Playback speed multiplier. */
+  speed = $state(1);
+  showGhosts = $state(true);
+
+  constructor(private readonly backend: DemoBackend) {}
+
+  /** Option problems, checked as the user types (same validation as the worker's). */
+  readonly validation = $derived.by(() => {
+    const context = this.loaded?.info.contextLength ?? Infinity;
+    const problems: string[] = [];
+    try {
+      resolveDiffusionOptions(this.diffusion, context);
+    } catch (err) {
+      problems.push(`diffusion ${(err as Error).message}`);
+    }
+    try {
+      resolveArOptions(this.ar, context);
+    } catch (err) {
+      problems.push(`AR ${(err as Error).message}`);
+    }
+    if (!this.prompt.trim()) problems.push('the prompt is empty');
+    return problems;
+  });
+
+  readonly times = $derived({
+    diffusion: this.traces.diffusion ? stepTimes(this.traces.diffusion.steps, this.axis) : [],
+    ar: this.traces.ar ? stepTimes(this.traces.ar.steps, this.axis) : [],
+  });
+
+  readonly maxTime = $derived(Math.max(0, this.times.diffusion.at(-1) ?? 0, this.times.ar.at(-1) ?? 0));
+
+  /** Steps shown for each model at the cursor. */
+  readonly shownStep = $derived({
+    diffusion: stepAt(this.times.diffusion, this.time),
+    ar: stepAt(this.times.ar, this.time),
+  });
+
+  async load(pair?: string) {
+    this.status = 'loading';
+    this.error = null;
+    this.progress = {};
+    try {
+      this.loaded = await this.backend.load(
+        { pair, backend: 'auto' },
+        {
+          onProgress: (p) => (this.progress = { ...this.progress, [p.file]: p }),
+          onPhase: (phase) => (this.phase = phase),
+        },
+      );
+      this.vocabText = this.loaded.vocabText;
+      this.status = 'ready';
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async generate() {
+    if (this.status !== 'ready' || this.validation.length) return;
+    this.status = 'generating';
+    this.error = null;
+    this.arSkipped = null;
+    this.traces = { diffusion: null, ar: null };
+    this.time = 0;
+    this.following = true;
+    this.playing = false;
+    let current: ModelKind = 'diffusion';
+    try {
+      const result = await this.backend.generate(
+        {
+          prompt: this.prompt,
+          mode: this.mode,
+          diffusion: $state.snapshot(this.diffusion),
+          ar: $state.snapshot(this.ar),
+          infillSpan: this.infillSpan,
+        },
+        {
+          onStart: (s: TraceStart) => {
+            current = s.kind;
+            this.traces = { ...this.traces, [s.kind]: { ...s, steps: [], done: null } };
+          },
+          onStep: (model: ModelKind, step: TraceStep) => this.queueStep(model, step),
+        },
+      );
+      this.finish(result);
+    } catch (err) {
+      this.fail(err, current);
+    }
+  }
+
+  // Steps can arrive faster than frames; they are applied at most once per animation frame so the main
+  // thread renders each frame once, however fast the worker runs.
+  private pendingSteps: { model: ModelKind; step: TraceStep }[] = [];
+  private flushScheduled = false;
+
+  private queueStep(model: ModelKind, step: TraceStep) {
+    this.pendingSteps.push({ model, step });
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    requestAnimationFrame(() => this.flushSteps());
+  }
+
+  private flushSteps() {
+    this.flushScheduled = false;
+    if (!this.pendingSteps.length) return;
+    const next = { ...this.traces };
+    for (const model of ['diffusion', 'ar'] as const) {
+      const t = next[model];
+      const add = this.pendingSteps.filter((p) => p.model === model).map((p) => p.step);
+      if (t && add.length) next[model] = { ...t, steps: [...t.steps, ...add] };
+    }
+    this.pendingSteps = [];
+    this.traces = next;
+    if (this.following) this.time = this.maxTime;
+  }
+
+  private finish(result: GenerateResult) {
+    this.flushSteps();
+    const done = (t: Trace | undefined, live: LiveTrace | null): LiveTrace | null =>
+      t ? { ...(live ?? { ...t, plannedSteps: t.termination.plannedSteps }), steps: t.steps, done: t } : live;
+    this.traces = { diffusion: done(result.diffusion, this.traces.diffusion), ar: done(result.ar, this.traces.ar) };
+    this.arSkipped = result.arSkipped ?? null;
+    const cancelled = [result.diffusion, result.ar].some((t) => t?.termination.reason === 'cancelled');
+    this.notice = cancelled ? 'Generation cancelled: what was produced so far is kept below.' : null;
+    this.status = 'ready';
+    if (this.following) this.time = this.maxTime;
+  }
+
+  private fail(err: unknown, during?: ModelKind) {
+    const e = err as { name?: string; message?: string };
+    this.error = { name: e.name ?? 'Error', message: (during ? `${during}: ` : '') + (e.message ?? String(err)) };
+    this.status = this.loaded ? 'ready' : 'error';
+  }
+
+  cancel() {
+    this.backend.cancel();
+  }
+
+  applyPreset(preset: Preset) {
+    this.diffusion = { ...this.diffusion, ...preset.diffusion };
+    if (preset.diffusion.threshold === null && preset.diffusion.factor === null && this.diffusion.genLength) {
+      // a fixed schedule: one token per step unless the preset says otherwise
+      this.diffusion.steps = this.diffusion.genLength;
+    }
+    if (preset.prompt) this.prompt = preset.prompt;
+  }
+
+  readonly presets = PRESETS;
+
+  /** Moves the cursor to the previous/next step time of either trace. */
+  stepBy(direction: 1 | -1) {
+    this.following = false;
+    this.playing = false;
+    const all = [...this.times.diffusion, ...this.times.ar, 0].sort((a, b) => a - b);
+    if (direction > 0) this.time = all.find((t) => t > this.time + 1e-9) ?? this.maxTime;
+    else this.time = [...all].reverse().find((t) => t < this.time - 1e-9) ?? 0;
+  }
+
+  seek(t: number) {
+    this.following = false;
+    this.time = Math.max(0, Math.min(this.maxTime, t));
+  }
+
+  togglePlay() {
+    if (this.playing) {
+      this.playing = false;
+      return;
+    }
+    if (this.time >= this.maxTime) this.time = 0;
+    this.following = false;
+    this.playing = true;
+    let last = performance.now();
+    const unitsPerSecond = () => (this.axis === 'passes' ? 12 : 1000) * this.speed;
+    const tick = (now: number) => {
+      if (!this.playing) return;
+      this.time = Math.min(this.maxTime, this.time + ((now - last) / 1000) * unitsPerSecond());
+      last = now;
+      if (this.time >= this.maxTime) this.playing = false;
+      else requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }
+
+  shareQuery(): string {
+    return toQuery({
+      prompt: this.prompt,
+      mode: this.mode,
+      diffusion: $state.snapshot(this.diffusion),
+      ar: $state.snapshot(this.ar),
+    });
+  }
+
+  readQuery(search: string) {
+    const { state, problems } = fromQuery(search);
+    if (state.prompt !== undefined) this.prompt = state.prompt;
+    if (state.mode) this.mode = state.mode;
+    if (state.diffusion) this.diffusion = { ...this.diffusion, ...state.diffusion };
+    if (state.ar) this.ar = { ...this.ar, ...state.ar };
+    if (problems.length) this.notice = problems.join('; ');
+  }
+
+  exportTraces(): string {
+    return JSON.stringify({
+      format: 'diffusion-demo-trace/1',
+      prompt: this.prompt,
+      pair: this.loaded?.info.pair,
+      diffusion: this.traces.diffusion?.done ?? undefined,
+      ar: this.traces.ar?.done ?? undefined,
+      vocabText: this.loaded?.vocabText,
+    });
+  }
+
+  /** Opens an exported trace for replay without running a model. */
+  importTraces(text: string) {
+    try {
+      const f = parseTraceFile(JSON.parse(text));
+      const live = (t: Trace | undefined): LiveTrace | null =>
+        t ? { ...t, plannedSteps: t.termination.plannedSteps, done: t } : null;
+      this.traces = { diffusion: live(f.diffusion), ar: live(f.ar) };
+      this.prompt = f.prompt;
+      if (f.vocabText) this.vocabText = f.vocabText;
+      this.time = this.maxTime;
+      this.following = false;
+      this.error = null;
+      this.notice = 'Replaying a saved trace: no model was run.';
+    } catch (err) {
+      this.error = { name: 'TraceFileError', message: `could not open the trace file: ${(err as Error).message}` };
+    }
+  }
+}

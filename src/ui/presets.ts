@@ -1,0 +1,62 @@
+// Named sampler settings for the settings panel: each changes only the options it names.
+import type { DiffusionOptions } from '../core/options.ts';
+
+export interface Preset {
+  name: string;
+  description: string;
+  diffusion: Partial<DiffusionOptions>;
+  /** Replaces the prompt (the infill preset shows the marker syntax). */
+  prompt?: string;
+}
+
+const PLAIN: Partial<DiffusionOptions> = {
+  confidence: 'probability',
+  threshold: null,
+  factor: null,
+  editMode: 'off',
+  algTemp: 0,
+};
+
+export const PRESETS: Preset[] = [
+  {
+    name: 'LLaDA: 1 token per step',
+    description: 'Low-confidence remasking: every step commits the single most confident guess.',
+    diffusion: { ...PLAIN },
+  },
+  {
+    name: 'LLaDA: blocks of 16',
+    description: 'Semi-autoregressive: 16-token blocks decoded left to right, 1 token per step.',
+    diffusion: { ...PLAIN, blockLength: 16 },
+  },
+  {
+    name: 'Fast: threshold 0.9',
+    description: 'Fast-dLLM: commit every guess with confidence >= 0.9 at once (fewer forward passes).',
+    diffusion: { ...PLAIN, threshold: 0.9 },
+  },
+  {
+    name: 'Fast: factor 1',
+    description: 'Fast-dLLM factor rule: commit n guesses while (m + 1)(1 - c(m)) <= 1.',
+    diffusion: { ...PLAIN, factor: 1 },
+  },
+  {
+    name: 'Random order',
+    description: 'Positions in random order, as in the original masked-diffusion samplers.',
+    diffusion: { ...PLAIN, confidence: 'random' },
+  },
+  {
+    name: 'Edit while writing',
+    description: 'Committed tokens whose probability falls below 0.1 are replaced by the current guess.',
+    diffusion: { ...PLAIN, editMode: 'threshold', editThreshold: 0.1, editAction: 'replace' },
+  },
+  {
+    name: 'ReMDM re-masking',
+    description: 'Each step, committed tokens of the current block are re-masked with probability 0.05.',
+    diffusion: { ...PLAIN, editMode: 'remdm', remdmSigma: 0.05, editAction: 'remask' },
+  },
+  {
+    name: 'Infill',
+    description: 'Fill [MASK:n] spans inside your own text; given tokens never change.',
+    diffusion: { ...PLAIN },
+    prompt: 'Once upon a time, there was a [MASK:6]. She liked to [MASK:4] every day.',
+  },
+];

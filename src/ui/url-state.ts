@@ -1,0 +1,54 @@
+// The shareable part of the state (prompt, mode, options, seed) in the URL query string. Only values that
+// differ from the defaults are written, so links stay short.
+import type { Mode } from '../core/engine.ts';
+import { AR_DEFAULTS, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from '../core/options.ts';
+
+export interface SharedState {
+  prompt: string;
+  mode: Mode;
+  diffusion: Partial<DiffusionOptions>;
+  ar: Partial<ArOptions>;
+}
+
+function changed<T extends object>(values: Partial<T>, defaults: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(values) as [keyof T, T[keyof T]][]) {
+    if (v !== undefined && v !== defaults[k]) out[k] = v;
+  }
+  return out;
+}
+
+export function toQuery(state: SharedState): string {
+  const q = new URLSearchParams();
+  q.set('prompt', state.prompt);
+  q.set('mode', state.mode);
+  const d = changed(state.diffusion, DIFFUSION_DEFAULTS);
+  const a = changed(state.ar, AR_DEFAULTS);
+  if (Object.keys(d).length) q.set('diffusion', JSON.stringify(d));
+  if (Object.keys(a).length) q.set('ar', JSON.stringify(a));
+  return q.toString();
+}
+
+/** Reads what the URL holds; malformed parts are reported, not silently dropped. */
+export function fromQuery(search: string): { state: Partial<SharedState>; problems: string[] } {
+  const q = new URLSearchParams(search);
+  const state: Partial<SharedState> = {};
+  const problems: string[] = [];
+  const prompt = q.get('prompt');
+  if (prompt !== null) state.prompt = prompt;
+  const mode = q.get('mode');
+  if (mode === 'diffusion' || mode === 'ar' || mode === 'both') state.mode = mode;
+  else if (mode !== null) problems.push(`mode "${mode}" in the URL is not diffusion, ar or both`);
+  for (const key of ['diffusion', 'ar'] as const) {
+    const raw = q.get(key);
+    if (raw === null) continue;
+    try {
+      const parsed = JSON.parse(raw);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      state[key] = parsed;
+    } catch {
+      problems.push(`the ${key} options in the URL are not valid JSON and were ignored`);
+    }
+  }
+  return { state, problems };
+}

@@ -1,0 +1,94 @@
+// The page's side of DemoBackend: posts requests to the model worker and routes replies by request id.
+// Replies to an older request (a superseded load or generation) are dropped.
+import type { EngineInfo, GenerateRequest, GenerateResult } from '../core/engine.ts';
+import type {
+  DemoBackend,
+  GenerateEvents,
+  LoadEvents,
+  LoadRequest,
+  Loaded,
+  Reply,
+  Request,
+} from '../worker/protocol.ts';
+
+export class WorkerError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (err: Error) => void;
+  onReply: (reply: Reply) => void;
+}
+
+export class WorkerClient implements DemoBackend {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private latest = { load: 0, generate: 0 };
+
+  constructor(private readonly worker: Worker) {
+    worker.onmessage = (e: MessageEvent<Reply>) => this.pending.get(e.data.id)?.onReply(e.data);
+    worker.onerror = (e) => {
+      for (const p of this.pending.values())
+        p.reject(new WorkerError('WorkerError', e.message || 'the model worker crashed'));
+      this.pending.clear();
+    };
+  }
+
+  private send<T>(make: (id: number) => Request, onReply: (reply: Reply, settle: (v: T) => void) => void): Promise<T> {
+    const id = this.nextId++;
+    const req = make(id);
+    if (req.kind === 'load' || req.kind === 'generate') this.latest[req.kind] = id;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: resolve as (v: never) => void,
+        reject,
+        onReply: (reply) => {
+          const stale = (req.kind === 'load' || req.kind === 'generate') && this.latest[req.kind] !== id;
+          if (reply.kind === 'error') {
+            this.pending.delete(id);
+            reject(new WorkerError(reply.error.name, reply.error.message));
+          } else if (!stale || reply.kind === 'done' || reply.kind === 'loaded') {
+            onReply(reply, (v) => {
+              this.pending.delete(id);
+              if (stale) reject(new WorkerError('SupersededError', 'a newer request replaced this one'));
+              else resolve(v);
+            });
+          }
+        },
+      });
+      this.worker.postMessage(req);
+    });
+  }
+
+  load(load: LoadRequest, events: LoadEvents = {}): Promise<Loaded> {
+    return this.send<Loaded>(
+      (id) => ({ id, kind: 'load', load }),
+      (reply, settle) => {
+        if (reply.kind === 'progress') events.onProgress?.(reply.progress);
+        else if (reply.kind === 'phase') events.onPhase?.(reply.phase);
+        else if (reply.kind === 'loaded') settle(reply.loaded);
+      },
+    );
+  }
+
+  generate(request: GenerateRequest, events: GenerateEvents = {}): Promise<GenerateResult> {
+    return this.send<GenerateResult>(
+      (id) => ({ id, kind: 'generate', request }),
+      (reply, settle) => {
+        if (reply.kind === 'start') events.onStart?.(reply.start);
+        else if (reply.kind === 'step') events.onStep?.(reply.model, reply.step);
+        else if (reply.kind === 'done') settle(reply.result);
+      },
+    );
+  }
+
+  cancel(): void {
+    this.worker.postMessage({ id: this.nextId++, kind: 'cancel' } satisfies Request);
+  }
+}
+
+export type { EngineInfo };

@@ -1,0 +1,52 @@
+// The Web Worker that owns tokenizer and models. It maps protocol messages onto an EngineHost and
+// streams progress and steps back; the main thread never runs a model.
+import * as ort from 'onnxruntime-web/webgpu';
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import { toErrorInfo } from '../core/errors.ts';
+import { EngineHost } from './engine-host.ts';
+import { fetchWithProgress } from './fetch-progress.ts';
+import type { Reply, Request } from './protocol.ts';
+
+// The runtime's own files come from this app, never from a CDN.
+ort.env.wasm.wasmPaths = {
+  wasm: new URL(wasmUrl, self.location.href).href,
+  mjs: new URL(mjsUrl, self.location.href).href,
+};
+ort.env.logLevel = 'error'; // node-placement warnings are expected (shape ops stay on the CPU)
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+
+// Root-relative on purpose: transformers.js 4.3.1 treats an absolute http: localModelPath as remote
+// (get_file_metadata skips it) and, with remote loading off, then finds no tokenizer.
+const MODELS = '/models/';
+const host = new EngineHost(ort, MODELS, (path, onProgress) => fetchWithProgress(MODELS + path, onProgress));
+const post = (reply: Reply) => self.postMessage(reply);
+
+self.onmessage = async (event: MessageEvent<Request>) => {
+  const req = event.data;
+  try {
+    switch (req.kind) {
+      case 'load': {
+        const loaded = await host.load(req.load, {
+          onProgress: (progress) => post({ id: req.id, kind: 'progress', progress }),
+          onPhase: (phase) => post({ id: req.id, kind: 'phase', phase }),
+        });
+        post({ id: req.id, kind: 'loaded', loaded });
+        break;
+      }
+      case 'generate': {
+        const result = await host.generate(req.request, {
+          onStart: (start) => post({ id: req.id, kind: 'start', start }),
+          onStep: (model, step) => post({ id: req.id, kind: 'step', model, step }),
+        });
+        post({ id: req.id, kind: 'done', result });
+        break;
+      }
+      case 'cancel':
+        host.cancel();
+        break;
+    }
+  } catch (err) {
+    post({ id: req.id, kind: 'error', error: toErrorInfo(err) });
+  }
+};

@@ -1,0 +1,58 @@
+// The one message protocol between the page and the model worker: a union of requests, each with an id;
+// replies carry the id of the request they answer, and errors are structured { name, message }.
+import type { EngineInfo, GenerateRequest, GenerateResult, LoadProgress } from '../core/engine.ts';
+import type { ErrorInfo } from '../core/errors.ts';
+import type { Manifest } from '../core/manifest.ts';
+import type { Backend } from '../core/ort-models.ts';
+import type { TraceStart, TraceStep } from '../core/trace.ts';
+
+export interface LoadRequest {
+  pair?: string;
+  backend?: 'auto' | Backend;
+}
+
+export interface Loaded {
+  info: EngineInfo;
+  manifest: Manifest;
+  /** Display text of every token id, so the page renders any id (ghosts too) without a tokenizer. */
+  vocabText: string[];
+  maskId: number;
+  endOfTextId: number;
+}
+
+export type LoadPhase = 'download' | 'warm-up' | 'ready';
+
+export type ModelKind = 'diffusion' | 'ar';
+
+export type Request =
+  | { id: number; kind: 'load'; load: LoadRequest }
+  | { id: number; kind: 'generate'; request: GenerateRequest }
+  | { id: number; kind: 'cancel' };
+
+export type Reply =
+  | { id: number; kind: 'progress'; progress: LoadProgress }
+  | { id: number; kind: 'phase'; phase: LoadPhase }
+  | { id: number; kind: 'loaded'; loaded: Loaded }
+  | { id: number; kind: 'start'; start: TraceStart }
+  | { id: number; kind: 'step'; model: ModelKind; step: TraceStep }
+  | { id: number; kind: 'done'; result: GenerateResult }
+  | { id: number; kind: 'error'; error: ErrorInfo };
+
+/** Callbacks for what streams in while a request runs. */
+export interface LoadEvents {
+  onProgress?: (p: LoadProgress) => void;
+  onPhase?: (phase: LoadPhase) => void;
+}
+
+export interface GenerateEvents {
+  onStart?: (start: TraceStart) => void;
+  onStep?: (model: ModelKind, step: TraceStep) => void;
+}
+
+/** What the page talks to: the worker proxy implements it, and so does the host inside the worker. */
+export interface DemoBackend {
+  load(request: LoadRequest, events?: LoadEvents): Promise<Loaded>;
+  generate(request: GenerateRequest, events?: GenerateEvents): Promise<GenerateResult>;
+  /** Cancels the running generation; it resolves with traces that say 'cancelled'. */
+  cancel(): void;
+}

@@ -1,0 +1,231 @@
+// The page as a user meets it: loads offline, generates with both models, scrubs, cancels, shows errors,
+// renders token text literally, and keeps the main thread free of long tasks. Screenshots of the main
+// states go to test-results/.
+import { mkdirSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launch, startPreview } from './browser.ts';
+
+const SHOTS = 'test-results';
+mkdirSync(SHOTS, { recursive: true });
+
+let server: { url: string; stop: () => void };
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startPreview();
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+interface Session {
+  context: BrowserContext;
+  page: Page;
+  offsite: string[];
+  dialogs: string[];
+}
+
+/** A fresh page; any request that is not to this localhost server is recorded and refused. */
+async function open(query = '', setup?: (context: BrowserContext) => Promise<void>): Promise<Session> {
+  const context = await browser.newContext();
+  const offsite: string[] = [];
+  const origin = new URL(server.url).origin;
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(origin) || url.startsWith('data:') || url.startsWith('blob:')) return route.fallback();
+    offsite.push(url);
+    return route.abort();
+  });
+  await setup?.(context);
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  await page.goto(server.url + query);
+  return { context, page, offsite, dialogs };
+}
+
+const status = (page: Page) => page.evaluate(() => (globalThis as any).demo.status as string);
+const waitReady = (page: Page) =>
+  page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, { timeout: 60_000 });
+const waitDone = (page: Page) =>
+  page.waitForFunction(
+    () => {
+      const d = (globalThis as any).demo;
+      return d.status === 'ready' && (d.traces.diffusion?.done || d.traces.ar?.done);
+    },
+    null,
+    { timeout: 90_000 },
+  );
+const cellStates = (page: Page, panel: string) =>
+  page.$$eval(`section[aria-label="${panel}"] [data-state]`, (els) => els.map((e) => e.getAttribute('data-state')));
+
+describe('the page', () => {
+  it('loads offline from localhost alone and generates with both models', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    expect(await status(s.page)).toBe('ready');
+    await expect(s.page.getByTestId('backend').textContent()).resolves.toBe('WASM');
+    await s.page.fill('#prompt', 'Once upon a time, there was a little dog.');
+    await s.page.click('button[type=submit]');
+    // mid-generation screenshot for the README
+    await s.page.waitForFunction(() => ((globalThis as any).demo.traces.diffusion?.steps.length ?? 0) >= 20);
+    await s.page.screenshot({ path: `${SHOTS}/mid-generation.png`, fullPage: true });
+    await waitDone(s.page);
+    await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
+    const diffusion = await cellStates(s.page, 'Diffusion');
+    const ar = await cellStates(s.page, 'Autoregressive');
+    expect(diffusion.filter((x) => x === 'committed').length).toBeGreaterThan(10);
+    expect(diffusion).not.toContain('masked');
+    expect(ar.filter((x) => x === 'committed').length).toBeGreaterThan(10);
+    expect(Number(await s.page.getByTestId('diffusion-passes').textContent())).toBeGreaterThan(0);
+    await s.page.screenshot({ path: `${SHOTS}/finished.png`, fullPage: true });
+    expect(s.offsite).toEqual([]);
+    await s.context.close();
+  });
+
+  it('scrubbing and the arrow keys move the canvas back and forward', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
+    const slider = s.page.getByLabel('scrub through the steps');
+    await slider.fill('0');
+    const atStart = await cellStates(s.page, 'Diffusion');
+    expect(atStart.filter((x) => x === 'masked')).toHaveLength(64);
+    const max = Number(await slider.getAttribute('max'));
+    await slider.fill(String(Math.floor(max / 2)));
+    const middle = (await cellStates(s.page, 'Diffusion')).filter((x) => x === 'masked').length;
+    expect(middle).toBeGreaterThan(0);
+    expect(middle).toBeLessThan(64);
+    await s.page.screenshot({ path: `${SHOTS}/scrubbed-halfway.png`, fullPage: true });
+    await s.page.click('h1'); // keyboard focus away from inputs
+    await s.page.keyboard.press('ArrowRight');
+    expect((await cellStates(s.page, 'Diffusion')).filter((x) => x === 'masked').length).toBe(middle - 1);
+    await s.page.keyboard.press('ArrowLeft');
+    await s.page.keyboard.press('ArrowLeft');
+    expect((await cellStates(s.page, 'Diffusion')).filter((x) => x === 'masked').length).toBe(middle + 1);
+    await s.context.close();
+  });
+
+  it('cancel stops a run and keeps what was produced', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.evaluate(() => {
+      const d = (globalThis as any).demo;
+      d.diffusion.genLength = 100;
+      d.diffusion.steps = 100;
+      d.diffusion.blockLength = 100;
+      d.diffusion.stopAtEndOfText = false;
+      d.ar.maxNewTokens = 100;
+    });
+    await s.page.fill('#prompt', 'Once upon a time');
+    await s.page.click('button[type=submit]');
+    await s.page.waitForFunction(() => ((globalThis as any).demo.traces.diffusion?.steps.length ?? 0) >= 3);
+    await s.page.click('button.cancel');
+    await waitDone(s.page);
+    const reason = await s.page.evaluate(() => (globalThis as any).demo.traces.diffusion.done.termination.reason);
+    expect(reason).toBe('cancelled');
+    await s.page.getByRole('status').filter({ hasText: 'Generation cancelled' }).waitFor();
+    expect(await s.page.evaluate(() => (globalThis as any).demo.traces.ar)).toBeNull();
+    await s.context.close();
+  });
+
+  it('renders token text literally, never as HTML', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    const xss = '<img src=x onerror=alert(1)>';
+    await s.page.fill('#prompt', `A cat said ${xss}`);
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    const text = await s.page.locator('section[aria-label="Diffusion"] [role=group]').textContent();
+    expect(text).toContain(xss);
+    expect(await s.page.locator('section img').count()).toBe(0);
+    expect(s.dialogs).toEqual([]);
+    await s.context.close();
+  });
+
+  it('shows a readable error for a corrupt model file', async () => {
+    const s = await open('', async (context) => {
+      await context.route('**/models/fixture/diffusion/onnx/model.onnx', (route) =>
+        route.fulfill({ status: 200, contentType: 'application/octet-stream', body: 'this is not an onnx model' }),
+      );
+    });
+    await waitReady(s.page);
+    const alert = s.page.getByRole('alert');
+    await expect(alert.textContent()).resolves.toMatch(
+      /ModelLoadError.*could not load the model file \/models\/fixture\/diffusion\/onnx\/model\.onnx/,
+    );
+    await s.page.screenshot({ path: `${SHOTS}/corrupt-model.png` });
+    await s.context.close();
+  });
+
+  it('a missing model file is a real 404 with its name in the message', async () => {
+    const res = await fetch(`${server.url}models/fixture/diffusion/onnx/missing.onnx`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).not.toMatch(/html/);
+  });
+
+  it('keeps the state in the URL, validates options inline, and the main thread free of long tasks', async () => {
+    const s = await open('?prompt=The+little+bird&mode=diffusion&diffusion=%7B%22threshold%22%3A0.5%7D');
+    await waitReady(s.page);
+    expect(await s.page.inputValue('#prompt')).toBe('The little bird');
+    expect(await s.page.evaluate(() => (globalThis as any).demo.diffusion.threshold)).toBe(0.5);
+    await s.page.getByLabel('block length').fill('7');
+    await expect(s.page.getByRole('alert').textContent()).resolves.toMatch(
+      /blockLength: 7 does not divide genLength 64; blockLength values that work: 1, 2, 4, 8, 16, 32, 64/,
+    );
+    expect(await s.page.isDisabled('button[type=submit]')).toBe(true);
+    await s.page.getByLabel('block length').fill('16');
+    await s.page.evaluate(() => {
+      (globalThis as any).longTasks = [];
+      new PerformanceObserver((list) =>
+        (globalThis as any).longTasks.push(...list.getEntries().map((e) => e.duration)),
+      ).observe({
+        type: 'longtask',
+      });
+    });
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    const longTasks: number[] = await s.page.evaluate(() => (globalThis as any).longTasks);
+    // Target: none over 50 ms. Measured here (2 cores, software rendering): none in most runs, rarely one
+    // of 50-60 ms; before the font warm-up, 200-500 ms. The bound below catches such regressions without
+    // failing on scheduler noise; the figures are printed for the record.
+    console.log(`long tasks during generation (ms): ${JSON.stringify(longTasks.map(Math.round))}`);
+    expect(longTasks.filter((d) => d > 100)).toEqual([]);
+    expect(s.page.url()).toContain('blockLength');
+    await s.context.close();
+  });
+
+  it('exports a trace and replays it without a model', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    const exported = await s.page.evaluate(() => (globalThis as any).demo.exportTraces());
+    const fresh = await open('', async (context) => {
+      await context.route('**/models/manifest.json', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    });
+    await waitReady(fresh.page);
+    expect(await status(fresh.page)).toBe('error');
+    await fresh.page.setInputFiles('input[type=file]', {
+      name: 'trace.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(exported),
+    });
+    await expect(fresh.page.getByRole('status').filter({ hasText: 'Replaying a saved trace' }).count()).resolves.toBe(
+      1,
+    );
+    const a = await s.page.locator('section[aria-label="Diffusion"] [role=group]').textContent();
+    const b = await fresh.page.locator('section[aria-label="Diffusion"] [role=group]').textContent();
+    expect(b).toBe(a);
+    await s.context.close();
+    await fresh.context.close();
+  });
+});

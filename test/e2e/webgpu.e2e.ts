@@ -1,0 +1,52 @@
+// The WebGPU path (Chromium's software SwiftShader adapter, --enable-unsafe-webgpu) gives the same
+// temperature-0 tokens as the WASM path, for both models.
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launch, startPreview } from './browser.ts';
+
+let server: { url: string; stop: () => void };
+const browsers: Browser[] = [];
+
+beforeAll(async () => {
+  server = await startPreview();
+});
+afterAll(async () => {
+  for (const b of browsers) await b.close();
+  server?.stop();
+});
+
+async function run(webgpu: boolean) {
+  const browser = await launch({ webgpu });
+  browsers.push(browser);
+  const page = await browser.newPage();
+  await page.goto(`${server.url}?prompt=One+day%2C+a+little+boy+named+Tom&mode=both`);
+  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, {
+    timeout: 90_000,
+  });
+  await page.click('button[type=submit]');
+  await page.waitForFunction(
+    () => {
+      const d = (globalThis as any).demo;
+      return d.status === 'ready' && d.traces.diffusion?.done && d.traces.ar?.done;
+    },
+    null,
+    { timeout: 120_000 },
+  );
+  return page.evaluate(() => {
+    const d = (globalThis as any).demo;
+    return {
+      backend: d.loaded.info.backend.backend as string,
+      diffusion: d.traces.diffusion.done.final as number[],
+      ar: d.traces.ar.done.final as number[],
+    };
+  });
+}
+
+it('WebGPU gives the same temperature-0 tokens as WASM', async () => {
+  const wasm = await run(false);
+  const gpu = await run(true);
+  expect(wasm.backend).toBe('wasm');
+  expect(gpu.backend).toBe('webgpu');
+  expect(gpu.ar).toEqual(wasm.ar);
+  expect(gpu.diffusion).toEqual(wasm.diffusion);
+});
