@@ -128,6 +128,20 @@ export class OrtDenoiser implements Denoiser {
   }
 }
 
+/** log p(ids[i] | ids[< i]) for i = from .. end, from full-sequence logits (for scoring, e.g. gen-PPL). */
+export function tokenLogProbs(logits: Float32Array, ids: readonly number[], vocabSize: number, from: number): number[] {
+  const out: number[] = [];
+  for (let i = Math.max(1, from); i < ids.length; i++) {
+    const off = (i - 1) * vocabSize;
+    let max = -Infinity;
+    for (let v = 0; v < vocabSize; v++) max = Math.max(max, logits[off + v]);
+    let sum = 0;
+    for (let v = 0; v < vocabSize; v++) sum += Math.exp(logits[off + v] - max);
+    out.push(logits[off + ids[i]] - max - Math.log(sum));
+  }
+  return out;
+}
+
 class OrtKvCache implements KvCache {
   constructor(
     readonly tensors: Record<string, Ort.Tensor>,
@@ -163,7 +177,18 @@ export class OrtCausalLM implements CausalLM {
     }
   }
 
+  /** Logits of every position of `ids` (seq * vocab), no cache: for scoring text. */
+  async allLogits(ids: number[]): Promise<Float32Array> {
+    const { logits, cache } = await this.run(ids, null, false, true);
+    cache?.dispose();
+    return logits;
+  }
+
   async forward(ids: number[], cache: KvCache | null, useCache: boolean) {
+    return this.run(ids, cache, useCache, false);
+  }
+
+  private async run(ids: number[], cache: KvCache | null, useCache: boolean, allPositions: boolean) {
     const { ort } = this;
     const past = useCache ? (cache as OrtKvCache | null) : null;
     const pastLen = past?.length ?? 0;
@@ -193,7 +218,7 @@ export class OrtCausalLM implements CausalLM {
     past?.dispose();
     const logits = out.logits;
     const data = (await logits.getData()) as Float32Array;
-    const last = data.slice((n - 1) * this.vocabSize, n * this.vocabSize);
+    const last = allPositions ? data.slice() : data.slice((n - 1) * this.vocabSize, n * this.vocabSize);
     logits.dispose();
     const presents: Record<string, Ort.Tensor> = {};
     for (const name of this.pastNames) presents[name] = out[name.replace('past_key_values.', 'present.')];

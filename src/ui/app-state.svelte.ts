@@ -36,6 +36,8 @@ export class AppState {
   error = $state<{ name: string; message: string } | null>(null);
   notice = $state<string | null>(null);
 
+  /** Pair asked for in the URL (the manifest's default when undefined). */
+  pair = $state<string | undefined>(undefined);
   prompt = $state(DEFAULT_PROMPT);
   mode = $state<Mode>('both');
   // Every option is present, so each control shows (and binds to) a real value.
@@ -89,7 +91,7 @@ export class AppState {
     ar: stepAt(this.times.ar, this.time),
   });
 
-  async load(pair?: string) {
+  async load(pair = this.pair) {
     this.status = 'loading';
     this.error = null;
     this.progress = {};
@@ -245,6 +247,7 @@ export class AppState {
 
   readQuery(search: string) {
     const { state, problems } = fromQuery(search);
+    if (state.pair) this.pair = state.pair;
     if (state.prompt !== undefined) this.prompt = state.prompt;
     if (state.mode) this.mode = state.mode;
     if (state.diffusion) this.diffusion = { ...this.diffusion, ...state.diffusion };

@@ -4,6 +4,8 @@ import type { Mode } from '../core/engine.ts';
 import { AR_DEFAULTS, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from '../core/options.ts';
 
 export interface SharedState {
+  /** Model pair from the manifest; its default when absent. */
+  pair?: string;
   prompt: string;
   mode: Mode;
   diffusion: Partial<DiffusionOptions>;
@@ -20,6 +22,7 @@ function changed<T extends object>(values: Partial<T>, defaults: T): Partial<T> 
 
 export function toQuery(state: SharedState): string {
   const q = new URLSearchParams();
+  if (state.pair) q.set('pair', state.pair);
   q.set('prompt', state.prompt);
   q.set('mode', state.mode);
   const d = changed(state.diffusion, DIFFUSION_DEFAULTS);
@@ -34,6 +37,8 @@ export function fromQuery(search: string): { state: Partial<SharedState>; proble
   const q = new URLSearchParams(search);
   const state: Partial<SharedState> = {};
   const problems: string[] = [];
+  const pair = q.get('pair');
+  if (pair) state.pair = pair;
   const prompt = q.get('prompt');
   if (prompt !== null) state.prompt = prompt;
   const mode = q.get('mode');

@@ -29,7 +29,7 @@ interface Session {
 }
 
 /** A fresh page; any request that is not to this localhost server is recorded and refused. */
-async function open(query = '', setup?: (context: BrowserContext) => Promise<void>): Promise<Session> {
+async function open(query = '?pair=fixture', setup?: (context: BrowserContext) => Promise<void>): Promise<Session> {
   const context = await browser.newContext();
   const offsite: string[] = [];
   const origin = new URL(server.url).origin;
@@ -46,7 +46,8 @@ async function open(query = '', setup?: (context: BrowserContext) => Promise<voi
     dialogs.push(d.message());
     d.dismiss();
   });
-  await page.goto(server.url + query);
+  // The tests pin the fixture pair, whatever the page's default is.
+  await page.goto(server.url + (query.includes('pair=') ? query : query.replace(/^\??/, '?pair=fixture&')));
   return { context, page, offsite, dialogs };
 }
 
@@ -152,7 +153,7 @@ describe('the page', () => {
   });
 
   it('shows a readable error for a corrupt model file', async () => {
-    const s = await open('', async (context) => {
+    const s = await open(undefined, async (context) => {
       await context.route('**/models/fixture/diffusion/onnx/model.onnx', (route) =>
         route.fulfill({ status: 200, contentType: 'application/octet-stream', body: 'this is not an onnx model' }),
       );
@@ -209,7 +210,7 @@ describe('the page', () => {
     await s.page.click('button[type=submit]');
     await waitDone(s.page);
     const exported = await s.page.evaluate(() => (globalThis as any).demo.exportTraces());
-    const fresh = await open('', async (context) => {
+    const fresh = await open(undefined, async (context) => {
       await context.route('**/models/manifest.json', (route) => route.fulfill({ status: 404, body: 'gone' }));
     });
     await waitReady(fresh.page);
@@ -227,5 +228,18 @@ describe('the page', () => {
     expect(b).toBe(a);
     await s.context.close();
     await fresh.context.close();
+  });
+});
+
+describe('the build', () => {
+  it('ships one copy of onnxruntime-web (the app and transformers.js share it) and its wasm from the app', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const count = (text: string, s: string) => text.split(s).length - 1;
+    const version = '1.31.0-dev.20260914-8d85527a0';
+    const one = readFileSync('node_modules/onnxruntime-web/dist/ort.webgpu.bundle.min.mjs', 'utf8');
+    const assets = readdirSync('dist/assets');
+    const js = assets.filter((f) => f.endsWith('.js')).map((f) => readFileSync(`dist/assets/${f}`, 'utf8'));
+    expect(js.reduce((n, t) => n + count(t, version), 0)).toBe(count(one, version));
+    expect(assets.some((f) => /^ort-wasm-simd-threaded\.asyncify-.*\.wasm$/.test(f))).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ async function run(webgpu: boolean) {
   const browser = await launch({ webgpu });
   browsers.push(browser);
   const page = await browser.newPage();
-  await page.goto(`${server.url}?prompt=One+day%2C+a+little+boy+named+Tom&mode=both`);
+  await page.goto(`${server.url}?pair=fixture&prompt=One+day%2C+a+little+boy+named+Tom&mode=both`);
   await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, {
     timeout: 90_000,
   });
