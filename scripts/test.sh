@@ -14,6 +14,13 @@ step "unit and fixture tests (vitest)"
 npx vitest run
 step "model pipeline smoke"
 bash scripts/pipeline-smoke.sh
+step "benchmark harness smoke (fixture pair; timings are not checked)"
+bench_out=$(mktemp -d)
+npm run --silent bench -- --pair fixture --quick --out "$bench_out" > "$bench_out/log.txt"
+for f in report.md bench.json frontier.svg; do test -s "$bench_out/$f" || { echo "bench wrote no $f"; exit 1; }; done
+grep -q "same tokens: \*\*yes\*\*" "$bench_out/report.md" || { echo "our AR loop and transformers.js disagree"; exit 1; }
+rm -rf "$bench_out"
+
 step "end-to-end (built page in Chromium)"
 npx vite build --logLevel warn
 npx vitest run --config vitest.e2e.config.ts

@@ -65,8 +65,10 @@ export async function createSession(
   backend: Backend,
 ): Promise<Ort.InferenceSession> {
   try {
+    // onnxruntime-node (used by the benchmark to match transformers.js in Node) calls its CPU provider 'cpu'.
+    const native = 'node' in (ort.env.versions ?? {});
     return await ort.InferenceSession.create(bytes, {
-      executionProviders: [backend],
+      executionProviders: [native ? 'cpu' : backend],
       graphOptimizationLevel: 'all',
     });
   } catch (err) {

@@ -1,0 +1,328 @@
+// npm run bench -- [--pair NAME] [--repeats 3] [--out bench-results] [--quick]
+// Node benchmark on onnxruntime-web (WASM): forward latency vs length and achieved GFLOP/s against the
+// plain-matmul peak; generation speed and quality for AR (cache / no cache) and diffusion (1, 2, 4 tokens
+// per step, threshold, factor) as a quality-speed frontier; the sampler's share of the time; our AR loop
+// against transformers.js generate() on the same runtime; forward passes saved by stopping at end-of-text.
+// Writes bench-results/bench.json, bench-results/report.md and bench-results/frontier.svg.
+import * as ortWeb from 'onnxruntime-web';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from '../../models/ts/args.ts';
+import { generateAr } from '../core/ar-sampler.ts';
+import { generateDiffusion } from '../core/diffusion-sampler.ts';
+import { Engine } from '../core/engine.ts';
+import { nodeReadFile } from '../core/node-files.ts';
+import { tokenLogProbs, type OrtModule } from '../core/ort-models.ts';
+import type { Trace } from '../core/trace.ts';
+import { matmulModel } from './matmul-model.ts';
+
+const USAGE = 'usage: npm run bench -- [--pair NAME] [--repeats 3] [--out bench-results] [--quick] [--threads 1]';
+const PROMPTS = [
+  'Once upon a time, there was a little girl named Lily.',
+  'One day, Tom went to the park with his dog.',
+  'The sun was shining and the birds were singing.',
+];
+
+export interface Figure {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function figure(xs: number[]): Figure {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
+}
+
+const fmt = (f: Figure, digits = 1) =>
+  `${f.median.toFixed(digits)} (${f.min.toFixed(digits)}–${f.max.toFixed(digits)})`;
+
+async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t0];
+}
+
+async function main() {
+  const args = parseArgs(
+    process.argv.slice(2),
+    { pair: '', repeats: 3, out: 'bench-results', quick: false, threads: 1, models: 'models/pairs' },
+    USAGE,
+  );
+  ortWeb.env.wasm.numThreads = args.threads;
+  const root = join(resolve(args.models), '/');
+  const load = (ort: OrtModule) =>
+    Engine.load({ ort, root, readFile: nodeReadFile(root), pair: args.pair || undefined, backend: 'wasm' });
+  const engine = await load(ortWeb);
+  const cfg = engine.diffusion;
+  const tok = engine.tokenizer;
+  const ctx = engine.info.contextLength;
+  const R = args.quick ? 1 : args.repeats;
+  const prompts = args.quick ? PROMPTS.slice(0, 1) : PROMPTS;
+  const report: string[] = [
+    `# Benchmark: pair \`${engine.info.pair}\`, Node ${process.version}, onnxruntime-web WASM, ${args.threads} thread(s)`,
+    '',
+  ];
+  const json: Record<string, unknown> = {
+    pair: engine.info.pair,
+    threads: args.threads,
+    repeats: R,
+    date: new Date().toISOString(),
+  };
+  const modelConfig = (
+    await import(`${root}${engine.manifest.pairs[engine.info.pair].diffusion}/config.json`, { with: { type: 'json' } })
+  ).default;
+
+  // 1. Forward latency and GFLOP/s against the matmul peak.
+  const d = modelConfig.hidden_size;
+  const layers = modelConfig.num_hidden_layers;
+  const hidden = modelConfig.intermediate_size;
+  const V = modelConfig.vocab_size;
+  const flops = (s: number) => 2 * s * layers * (4 * d * d + 3 * d * hidden) + 4 * layers * s * s * d + 2 * s * d * V;
+  const mm = await ortWeb.InferenceSession.create(matmulModel());
+  const peak: number[] = [];
+  for (let r = 0; r < R + 1; r++) {
+    const n = 512;
+    const a = new ortWeb.Tensor('float32', new Float32Array(n * n).fill(0.5), [n, n]);
+    const [, ms] = await time(() => mm.run({ A: a, B: a }));
+    if (r > 0) peak.push((2 * n ** 3) / (ms / 1000) / 1e9); // first run warms up
+  }
+  const peakFig = figure(peak);
+  const lengths = [64, 128, 256, 512].filter((s) => s <= ctx);
+  const forward: Record<string, unknown>[] = [];
+  for (const s of lengths) {
+    const ids = Array.from({ length: s }, (_, i) => 2 + (i % (V - 2)));
+    const dms: number[] = [];
+    const ams: number[] = [];
+    for (let r = 0; r < R + 1; r++) {
+      const [, a] = await time(() => engine.diffusion.forward([Int32Array.from(ids)]));
+      const [, b] = await time(() => engine.ar.forward(ids, null, false));
+      if (r > 0) {
+        dms.push(a);
+        ams.push(b);
+      }
+    }
+    const row = {
+      length: s,
+      diffusionMs: figure(dms),
+      arMs: figure(ams),
+      gflops: flops(s) / 1e9,
+      diffusionGflops: flops(s) / 1e9 / (figure(dms).median / 1000),
+    };
+    forward.push(row);
+  }
+  json.matmulPeakGflops = peakFig;
+  json.forward = forward;
+  report.push(
+    '## One forward pass',
+    '',
+    `Plain 512x512x512 matmul on this backend: **${fmt(peakFig)} GFLOP/s** (median (min–max) of ${R}).`,
+    '',
+  );
+  report.push(
+    '| length | diffusion ms | AR ms (no cache) | GFLOP | diffusion GFLOP/s | share of matmul peak |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const r of forward as {
+    length: number;
+    diffusionMs: Figure;
+    arMs: Figure;
+    gflops: number;
+    diffusionGflops: number;
+  }[]) {
+    report.push(
+      `| ${r.length} | ${fmt(r.diffusionMs, 2)} | ${fmt(r.arMs, 2)} | ${r.gflops.toFixed(3)} | ${r.diffusionGflops.toFixed(2)} | ${((100 * r.diffusionGflops) / peakFig.median).toFixed(0)}% |`,
+    );
+  }
+
+  // 2. Generation: speed, quality (gen-PPL scored by the AR model) and sampler share.
+  const genPpl = async (t: Trace) => {
+    if (!t.answer.length) return NaN;
+    const ids = [...t.final.slice(0, t.promptLength), ...t.answer];
+    const lp = tokenLogProbs(await engine.ar.allLogits(ids), ids, V, t.promptLength);
+    return Math.exp(-lp.reduce((a, b) => a + b, 0) / lp.length);
+  };
+  type Runner = (ids: number[], L: number) => Promise<Trace>;
+  const configs: [string, Runner][] = [
+    ['AR, KV cache', (ids, L) => generateAr(engine.ar, ids, { maxNewTokens: L, minLength: L })],
+    ['AR, no cache', (ids, L) => generateAr(engine.ar, ids, { maxNewTokens: L, minLength: L, useCache: false })],
+    ...[1, 2, 4].map((k): [string, Runner] => [
+      `diffusion, ${k} token${k > 1 ? 's' : ''}/step`,
+      (ids, L) => generateDiffusion(engine.diffusion, ids, { genLength: L, steps: L / k, minLength: L }),
+    ]),
+    ...[0.9, 0.7].map((tau): [string, Runner] => [
+      `diffusion, threshold ${tau}`,
+      (ids, L) => generateDiffusion(engine.diffusion, ids, { genLength: L, threshold: tau, minLength: L }),
+    ]),
+    [
+      'diffusion, factor 1',
+      (ids, L) => generateDiffusion(engine.diffusion, ids, { genLength: L, factor: 1, minLength: L }),
+    ],
+  ];
+  const generation: Record<string, unknown>[] = [];
+  for (const L0 of args.quick ? [32] : [128, 256]) {
+    for (const [name, run] of configs) {
+      const passes: number[] = [];
+      const wall: number[] = [];
+      const tps: number[] = [];
+      const ppl: number[] = [];
+      const share: number[] = [];
+      let L = L0;
+      for (const p of prompts) {
+        const ids = tok.encode(p);
+        L = Math.min(L0, ctx - ids.length);
+        L -= L % 4;
+        await run(ids, L); // warm-up (JIT, allocator), not counted
+        for (let r = 0; r < R; r++) {
+          const t = await run(ids, L);
+          passes.push(t.stats.forwardPasses);
+          wall.push(t.stats.wallMs);
+          tps.push(t.stats.tokensPerSecond);
+          share.push(t.stats.samplerShare);
+          if (r === 0) ppl.push(await genPpl(t));
+        }
+      }
+      generation.push({
+        name,
+        tokens: L,
+        passes: figure(passes),
+        wallMs: figure(wall),
+        tokensPerSecond: figure(tps),
+        genPpl: figure(ppl),
+        samplerShare: figure(share),
+      });
+    }
+  }
+  json.generation = generation;
+  report.push('', '## Generating a fixed length (end-of-text suppressed so every run writes the same count)', '');
+  report.push(
+    '| run | tokens | forward passes | wall ms | tokens/s | gen-PPL (AR-scored) | sampler share |',
+    '|---|---|---|---|---|---|---|',
+  );
+  for (const g of generation as {
+    name: string;
+    tokens: number;
+    passes: Figure;
+    wallMs: Figure;
+    tokensPerSecond: Figure;
+    genPpl: Figure;
+    samplerShare: Figure;
+  }[]) {
+    report.push(
+      `| ${g.name} | ${g.tokens} | ${fmt(g.passes, 0)} | ${fmt(g.wallMs, 0)} | ${fmt(g.tokensPerSecond)} | ${fmt(g.genPpl, 2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
+    );
+  }
+  const worstShare = Math.max(...(generation as { samplerShare: Figure }[]).map((g) => g.samplerShare.median));
+  report.push(
+    '',
+    `Sampler overhead, worst median over runs: **${(100 * worstShare).toFixed(1)}%** of model + sampler time (target under 5%: ${worstShare < 0.05 ? 'met' : 'NOT met'}).`,
+  );
+  json.samplerShareWorst = worstShare;
+
+  // 3. Our AR loop vs transformers.js generate(), both on onnxruntime-node (transformers.js's Node runtime).
+  try {
+    const ortNode = (await import('onnxruntime-node')) as unknown as OrtModule;
+    const nodeEngine = await load(ortNode);
+    const { AutoModelForCausalLM, AutoTokenizer } = await import('@huggingface/transformers');
+    const folder = engine.manifest.pairs[engine.info.pair].ar;
+    const hfTok = await AutoTokenizer.from_pretrained(folder);
+    const hfModel = await AutoModelForCausalLM.from_pretrained(folder, { dtype: 'fp32', device: 'cpu' });
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    let same = true;
+    const n = args.quick ? 16 : 64;
+    for (const p of prompts) {
+      for (let r = 0; r < R + 1; r++) {
+        const ids = nodeEngine.tokenizer.encode(p);
+        const [t, a] = await time(() => generateAr(nodeEngine.ar, ids, { maxNewTokens: n, minLength: n }));
+        const [out, b] = await time(
+          () =>
+            hfModel.generate({
+              ...hfTok(p),
+              max_new_tokens: n,
+              min_new_tokens: n,
+              do_sample: false,
+            } as never) as Promise<{ tolist(): bigint[][] }>,
+        );
+        if (r > 0) {
+          ours.push(a);
+          theirs.push(b);
+        }
+        same &&= JSON.stringify(out.tolist()[0].map(Number)) === JSON.stringify(t.final);
+      }
+    }
+    const ratio = figure(ours.map((o, i) => o / theirs[i]));
+    json.peer = { ours: figure(ours), transformersJs: figure(theirs), ratio, sameTokens: same, tokens: n };
+    report.push(
+      '',
+      '## Our AR loop vs transformers.js `generate()`',
+      '',
+      `Same ONNX file, same runtime (onnxruntime-node, CPU), greedy, ${n} new tokens; same tokens: **${same ? 'yes' : 'NO'}**.`,
+      '',
+    );
+    report.push(
+      `Ours ${fmt(figure(ours), 0)} ms, transformers.js ${fmt(figure(theirs), 0)} ms: ratio ours / theirs **${ratio.median.toFixed(2)}** (target <= 1: ${ratio.median <= 1 ? 'met' : 'NOT met'}).`,
+    );
+    await hfModel.dispose();
+    await nodeEngine.release();
+  } catch (err) {
+    report.push('', `## Our AR loop vs transformers.js: not measured (${(err as Error).message})`);
+  }
+
+  // 4. Early stop at end-of-text on short answers.
+  const early: number[] = [];
+  const full: number[] = [];
+  for (const p of prompts) {
+    const ids = tok.encode(p);
+    const L = ctx - ids.length - ((ctx - ids.length) % 4);
+    const a = await generateDiffusion(engine.diffusion, ids, { genLength: L, threshold: 0.9 });
+    const b = await generateDiffusion(engine.diffusion, ids, { genLength: L, threshold: 0.9, stopAtEndOfText: false });
+    early.push(a.stats.forwardPasses);
+    full.push(b.stats.forwardPasses);
+  }
+  json.earlyStop = { withStop: figure(early), withoutStop: figure(full) };
+  report.push(
+    '',
+    '## Stopping at end-of-text',
+    '',
+    `Canvas filling the context, threshold 0.9: ${fmt(figure(early), 0)} forward passes with the early stop, ${fmt(figure(full), 0)} without (median saving ${(figure(full).median - figure(early).median).toFixed(0)} passes).`,
+  );
+
+  // Frontier chart: tokens/s (x) against gen-PPL (y), one point per run at the longest length.
+  const pts = (generation as { name: string; tokens: number; tokensPerSecond: Figure; genPpl: Figure }[]).filter(
+    (g) => g.tokens === Math.max(...(generation as { tokens: number }[]).map((x) => x.tokens)),
+  );
+  const W = 640;
+  const H = 360;
+  const maxX = Math.max(...pts.map((p) => p.tokensPerSecond.median)) * 1.1;
+  const finite = pts.map((p) => p.genPpl.median).filter(Number.isFinite);
+  const maxY = Math.max(...finite, 1) * 1.1;
+  const svg = [
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<line x1="50" y1="${H - 40}" x2="${W - 10}" y2="${H - 40}" stroke="black"/><line x1="50" y1="10" x2="50" y2="${H - 40}" stroke="black"/>`,
+    `<text x="${W / 2}" y="${H - 8}" text-anchor="middle">tokens per second (higher is faster)</text>`,
+    `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">gen-PPL by the AR model (lower is better)</text>`,
+    ...pts.map((p) => {
+      const x = 50 + (p.tokensPerSecond.median / maxX) * (W - 70);
+      const y = H - 40 - ((Number.isFinite(p.genPpl.median) ? p.genPpl.median : 0) / maxY) * (H - 60);
+      const colour = p.name.startsWith('AR') ? '#dc2626' : '#2563eb';
+      return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="${colour}"/><text x="${(x + 7).toFixed(1)}" y="${(y + 4).toFixed(1)}">${p.name}</text>`;
+    }),
+    '</svg>',
+  ].join('\n');
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'frontier.svg'), svg);
+  report.splice(2, 0, '![quality-speed frontier](frontier.svg)', '');
+  writeFileSync(join(args.out, 'bench.json'), JSON.stringify(json, null, 2));
+  writeFileSync(join(args.out, 'report.md'), report.join('\n') + '\n');
+  console.log(report.join('\n'));
+  console.log(`\nwritten to ${args.out}/report.md, bench.json, frontier.svg`);
+  await engine.release();
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? `${err.name}: ${err.message}` : err);
+  process.exit(1);
+});
