@@ -127,6 +127,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--metrics", default=None, help="evaluate.py JSON to put in the model card")
     p.add_argument("--samples", default=None, help="text file of unedited samples for the model card")
+    p.add_argument("--quality", default=None, help="`npm run eval` JSON: sample-quality figures and samples for the card")
     p.add_argument("--golden", default=None, help="where to write golden logits for the parity test")
     args = p.parse_args()
 
@@ -152,7 +153,8 @@ def main():
             json.dump(gen, f, indent=2)
     metrics = json.load(open(args.metrics)) if args.metrics else None
     samples = open(args.samples).read() if args.samples else None
-    write_model_card(args.out, model, ckpt, metrics, samples)
+    quality = json.load(open(args.quality)) if args.quality else None
+    write_model_card(args.out, model, ckpt, metrics, samples, quality)
 
     if args.golden:
         rows = parity_inputs(model, args.tokenizer, ckpt)

@@ -9,7 +9,32 @@ def _fmt_seconds(s: float) -> str:
     return f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"
 
 
-def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samples: str | None):
+def _quality_lines(quality: dict, causal: bool) -> list[str]:
+    """Sample-quality table of `npm run eval` for this model's kind, its gates, and six unedited samples."""
+    kind = "ar" if causal else "diffusion"
+    sets = [q for q in quality["sets"] if q["model"] == kind]
+    lines = ["", f"## Sample quality (`npm run eval`, {len(quality['openings'])} held-out openings, "
+             f"{quality['genLength']} tokens, temperature {quality['temperature']})", "",
+             "| run | gen-PPL (scored by the AR model) | distinct-2 | repeated 4-grams | known words | forward passes |"
+             + (" clean terminations |" if kind == "diffusion" else ""),
+             "|---|---|---|---|---|---|" + ("---|" if kind == "diffusion" else "")]
+    for q in sets:
+        row = (f"| {q['name']} | {q['genPpl']:.2f} | {q['distinct2']:.3f} | {q['repeated4']:.3f} | "
+               f"{100 * q['knownWords']:.1f}% | {q['forwardPasses']:.1f} |")
+        if kind == "diffusion":
+            row += f" {100 * q.get('cleanTerminations', 0):.0f}% |"
+        lines.append(row)
+    lines += ["", "Quality gates of the pair:", ""]
+    lines += [f"- {'PASS' if g['pass'] else 'FAIL'}: {g['gate']} ({g['value']})" for g in quality["gates"]]
+    first = sets[0]
+    lines += ["", f"## Six unedited samples ({first['name']})", ""]
+    for opening, sample in list(zip(quality["openings"], first["samples"]))[:6]:
+        lines += ["```text", (opening + sample).strip(), "```", ""]
+    return lines
+
+
+def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samples: str | None,
+                     quality: dict | None = None):
     cfg, state, data = model.cfg, ckpt["state"], ckpt["data"]
     kind = "autoregressive (causal attention, next-token loss)" if cfg.causal else \
         "masked diffusion (bidirectional attention, LLaDA objective)"
@@ -48,6 +73,8 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
     if data["corpus"] == "tinystories":
         lines += ["", "Data: TinyStories (Eldan & Li, 2023, arXiv:2305.07759), CDLA-Sharing-1.0; a 6,271-story subset. "
                   "The full dataset is `roneneldan/TinyStories` on the Hugging Face hub."]
+    if quality:
+        lines += _quality_lines(quality, cfg.causal)
     if samples:
         lines += ["", "## Unedited samples", "", "```text", samples.rstrip(), "```"]
     lines += ["", "Files: `onnx/model.onnx` (float32), `config.json`, `tokenizer.json`, `tokenizer_config.json`."]

@@ -30,10 +30,3 @@ export function parseManifest(json: unknown, source: string): Manifest {
   }
   return m as Manifest;
 }
-
-export async function loadManifest(baseUrl: string): Promise<Manifest> {
-  const url = `${baseUrl}manifest.json`;
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`model manifest ${url}: HTTP ${res.status}`);
-  return parseManifest(await res.json(), url);
-}
