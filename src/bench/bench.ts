@@ -9,11 +9,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
 import { generateAr } from '../core/ar-sampler.ts';
+import { figure, frontierLayout, measureFrontier, type Figure } from '../core/bench-core.ts';
 import { generateDiffusion } from '../core/diffusion-sampler.ts';
 import { Engine } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
-import { tokenLogProbs, type OrtModule } from '../core/ort-models.ts';
-import type { Trace } from '../core/trace.ts';
+import type { OrtModule } from '../core/ort-models.ts';
 import { matmulModel } from './matmul-model.ts';
 
 const USAGE = 'usage: npm run bench -- [--pair NAME] [--repeats 3] [--out bench-results] [--quick] [--threads 1]';
@@ -22,18 +22,6 @@ const PROMPTS = [
   'One day, Tom went to the park with his dog.',
   'The sun was shining and the birds were singing.',
 ];
-
-export interface Figure {
-  median: number;
-  min: number;
-  max: number;
-}
-
-export function figure(xs: number[]): Figure {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
-}
 
 const fmt = (f: Figure, digits = 1) =>
   `${f.median.toFixed(digits)} (${f.min.toFixed(digits)}–${f.max.toFixed(digits)})`;
@@ -137,62 +125,17 @@ async function main() {
   }
 
   // 2. Generation: speed, quality (gen-PPL scored by the AR model) and sampler share.
-  const genPpl = async (t: Trace) => {
-    if (!t.answer.length) return NaN;
-    const ids = [...t.final.slice(0, t.promptLength), ...t.answer];
-    const lp = tokenLogProbs(await engine.ar.allLogits(ids), ids, V, t.promptLength);
-    return Math.exp(-lp.reduce((a, b) => a + b, 0) / lp.length);
-  };
-  type Runner = (ids: number[], L: number) => Promise<Trace>;
-  const configs: [string, Runner][] = [
-    ['AR, KV cache', (ids, L) => generateAr(engine.ar, ids, { maxNewTokens: L, minLength: L })],
-    ['AR, no cache', (ids, L) => generateAr(engine.ar, ids, { maxNewTokens: L, minLength: L, useCache: false })],
-    ...[1, 2, 4].map((k): [string, Runner] => [
-      `diffusion, ${k} token${k > 1 ? 's' : ''}/step`,
-      (ids, L) => generateDiffusion(engine.diffusion, ids, { genLength: L, steps: L / k, minLength: L }),
-    ]),
-    ...[0.9, 0.7].map((tau): [string, Runner] => [
-      `diffusion, threshold ${tau}`,
-      (ids, L) => generateDiffusion(engine.diffusion, ids, { genLength: L, threshold: tau, minLength: L }),
-    ]),
-    [
-      'diffusion, factor 1',
-      (ids, L) => generateDiffusion(engine.diffusion, ids, { genLength: L, factor: 1, minLength: L }),
-    ],
-  ];
-  const generation: Record<string, unknown>[] = [];
-  for (const L0 of args.quick ? [32] : [128, 256]) {
-    for (const [name, run] of configs) {
-      const passes: number[] = [];
-      const wall: number[] = [];
-      const tps: number[] = [];
-      const ppl: number[] = [];
-      const share: number[] = [];
-      let L = L0;
-      for (const p of prompts) {
-        const ids = tok.encode(p);
-        L = Math.min(L0, ctx - ids.length);
-        L -= L % 4;
-        await run(ids, L); // warm-up (JIT, allocator), not counted
-        for (let r = 0; r < R; r++) {
-          const t = await run(ids, L);
-          passes.push(t.stats.forwardPasses);
-          wall.push(t.stats.wallMs);
-          tps.push(t.stats.tokensPerSecond);
-          share.push(t.stats.samplerShare);
-          if (r === 0) ppl.push(await genPpl(t));
-        }
-      }
-      generation.push({
-        name,
-        tokens: L,
-        passes: figure(passes),
-        wallMs: figure(wall),
-        tokensPerSecond: figure(tps),
-        genPpl: figure(ppl),
-        samplerShare: figure(share),
-      });
-    }
+  const generation = [];
+  for (const L of args.quick ? [32] : [128, 256]) {
+    generation.push(
+      ...(await measureFrontier(
+        engine.diffusion,
+        engine.ar,
+        prompts.map((p) => tok.encode(p)),
+        L,
+        R,
+      )),
+    );
   }
   json.generation = generation;
   report.push('', '## Generating a fixed length (end-of-text suppressed so every run writes the same count)', '');
@@ -213,7 +156,7 @@ async function main() {
       `| ${g.name} | ${g.tokens} | ${fmt(g.passes, 0)} | ${fmt(g.wallMs, 0)} | ${fmt(g.tokensPerSecond)} | ${fmt(g.genPpl, 2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
     );
   }
-  const worstShare = Math.max(...(generation as { samplerShare: Figure }[]).map((g) => g.samplerShare.median));
+  const worstShare = Math.max(...generation.map((g) => g.samplerShare.median));
   report.push(
     '',
     `Sampler overhead, worst median over runs: **${(100 * worstShare).toFixed(1)}%** of model + sampler time (target under 5%: ${worstShare < 0.05 ? 'met' : 'NOT met'}).`,
@@ -290,26 +233,25 @@ async function main() {
   );
 
   // Frontier chart: tokens/s (x) against gen-PPL (y), one point per run at the longest length.
-  const pts = (generation as { name: string; tokens: number; tokensPerSecond: Figure; genPpl: Figure }[]).filter(
-    (g) => g.tokens === Math.max(...(generation as { tokens: number }[]).map((x) => x.tokens)),
-  );
+  const longest = Math.max(...generation.map((g) => g.tokens));
   const W = 640;
   const H = 360;
-  const maxX = Math.max(...pts.map((p) => p.tokensPerSecond.median)) * 1.1;
-  const finite = pts.map((p) => p.genPpl.median).filter(Number.isFinite);
-  const maxY = Math.max(...finite, 1) * 1.1;
+  const points = frontierLayout(
+    generation.filter((g) => g.tokens === longest),
+    W,
+    H,
+  );
   const svg = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<line x1="50" y1="${H - 40}" x2="${W - 10}" y2="${H - 40}" stroke="black"/><line x1="50" y1="10" x2="50" y2="${H - 40}" stroke="black"/>`,
-    `<text x="${W / 2}" y="${H - 8}" text-anchor="middle">tokens per second (higher is faster)</text>`,
+    `<text x="${W / 2}" y="${H - 8}" text-anchor="middle">tokens per second (higher is faster), ${longest} tokens</text>`,
     `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">gen-PPL by the AR model (lower is better)</text>`,
-    ...pts.map((p) => {
-      const x = 50 + (p.tokensPerSecond.median / maxX) * (W - 70);
-      const y = H - 40 - ((Number.isFinite(p.genPpl.median) ? p.genPpl.median : 0) / maxY) * (H - 60);
-      const colour = p.name.startsWith('AR') ? '#dc2626' : '#2563eb';
-      return `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="5" fill="${colour}"/><text x="${(x + 7).toFixed(1)}" y="${(y + 4).toFixed(1)}">${p.name}</text>`;
-    }),
+    ...points.map(
+      (p) =>
+        `<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="5" fill="${p.ar ? '#dc2626' : '#2563eb'}"/>` +
+        `<text x="${(p.x + 7).toFixed(1)}" y="${(p.y + 4).toFixed(1)}">${p.name}</text>`,
+    ),
     '</svg>',
   ].join('\n');
   mkdirSync(args.out, { recursive: true });

@@ -1,5 +1,6 @@
 // All page state in one class of runes. The worker streams steps in; the page keeps traces as raw state
 // and derives what to draw at the cursor from them.
+import type { DeviceBenchResult } from '../core/device-bench.ts';
 import type { GenerateResult, LoadProgress, Mode } from '../core/engine.ts';
 import {
   AR_DEFAULTS,
@@ -58,7 +59,26 @@ export class AppState {
   speed = $state(1);
   showGhosts = $state(true);
 
+  /** "Benchmark this device": progress line while running, then the result. */
+  benchProgress = $state<string | null>(null);
+  benchResult = $state.raw<DeviceBenchResult | null>(null);
+
   constructor(private readonly backend: DemoBackend) {}
+
+  async benchmark() {
+    if (this.status !== 'ready') return;
+    this.status = 'generating';
+    this.error = null;
+    this.benchResult = null;
+    try {
+      this.benchResult = await this.backend.bench((what) => (this.benchProgress = what));
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.benchProgress = null;
+      if (this.status === 'generating') this.status = 'ready';
+    }
+  }
 
   /** Option problems, checked as the user types (same validation as the worker's). */
   readonly validation = $derived.by(() => {

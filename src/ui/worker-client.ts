@@ -1,5 +1,6 @@
 // The page's side of DemoBackend: posts requests to the model worker and routes replies by request id.
 // Replies to an older request (a superseded load or generation) are dropped.
+import type { DeviceBenchResult } from '../core/device-bench.ts';
 import type { EngineInfo, GenerateRequest, GenerateResult } from '../core/engine.ts';
 import type {
   DemoBackend,
@@ -82,6 +83,16 @@ export class WorkerClient implements DemoBackend {
         if (reply.kind === 'start') events.onStart?.(reply.start);
         else if (reply.kind === 'step') events.onStep?.(reply.model, reply.step);
         else if (reply.kind === 'done') settle(reply.result);
+      },
+    );
+  }
+
+  bench(onProgress?: (what: string) => void): Promise<DeviceBenchResult> {
+    return this.send<DeviceBenchResult>(
+      (id) => ({ id, kind: 'bench' }),
+      (reply, settle) => {
+        if (reply.kind === 'bench-progress') onProgress?.(reply.what);
+        else if (reply.kind === 'bench-done') settle(reply.result);
       },
     );
   }

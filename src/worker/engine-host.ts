@@ -1,4 +1,5 @@
 // The worker side of DemoBackend: owns the Engine, one generation at a time, cancellable.
+import { runDeviceBench, type DeviceBenchResult } from '../core/device-bench.ts';
 import { Engine, type GenerateRequest, type GenerateResult, type ReadFile } from '../core/engine.ts';
 import type { OrtModule } from '../core/ort-models.ts';
 import type { DemoBackend, GenerateEvents, LoadEvents, LoadRequest, Loaded } from './protocol.ts';
@@ -51,5 +52,10 @@ export class EngineHost implements DemoBackend {
 
   cancel(): void {
     this.running?.abort();
+  }
+
+  async bench(onProgress?: (what: string) => void): Promise<DeviceBenchResult> {
+    if (!this.engine) throw new Error('no model is loaded yet: wait for loading to finish');
+    return runDeviceBench(this.engine, onProgress);
   }
 }

@@ -45,6 +45,11 @@ self.onmessage = async (event: MessageEvent<Request>) => {
       case 'cancel':
         host.cancel();
         break;
+      case 'bench': {
+        const result = await host.bench((what) => post({ id: req.id, kind: 'bench-progress', what }));
+        post({ id: req.id, kind: 'bench-done', result });
+        break;
+      }
     }
   } catch (err) {
     post({ id: req.id, kind: 'error', error: toErrorInfo(err) });

@@ -1,5 +1,6 @@
 // The one message protocol between the page and the model worker: a union of requests, each with an id;
 // replies carry the id of the request they answer, and errors are structured { name, message }.
+import type { DeviceBenchResult } from '../core/device-bench.ts';
 import type { EngineInfo, GenerateRequest, GenerateResult, LoadProgress } from '../core/engine.ts';
 import type { ErrorInfo } from '../core/errors.ts';
 import type { Manifest } from '../core/manifest.ts';
@@ -27,7 +28,8 @@ export type ModelKind = 'diffusion' | 'ar';
 export type Request =
   | { id: number; kind: 'load'; load: LoadRequest }
   | { id: number; kind: 'generate'; request: GenerateRequest }
-  | { id: number; kind: 'cancel' };
+  | { id: number; kind: 'cancel' }
+  | { id: number; kind: 'bench' };
 
 export type Reply =
   | { id: number; kind: 'progress'; progress: LoadProgress }
@@ -36,6 +38,8 @@ export type Reply =
   | { id: number; kind: 'start'; start: TraceStart }
   | { id: number; kind: 'step'; model: ModelKind; step: TraceStep }
   | { id: number; kind: 'done'; result: GenerateResult }
+  | { id: number; kind: 'bench-progress'; what: string }
+  | { id: number; kind: 'bench-done'; result: DeviceBenchResult }
   | { id: number; kind: 'error'; error: ErrorInfo };
 
 /** Callbacks for what streams in while a request runs. */
@@ -55,4 +59,6 @@ export interface DemoBackend {
   generate(request: GenerateRequest, events?: GenerateEvents): Promise<GenerateResult>;
   /** Cancels the running generation; it resolves with traces that say 'cancelled'. */
   cancel(): void;
+  /** A short benchmark of this device (see core/device-bench.ts). */
+  bench(onProgress?: (what: string) => void): Promise<DeviceBenchResult>;
 }

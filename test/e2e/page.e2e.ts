@@ -245,6 +245,24 @@ describe('the page', () => {
   });
 });
 
+describe('benchmark this device', () => {
+  it('measures every decoding strategy on this page and draws the frontier', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.getByText('Benchmark this device').click();
+    await s.page.getByRole('button', { name: 'Run the benchmark' }).click();
+    const rows = s.page.locator('[data-testid=bench-frontier] tbody tr');
+    await rows.nth(7).waitFor({ timeout: 90_000 });
+    expect(await rows.count()).toBe(8);
+    const text = await s.page.locator('[data-testid=bench-frontier]').textContent();
+    expect(text).toContain('AR, KV cache');
+    expect(text).toContain('diffusion, threshold 0.9');
+    expect(await s.page.locator('svg[aria-label="quality-speed frontier"] circle').count()).toBe(8);
+    await s.page.screenshot({ path: `${SHOTS}/benchmark-panel.png`, fullPage: true });
+    await s.context.close();
+  });
+});
+
 describe('the build', () => {
   it('ships one copy of onnxruntime-web (the app and transformers.js share it) and its wasm from the app', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');

@@ -1,0 +1,124 @@
+// Measurements shared by the Node benchmark (npm run bench) and the page's "Benchmark this device" panel:
+// robust figures, generation runs over the sampler configurations of the quality-speed frontier, gen-PPL
+// scored by the AR model, and the frontier chart's layout.
+import { generateAr } from './ar-sampler.ts';
+import { generateDiffusion } from './diffusion-sampler.ts';
+import type { OrtCausalLM } from './ort-models.ts';
+import { tokenLogProbs } from './ort-models.ts';
+import type { CausalLM, Denoiser } from './models.ts';
+import type { Trace } from './trace.ts';
+
+export interface Figure {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function figure(xs: number[]): Figure {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1] };
+}
+
+export type Runner = (ids: number[], length: number) => Promise<Trace>;
+
+/**
+ * The frontier's sampler configurations. End-of-text is suppressed (minLength = length) so every run writes
+ * the same number of tokens and speeds compare.
+ */
+export function frontierConfigs(diffusion: Denoiser, ar: CausalLM): [string, Runner][] {
+  return [
+    ['AR, KV cache', (ids, L) => generateAr(ar, ids, { maxNewTokens: L, minLength: L })],
+    ['AR, no cache', (ids, L) => generateAr(ar, ids, { maxNewTokens: L, minLength: L, useCache: false })],
+    ...[1, 2, 4].map((k): [string, Runner] => [
+      `diffusion, ${k} token${k > 1 ? 's' : ''}/step`,
+      (ids, L) => generateDiffusion(diffusion, ids, { genLength: L, steps: L / k, minLength: L }),
+    ]),
+    ...[0.9, 0.7].map((tau): [string, Runner] => [
+      `diffusion, threshold ${tau}`,
+      (ids, L) => generateDiffusion(diffusion, ids, { genLength: L, threshold: tau, minLength: L }),
+    ]),
+    ['diffusion, factor 1', (ids, L) => generateDiffusion(diffusion, ids, { genLength: L, factor: 1, minLength: L })],
+  ];
+}
+
+/** Generative perplexity of a trace's answer under the AR model (the MDLM/SEDD methodology). */
+export async function genPerplexity(ar: OrtCausalLM, t: Trace): Promise<number> {
+  if (!t.answer.length) return NaN;
+  const ids = [...t.final.slice(0, t.promptLength), ...t.answer];
+  const lp = tokenLogProbs(await ar.allLogits(ids), ids, ar.vocabSize, t.promptLength);
+  return Math.exp(-lp.reduce((a, b) => a + b, 0) / lp.length);
+}
+
+export interface FrontierRun {
+  name: string;
+  tokens: number;
+  passes: Figure;
+  wallMs: Figure;
+  tokensPerSecond: Figure;
+  genPpl: Figure;
+  samplerShare: Figure;
+}
+
+/** Runs every configuration on every prompt: one warm-up, then `repeats` measured runs each. */
+export async function measureFrontier(
+  diffusion: Denoiser,
+  ar: OrtCausalLM,
+  prompts: number[][],
+  length: number,
+  repeats: number,
+  onProgress?: (name: string) => void,
+): Promise<FrontierRun[]> {
+  const out: FrontierRun[] = [];
+  for (const [name, run] of frontierConfigs(diffusion, ar)) {
+    onProgress?.(name);
+    const passes: number[] = [];
+    const wall: number[] = [];
+    const tps: number[] = [];
+    const ppl: number[] = [];
+    const share: number[] = [];
+    let L = length;
+    for (const ids of prompts) {
+      L = Math.min(length, Math.min(diffusion.contextLength, ar.contextLength) - ids.length);
+      L -= L % 4;
+      await run(ids, L); // warm-up (JIT, allocator), not counted
+      for (let r = 0; r < repeats; r++) {
+        const t = await run(ids, L);
+        passes.push(t.stats.forwardPasses);
+        wall.push(t.stats.wallMs);
+        tps.push(t.stats.tokensPerSecond);
+        share.push(t.stats.samplerShare);
+        if (r === 0) ppl.push(await genPerplexity(ar, t));
+      }
+    }
+    out.push({
+      name,
+      tokens: L,
+      passes: figure(passes),
+      wallMs: figure(wall),
+      tokensPerSecond: figure(tps),
+      genPpl: figure(ppl),
+      samplerShare: figure(share),
+    });
+  }
+  return out;
+}
+
+export interface FrontierPoint {
+  name: string;
+  x: number;
+  y: number;
+  ar: boolean;
+}
+
+/** Chart coordinates: tokens/s to the right, gen-PPL downwards is better (lower on the chart). */
+export function frontierLayout(runs: FrontierRun[], width: number, height: number, margin = 50): FrontierPoint[] {
+  const maxX = Math.max(...runs.map((r) => r.tokensPerSecond.median), 1) * 1.1;
+  const maxY = Math.max(...runs.map((r) => r.genPpl.median).filter(Number.isFinite), 1) * 1.1;
+  return runs.map((r) => ({
+    name: r.name,
+    ar: r.name.startsWith('AR'),
+    x: margin + (r.tokensPerSecond.median / maxX) * (width - margin - 20),
+    y: height - 40 - ((Number.isFinite(r.genPpl.median) ? r.genPpl.median : 0) / maxY) * (height - 60),
+  }));
+}

@@ -1,0 +1,46 @@
+// "Benchmark this device": a short version of `npm run bench` that runs in the page's worker on whatever
+// backend the page uses (WebGPU or WASM), so a visitor sees the measured trade-off on their own machine.
+import { figure, measureFrontier, type Figure, type FrontierRun } from './bench-core.ts';
+import type { Engine } from './engine.ts';
+
+export interface DeviceBenchResult {
+  backend: string;
+  forward: { length: number; diffusionMs: Figure; arMs: Figure }[];
+  frontier: FrontierRun[];
+  /** Generated tokens per frontier run. */
+  tokens: number;
+}
+
+export const DEVICE_BENCH_PROMPT = 'Once upon a time, there was a little girl named Lily.';
+
+export async function runDeviceBench(
+  engine: Engine,
+  onProgress?: (what: string) => void,
+  { tokens = 32, repeats = 2 } = {},
+): Promise<DeviceBenchResult> {
+  const ctx = engine.info.contextLength;
+  const forward: DeviceBenchResult['forward'] = [];
+  for (const length of [32, 64, 128].filter((l) => l <= ctx)) {
+    onProgress?.(`one forward pass, ${length} tokens`);
+    const ids = Array.from({ length }, (_, i) => 2 + (i % (engine.info.vocabSize - 2)));
+    const d: number[] = [];
+    const a: number[] = [];
+    for (let r = 0; r <= repeats; r++) {
+      let t0 = performance.now();
+      await engine.diffusion.forward([Int32Array.from(ids)]);
+      const dm = performance.now() - t0;
+      t0 = performance.now();
+      await engine.ar.forward(ids, null, false);
+      if (r > 0) {
+        d.push(dm);
+        a.push(performance.now() - t0);
+      }
+    }
+    forward.push({ length, diffusionMs: figure(d), arMs: figure(a) });
+  }
+  const prompt = engine.tokenizer.encode(DEVICE_BENCH_PROMPT);
+  const frontier = await measureFrontier(engine.diffusion, engine.ar, [prompt], tokens, 1, (name) =>
+    onProgress?.(`generating ${tokens} tokens: ${name}`),
+  );
+  return { backend: engine.info.backend.backend, forward, frontier, tokens };
+}
