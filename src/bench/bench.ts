@@ -143,15 +143,7 @@ async function main() {
     '| run | tokens | forward passes | wall ms | tokens/s | gen-PPL (AR-scored) | sampler share |',
     '|---|---|---|---|---|---|---|',
   );
-  for (const g of generation as {
-    name: string;
-    tokens: number;
-    passes: Figure;
-    wallMs: Figure;
-    tokensPerSecond: Figure;
-    genPpl: Figure;
-    samplerShare: Figure;
-  }[]) {
+  for (const g of generation) {
     report.push(
       `| ${g.name} | ${g.tokens} | ${fmt(g.passes, 0)} | ${fmt(g.wallMs, 0)} | ${fmt(g.tokensPerSecond)} | ${fmt(g.genPpl, 2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
     );
