@@ -111,13 +111,17 @@ export class AppState {
     ar: stepAt(this.times.ar, this.time),
   });
 
+  /** Backend and WASM thread count asked for in the URL (?backend=wasm|webgpu&threads=N), for benchmarks. */
+  backendPref: 'auto' | 'wasm' | 'webgpu' = 'auto';
+  threads: number | undefined = undefined;
+
   async load(pair = this.pair) {
     this.status = 'loading';
     this.error = null;
     this.progress = {};
     try {
       this.loaded = await this.backend.load(
-        { pair, backend: 'auto' },
+        { pair, backend: this.backendPref, threads: this.threads },
         {
           onProgress: (p) => (this.progress = { ...this.progress, [p.file]: p }),
           onPhase: (phase) => (this.phase = phase),
@@ -268,6 +272,11 @@ export class AppState {
   readQuery(search: string) {
     const { state, problems } = fromQuery(search);
     if (state.pair) this.pair = state.pair;
+    const q = new URLSearchParams(search);
+    const backend = q.get('backend');
+    if (backend === 'wasm' || backend === 'webgpu') this.backendPref = backend;
+    const threads = Number(q.get('threads'));
+    if (Number.isInteger(threads) && threads > 0) this.threads = threads;
     if (state.prompt !== undefined) this.prompt = state.prompt;
     if (state.mode) this.mode = state.mode;
     if (state.diffusion) this.diffusion = { ...this.diffusion, ...state.diffusion };

@@ -27,6 +27,7 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   try {
     switch (req.kind) {
       case 'load': {
+        if (req.load.threads) ort.env.wasm.numThreads = self.crossOriginIsolated ? req.load.threads : 1;
         const loaded = await host.load(req.load, {
           onProgress: (progress) => post({ id: req.id, kind: 'progress', progress }),
           onPhase: (phase) => post({ id: req.id, kind: 'phase', phase }),

@@ -10,6 +10,8 @@ import type { TraceStart, TraceStep } from '../core/trace.ts';
 export interface LoadRequest {
   pair?: string;
   backend?: 'auto' | Backend;
+  /** WASM threads (needs cross-origin isolation); only the first load of a worker can set it. */
+  threads?: number;
 }
 
 export interface Loaded {

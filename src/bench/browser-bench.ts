@@ -1,0 +1,73 @@
+// npm run bench:browser -- [--pair NAME] [--out bench-results]
+// The page's own "Benchmark this device" in Debian's Chromium via playwright-core: WASM with 1 and 2
+// threads, and WebGPU (SwiftShader's software adapter here; a real GPU on a user's machine). Needs a build
+// (npm run build). Writes bench-results/browser.json and browser.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from '../../models/ts/args.ts';
+import type { DeviceBenchResult } from '../core/device-bench.ts';
+import { launch, startPreview } from '../../test/e2e/browser.ts';
+
+const args = parseArgs(
+  process.argv.slice(2),
+  { pair: '', out: 'bench-results' },
+  'usage: npm run bench:browser -- [--pair NAME] [--out DIR]',
+);
+const variants = [
+  { name: 'WASM, 1 thread', query: 'backend=wasm&threads=1', webgpu: false },
+  { name: 'WASM, 2 threads', query: 'backend=wasm&threads=2', webgpu: false },
+  { name: 'WebGPU', query: 'backend=webgpu', webgpu: true },
+];
+const server = await startPreview();
+const results: { variant: string; result?: DeviceBenchResult; error?: string }[] = [];
+try {
+  for (const v of variants) {
+    const browser = await launch({ webgpu: v.webgpu });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}?${v.query}${args.pair ? `&pair=${args.pair}` : ''}`);
+      await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, {
+        timeout: 120_000,
+      });
+      const error = await page.evaluate(() => (globalThis as any).demo.error);
+      if (error) throw new Error(`${error.name}: ${error.message}`);
+      await page.evaluate(() => (globalThis as any).demo.benchmark());
+      const result = (await page.evaluate(() => (globalThis as any).demo.benchResult)) as DeviceBenchResult;
+      results.push({ variant: v.name, result });
+      console.log(`${v.name}: done (${result.backend})`);
+    } catch (err) {
+      results.push({ variant: v.name, error: (err as Error).message });
+      console.log(`${v.name}: ${(err as Error).message}`);
+    } finally {
+      await browser.close();
+    }
+  }
+} finally {
+  server.stop();
+}
+const md = ['# Browser benchmark (Chromium, the page\'s "Benchmark this device")', ''];
+for (const r of results) {
+  md.push(`## ${r.variant}`, '');
+  if (!r.result) {
+    md.push(`not measured: ${r.error}`, '');
+    continue;
+  }
+  md.push('| tokens in one pass | diffusion ms | AR ms (no cache) |', '|---|---|---|');
+  for (const f of r.result.forward)
+    md.push(`| ${f.length} | ${f.diffusionMs.median.toFixed(2)} | ${f.arMs.median.toFixed(2)} |`);
+  md.push(
+    '',
+    `| run (${r.result.tokens} tokens) | forward passes | wall ms | tokens/s | gen-PPL | sampler share |`,
+    '|---|---|---|---|---|---|',
+  );
+  for (const g of r.result.frontier) {
+    md.push(
+      `| ${g.name} | ${g.passes.median} | ${g.wallMs.median.toFixed(0)} | ${g.tokensPerSecond.median.toFixed(1)} | ${g.genPpl.median.toFixed(2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
+    );
+  }
+  md.push('');
+}
+mkdirSync(args.out, { recursive: true });
+writeFileSync(join(args.out, 'browser.json'), JSON.stringify(results, null, 2));
+writeFileSync(join(args.out, 'browser.md'), md.join('\n'));
+console.log(md.join('\n'));
