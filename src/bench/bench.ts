@@ -16,7 +16,8 @@ import { nodeReadFile } from '../core/node-files.ts';
 import type { OrtModule } from '../core/ort-models.ts';
 import { matmulModel } from './matmul-model.ts';
 
-const USAGE = 'usage: npm run bench -- [--pair NAME] [--repeats 3] [--out bench-results] [--quick] [--threads 1]';
+const USAGE =
+  'usage: npm run bench -- [--pair NAME] [--repeats 3] [--lengths 128,256] [--prompts 3] [--out bench-results] [--quick] [--threads 1]';
 const PROMPTS = [
   'Once upon a time, there was a little girl named Lily.',
   'One day, Tom went to the park with his dog.',
@@ -35,7 +36,16 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
 async function main() {
   const args = parseArgs(
     process.argv.slice(2),
-    { pair: '', repeats: 3, out: 'bench-results', quick: false, threads: 1, models: 'models/pairs' },
+    {
+      lengths: '128,256',
+      prompts: 3,
+      pair: '',
+      repeats: 3,
+      out: 'bench-results',
+      quick: false,
+      threads: 1,
+      models: 'models/pairs',
+    },
     USAGE,
   );
   ortWeb.env.wasm.numThreads = args.threads;
@@ -47,7 +57,7 @@ async function main() {
   const tok = engine.tokenizer;
   const ctx = engine.info.contextLength;
   const R = args.quick ? 1 : args.repeats;
-  const prompts = args.quick ? PROMPTS.slice(0, 1) : PROMPTS;
+  const prompts = PROMPTS.slice(0, args.quick ? 1 : Math.max(1, Math.min(PROMPTS.length, args.prompts)));
   const report: string[] = [
     `# Benchmark: pair \`${engine.info.pair}\`, Node ${process.version}, onnxruntime-web WASM, ${args.threads} thread(s)`,
     '',
@@ -126,7 +136,10 @@ async function main() {
 
   // 2. Generation: speed, quality (gen-PPL scored by the AR model) and sampler share.
   const generation = [];
-  for (const L of args.quick ? [32] : [128, 256]) {
+  const genLengths = args.quick ? [32] : args.lengths.split(',').map(Number);
+  if (genLengths.some((l) => !Number.isInteger(l) || l < 4))
+    throw new Error(`--lengths must be integers >= 4, got ${args.lengths}`);
+  for (const L of genLengths) {
     generation.push(
       ...(await measureFrontier(
         engine.diffusion,
