@@ -12,6 +12,12 @@ step "types (svelte-check, tsc)"
 npx svelte-check --tsconfig ./tsconfig.json --threshold error --output machine | tail -n 3
 step "unit and fixture tests (vitest)"
 npx vitest run
+step "parity of every shipped pair (ONNX vs PyTorch golden logits, KV cache, config, tokenizer)"
+for pair in models/pairs/*/; do
+  [ "$(basename "$pair")" = fixture ] && continue # already covered by the unit tests above
+  PAIR_DIR="$pair" npx vitest run test/models/pair.test.ts
+done
+
 step "model pipeline smoke"
 bash scripts/pipeline-smoke.sh
 step "benchmark harness smoke (fixture pair; timings are not checked)"

@@ -54,7 +54,7 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
         f"| layers / dim / heads / SwiGLU width | {cfg.n_layers} / {cfg.dim} / {cfg.n_heads} / {cfg.hidden_dim} |",
         f"| context | {cfg.context} tokens |",
         f"| vocabulary | {cfg.vocab_size} (byte-level BPE; `<\\|endoftext\\|>` = {data['end_of_text_id']}, "
-        f"`<|mask|>` = {data['mask_id']}) |",
+        f"`<\\|mask\\|>` = {data['mask_id']}) |",
         f"| training data | `{data['corpus']}` train split: {data['splits']['train']['documents']:,} documents, "
         f"{data['splits']['train']['tokens']:,} tokens |",
         f"| initialisation | {init_line} |",
