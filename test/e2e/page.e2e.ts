@@ -234,9 +234,7 @@ describe('the page', () => {
       mimeType: 'application/json',
       buffer: Buffer.from(exported),
     });
-    await expect(fresh.page.getByRole('status').filter({ hasText: 'Replaying a saved trace' }).count()).resolves.toBe(
-      1,
-    );
+    await fresh.page.getByRole('status').filter({ hasText: 'Replaying a saved trace' }).waitFor();
     const a = await s.page.locator('section[aria-label="Diffusion"] [role=group]').textContent();
     const b = await fresh.page.locator('section[aria-label="Diffusion"] [role=group]').textContent();
     expect(b).toBe(a);
