@@ -9,11 +9,11 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
 import { CORPUS_FILES, DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from '../../models/ts/corpus.ts';
 import { generateAr } from '../core/ar-sampler.ts';
+import { answerNll } from '../core/bench-core.ts';
 import { generateDiffusion } from '../core/diffusion-sampler.ts';
 import { Engine } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
 import type { ArOptions, DiffusionOptions } from '../core/options.ts';
-import { tokenLogProbs } from '../core/ort-models.ts';
 import type { Trace } from '../core/trace.ts';
 
 const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--gen-length 128] [--temperature 0] [--out FILE]
@@ -101,13 +101,6 @@ async function main() {
   const openings = validation.slice(0, args.prompts).map(firstSentence);
   const tok = engine.tokenizer;
 
-  const score = async (prompt: number[], answer: number[]) => {
-    if (answer.length === 0) return { nll: 0, n: 0 };
-    const ids = [...prompt, ...answer];
-    const lp = tokenLogProbs(await engine.ar.allLogits(ids), ids, engine.ar.vocabSize, prompt.length);
-    return { nll: -lp.reduce((a, b) => a + b, 0), n: lp.length };
-  };
-
   const runSet = async (
     name: string,
     model: 'diffusion' | 'ar',
@@ -124,9 +117,9 @@ async function main() {
     for (const opening of openings) {
       const ids = tok.encode(opening);
       const t = await gen(ids);
-      const s = await score(ids, t.answer);
+      const s = await answerNll(engine.ar, t);
       nll += s.nll;
-      n += s.n;
+      n += s.tokens;
       const text = tok.decode(t.answer);
       samples.push(text);
       d2.push(distinct2(text));
@@ -159,13 +152,15 @@ async function main() {
   const G = args.genLength;
   const T = args.temperature;
   const ctx = engine.info.contextLength;
-  const diff = (o: Partial<DiffusionOptions>) => (ids: number[]) =>
-    generateDiffusion(
-      engine.diffusion,
-      ids,
-      { genLength: Math.min(G, ctx - ids.length), temperature: T, ...o },
-      { tokenText: tok.tokenText },
-    );
+  const diff =
+    (o: Partial<DiffusionOptions>, length = G) =>
+    (ids: number[]) =>
+      generateDiffusion(
+        engine.diffusion,
+        ids,
+        { genLength: Math.min(length, ctx - ids.length), temperature: T, ...o },
+        { tokenText: tok.tokenText },
+      );
   const ar = (o: Partial<ArOptions>) => (ids: number[]) =>
     generateAr(
       engine.ar,
@@ -179,14 +174,7 @@ async function main() {
     await runSet('AR (default page settings)', 'ar', ar({})),
     await runSet('diffusion (default page settings)', 'diffusion', diff({})),
     await runSet('diffusion, threshold 0.9', 'diffusion', diff({ threshold: 0.9 })),
-    await runSet('diffusion, up to 256 positions', 'diffusion', (ids) =>
-      generateDiffusion(
-        engine.diffusion,
-        ids,
-        { genLength: Math.min(256, ctx - ids.length), temperature: T, threshold: 0.9 },
-        { tokenText: tok.tokenText },
-      ),
-    ),
+    await runSet('diffusion, up to 256 positions', 'diffusion', diff({ threshold: 0.9 }, 256)),
   ];
   const [arSet, diffSet, , longSet] = sets;
   const gates = [

@@ -2,7 +2,7 @@
 // comparison, the whole sequence recomputed each time). Same trace format as the diffusion sampler.
 import { EmptyPromptError, PromptTooLongError, TokenIdError } from './errors.ts';
 import type { CausalLM, KvCache } from './models.ts';
-import { resolveArOptions, type ArOptions } from './options.ts';
+import { AR_DEFAULTS, resolveArOptions, type ArOptions } from './options.ts';
 import { Rng } from './rng.ts';
 import { chooseToken, softmax, topKFilter, topPFilter } from './sampling.ts';
 import { answerOf, round4, roundMs, statsOf, type Termination, type Trace, type TraceStep } from './trace.ts';
@@ -18,7 +18,7 @@ export async function generateAr(
   const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
   const { endOfTextId: eot, vocabSize } = model;
   if (input.length === 0) throw new EmptyPromptError();
-  const requested = options.maxNewTokens ?? 64;
+  const requested = options.maxNewTokens ?? AR_DEFAULTS.maxNewTokens;
   if (input.length + requested > model.contextLength) {
     throw new PromptTooLongError(input.length, requested, model.contextLength);
   }

@@ -42,12 +42,18 @@ export function frontierConfigs(diffusion: Denoiser, ar: CausalLM): [string, Run
   ];
 }
 
-/** Generative perplexity of a trace's answer under the AR model (the MDLM/SEDD methodology). */
-export async function genPerplexity(ar: OrtCausalLM, t: Trace): Promise<number> {
-  if (!t.answer.length) return NaN;
+/** Negative log-likelihood (nats) of a trace's answer under the AR model, and how many tokens it covers. */
+export async function answerNll(ar: OrtCausalLM, t: Trace): Promise<{ nll: number; tokens: number }> {
+  if (!t.answer.length) return { nll: 0, tokens: 0 };
   const ids = [...t.final.slice(0, t.promptLength), ...t.answer];
   const lp = tokenLogProbs(await ar.allLogits(ids), ids, ar.vocabSize, t.promptLength);
-  return Math.exp(-lp.reduce((a, b) => a + b, 0) / lp.length);
+  return { nll: -lp.reduce((a, b) => a + b, 0), tokens: lp.length };
+}
+
+/** Generative perplexity of a trace's answer under the AR model (the MDLM/SEDD methodology). */
+export async function genPerplexity(ar: OrtCausalLM, t: Trace): Promise<number> {
+  const { nll, tokens } = await answerNll(ar, t);
+  return tokens ? Math.exp(nll / tokens) : NaN;
 }
 
 export interface FrontierRun {

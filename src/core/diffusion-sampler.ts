@@ -3,7 +3,7 @@
 // (Wu et al. 2025), classifier-free guidance (LLaDA eq. 16) and ReMDM / LLaDA 2.1-style editing.
 import { EmptyPromptError, OptionError, PromptTooLongError, TokenIdError } from './errors.ts';
 import type { Denoiser, TokenText } from './models.ts';
-import { resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
+import { DIFFUSION_DEFAULTS, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
 import { Rng } from './rng.ts';
 import { chooseToken, confidence, probabilityOf, summarizeRow, topKFilter, topPFilter } from './sampling.ts';
 import {
@@ -73,7 +73,7 @@ export async function generateDiffusion(
   const now = ctx.now ?? (() => performance.now());
   const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
   const { maskId, endOfTextId: eot, vocabSize } = model;
-  const requested = options.genLength ?? 64;
+  const requested = options.genLength ?? DIFFUSION_DEFAULTS.genLength;
   if (input.length + requested > model.contextLength) {
     throw new PromptTooLongError(input.length, requested, model.contextLength);
   }
