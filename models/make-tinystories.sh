@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
 # The TinyStories default pair, reproducibly: tokenizer (2,048 tokens) -> AR model -> diffusion model
-# initialised from the AR weights -> metrics -> model folders in models/pairs/tinystories.
-#   bash models/make-tinystories.sh            (about 2 hours on 2 cores; each stage resumes from its checkpoint)
+# initialised from the AR weights (shifted logits) -> the equal-compute baseline (a denoiser from scratch on as
+# many tokens as the AR model) -> metrics -> ONNX folders in models/pairs/tinystories -> `npm run eval` of the
+# pair and of the baseline -> model cards carrying those figures.
+#   bash models/make-tinystories.sh      (about 1 h 45 min on 2 cores; each training stage resumes from its checkpoint)
 # AR_STEPS / DIFF_STEPS override the step counts; AR_MINUTES / DIFF_MINUTES the wall-clock budgets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
 WORK=models/work/tinystories
 PAIR=models/pairs/tinystories
+BASE=$WORK/baseline # a models root of its own, so `npm run eval` can score the baseline like any pair
 CORPUS_DIR=${CORPUS_DIR:-../shared/corpora}
+AR_STEPS=${AR_STEPS:-2000}
 mkdir -p "$WORK"
 [ -s "$WORK/train.bin" ] || npx tsx models/ts/prepare.ts --out "$WORK" --corpus-dir "$CORPUS_DIR" --vocab-size 2048 --context 256
 $PY models/py/train.py --config models/configs/tinystories.json --objective ar --data "$WORK" --out "$WORK/ar.pt" \
-  --max-steps "${AR_STEPS:-2000}" --minutes "${AR_MINUTES:-60}"
+  --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"
 $PY models/py/train.py --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \
-  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-3000}" --minutes "${DIFF_MINUTES:-90}"
-for kind in ar diffusion; do
+  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-2000}" --minutes "${DIFF_MINUTES:-60}"
+# the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
+$PY models/py/train.py --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
+  --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"
+for kind in ar diffusion diffusion-scratch; do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
-  $PY models/py/export_onnx.py --checkpoint "$WORK/$kind.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
-    --metrics "$WORK/$kind.eval.json" --golden "$PAIR/golden/$kind-logits.json"
 done
-echo "pair written to $PAIR; run \`npm run eval -- --pair tinystories\` for sample quality"
+export_pair() { # extra export_onnx.py arguments for the cards
+  for kind in ar diffusion; do
+    $PY models/py/export_onnx.py --checkpoint "$WORK/$kind.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
+      --metrics "$WORK/$kind.eval.json" --golden "$PAIR/golden/$kind-logits.json" "$@"
+  done
+}
+export_pair
+$PY models/py/golden.py --checkpoint "$WORK/diffusion.pt" --data "$WORK" --out "$PAIR/golden/sampler.json"
+rm -rf "$BASE" && mkdir -p "$BASE/scratch" && cp -r "$PAIR/ar" "$BASE/scratch/ar"
+$PY models/py/export_onnx.py --checkpoint "$WORK/diffusion-scratch.pt" --tokenizer "$WORK" \
+  --out "$BASE/scratch/diffusion" --metrics "$WORK/diffusion-scratch.eval.json"
+echo '{"default": "scratch", "pairs": {"scratch": {"title": "baseline", "ar": "scratch/ar",
+  "diffusion": "scratch/diffusion", "description": "from-scratch denoiser beside the shipped AR model"}}}' > "$BASE/manifest.json"
+npx tsx src/cli/eval-quality.ts --pair tinystories --out "$WORK/quality.json"
+npx tsx src/cli/eval-quality.ts --models "$BASE" --out "$WORK/baseline-quality.json"
+export_pair --quality "$WORK/quality.json" \
+  --baseline "$WORK/ar.eval.json" "$WORK/diffusion-scratch.eval.json" "$WORK/baseline-quality.json"
+echo "pair written to $PAIR with model cards; sample quality: $WORK/quality.json"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke of the Python side in about a minute: a small tokenizer, a few training steps of both objectives
-# (the diffusion model initialised from the AR one), evaluation, golden outputs, ONNX export, then the
-# same parity tests the fixture pair passes, run against the freshly exported pair.
+# (the diffusion model initialised from the AR one, with shifted logits), evaluation, golden outputs, ONNX
+# export, then the same parity tests the fixture pair passes, run against the freshly exported pair.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
@@ -11,7 +11,10 @@ PAIR="$WORK/pairs/smoke"
 npx tsx models/ts/prepare.ts --out "$WORK/data" --vocab-size 300 --max-train-docs 300 > /dev/null
 $PY models/py/train.py --config models/configs/fixture.json --objective ar --data "$WORK/data" \
   --out "$WORK/ar.pt" --max-steps 20 --minutes 2
-$PY models/py/train.py --config models/configs/fixture.json --objective diffusion --data "$WORK/data" \
+# the denoiser with shifted logits, as the default pair's (the fixture pair covers the unshifted one)
+$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["shift_logits"] = True; print(json.dumps(c))' \
+  models/configs/fixture.json > "$WORK/shifted.json"
+$PY models/py/train.py --config "$WORK/shifted.json" --objective diffusion --data "$WORK/data" \
   --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
 # resuming a finished run is a no-op that still saves
 $PY models/py/train.py --config models/configs/fixture.json --objective ar --data "$WORK/data" \

@@ -42,7 +42,8 @@ def evaluate(ckpt_path: str, data_dir: str, max_docs: int = 0, grid: int = 8, ba
         docs = docs[:max_docs]
     sizes = token_bytes(data_dir)
     out = {"checkpoint": os.path.basename(ckpt_path), "objective": ckpt["objective"], "documents": len(docs),
-           "context": L, "tokens_trained": ckpt["state"]["tokens"], "steps": ckpt["state"]["step"]}
+           "context": L, "tokens_trained": ckpt["state"]["tokens"], "steps": ckpt["state"]["step"],
+           "wall_seconds": ckpt["state"]["wall_seconds"]}
     if ckpt["objective"] == "ar":
         nats = count = nbytes = 0.0
         for i in range(0, len(docs), batch_size):

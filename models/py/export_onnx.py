@@ -107,7 +107,9 @@ def hf_config(model: Transformer, ckpt: dict) -> dict:
         return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "is_causal": True, **common}
     # A bidirectional Llama trained with LLaDA's masked-diffusion objective; no KV cache.
     return {"architectures": ["LLaDAModelLM"], "model_type": "llada", "is_causal": False,
-            "diffusion": {"objective": "llada-masked", "mask_token_id": data["mask_id"]}, **common}
+            "diffusion": {"objective": "llada-masked", "mask_token_id": data["mask_id"],
+                          # shifted logits are applied inside the graph: row i always predicts position i
+                          "shift_logits_in_graph": model.cfg.shift_logits}, **common}
 
 
 def parity_inputs(model: Transformer, tokenizer_dir: str, ckpt: dict) -> list[list[int]]:
@@ -128,6 +130,9 @@ def main():
     p.add_argument("--metrics", default=None, help="evaluate.py JSON to put in the model card")
     p.add_argument("--samples", default=None, help="text file of unedited samples for the model card")
     p.add_argument("--quality", default=None, help="`npm run eval` JSON: sample-quality figures and samples for the card")
+    p.add_argument("--baseline", nargs=3, default=None, metavar=("AR_EVAL", "SCRATCH_EVAL", "SCRATCH_QUALITY"),
+                   help="evaluate.py JSONs of the AR model and of a from-scratch denoiser trained on as many tokens, "
+                        "and the from-scratch pair's `npm run eval` JSON ('-' for none): the card's baseline")
     p.add_argument("--golden", default=None, help="where to write golden logits for the parity test")
     args = p.parse_args()
 
@@ -154,7 +159,13 @@ def main():
     metrics = json.load(open(args.metrics)) if args.metrics else None
     samples = open(args.samples).read() if args.samples else None
     quality = json.load(open(args.quality)) if args.quality else None
-    write_model_card(args.out, model, ckpt, metrics, samples, quality)
+    baseline = None
+    if args.baseline:
+        ar_eval, scratch_eval, scratch_quality = args.baseline
+        baseline = {"ar": json.load(open(ar_eval)), "scratch": json.load(open(scratch_eval))}
+        if scratch_quality != "-":
+            baseline["quality"] = json.load(open(scratch_quality))
+    write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline)
 
     if args.golden:
         rows = parity_inputs(model, args.tokenizer, ckpt)

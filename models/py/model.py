@@ -24,6 +24,9 @@ class ModelConfig:
     norm_eps: float = 1e-5
     rope_theta: float = 10000.0
     causal: bool = True  # False: bidirectional attention (masked-diffusion denoiser)
+    # Dream's shifted logits: position i is predicted from the hidden state at i - 1, as in the AR model a
+    # denoiser is initialised from, so adaptation keeps the AR readout. Position 0 is never predicted.
+    shift_logits: bool = False
 
     def __post_init__(self):
         if self.hidden_dim == 0:
@@ -32,6 +35,8 @@ class ModelConfig:
             raise ValueError(f"dim {self.dim} must be divisible by n_heads {self.n_heads}")
         if (self.dim // self.n_heads) % 2:
             raise ValueError("head_dim must be even for RoPE")
+        if self.shift_logits and self.causal:
+            raise ValueError("shift_logits is for the bidirectional denoiser; a causal model already predicts i + 1")
 
     @property
     def head_dim(self) -> int:
@@ -155,6 +160,8 @@ class Transformer(nn.Module):
             x, present = block(x, cos, sin, bias, None if past is None else past[i])
             presents.append(present)
         logits = self.norm(x) @ self.embed.weight.t()  # tied embeddings: (batch, seq, vocab)
+        if self.cfg.shift_logits:  # logits of position i from state i - 1; position 0 keeps its own (unused)
+            logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
         return logits, presents
 
     def _attention_bias(self, b, s, past_len, attention_mask):

@@ -33,11 +33,39 @@ def _quality_lines(quality: dict, causal: bool) -> list[str]:
     return lines
 
 
+def _baseline_lines(baseline: dict, metrics: dict | None, state: dict) -> list[str]:
+    """Equal-compute comparison: the AR model and a denoiser trained from scratch on the same tokens."""
+    ar, scratch = baseline["ar"], baseline["scratch"]
+    init = state.get("init_from") or {"tokens": 0, "wall_seconds": 0}
+    lines = ["", "## Equal-compute baseline", "",
+             "The same network trained from a random initialisation with the LLaDA objective, on as many tokens "
+             "and with the same schedule as the AR model (losses on the same validation documents, nats/token):",
+             "",
+             "| model | initialisation | tokens | wall time | validation loss |", "|---|---|---|---|---|",
+             f"| AR | random | {ar['tokens_trained']:,} | {_fmt_seconds(ar['wall_seconds'])} | "
+             f"{ar['nats_per_token']:.4f} (AR loss) |",
+             f"| diffusion from scratch | random | {scratch['tokens_trained']:,} | "
+             f"{_fmt_seconds(scratch['wall_seconds'])} | {scratch['elbo_nats_per_token']:.4f} (ELBO) |"]
+    if metrics and "elbo_nats_per_token" in metrics:
+        lines.append(f"| this model | AR weights ({init['tokens']:,} tokens) | {state['tokens']:,} more | "
+                     f"{_fmt_seconds(state['wall_seconds'])} more | {metrics['elbo_nats_per_token']:.4f} (ELBO) |")
+    for q in baseline.get("quality", {}).get("sets", []):
+        if q["model"] == "diffusion" and q["name"].startswith("diffusion (default"):
+            lines += ["", f"Samples of the from-scratch model at the default page settings "
+                      f"({len(baseline['quality']['openings'])} openings): gen-PPL {q['genPpl']:.2f}, "
+                      f"distinct-2 {q['distinct2']:.3f}, repeated 4-grams {q['repeated4']:.3f}, known words "
+                      f"{100 * q['knownWords']:.1f}%, clean terminations {100 * q.get('cleanTerminations', 0):.0f}%. "
+                      "First sample:", "", "```text",
+                      (baseline["quality"]["openings"][0] + q["samples"][0]).strip(), "```"]
+    return lines
+
+
 def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samples: str | None,
-                     quality: dict | None = None):
+                     quality: dict | None = None, baseline: dict | None = None):
     cfg, state, data = model.cfg, ckpt["state"], ckpt["data"]
     kind = "autoregressive (causal attention, next-token loss)" if cfg.causal else \
-        "masked diffusion (bidirectional attention, LLaDA objective)"
+        "masked diffusion (bidirectional attention, LLaDA objective" + \
+        (", shifted logits)" if cfg.shift_logits else ")")
     init = state.get("init_from")
     init_line = (f"initialised from the `{init['objective']}` checkpoint `{init['path']}` "
                  f"({init['tokens']:,} tokens, {_fmt_seconds(init['wall_seconds'])}), then trained with this objective"
@@ -48,7 +76,11 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
         f"# {os.path.basename(os.path.normpath(out_dir))}: {kind}", "",
         "Part of the masked-diffusion browser demo: a small Llama-style transformer (RMSNorm, RoPE, SwiGLU, "
         "tied embeddings). The diffusion and AR models of a pair share this architecture, tokenizer and data; "
-        "the only architectural difference is causal vs bidirectional attention.", "",
+        "the only architectural difference is causal vs bidirectional attention." +
+        (" This denoiser reads the prediction for position i from the state at i - 1, as the AR model it was "
+         "initialised from does (Dream's shifted logits); the ONNX graph applies the shift, so its row i is the "
+         "prediction for position i and position 0 (always a prompt token) is never predicted."
+         if cfg.shift_logits else ""), "",
         "| | |", "|---|---|",
         f"| parameters | {model.num_parameters():,} |",
         f"| layers / dim / heads / SwiGLU width | {cfg.n_layers} / {cfg.dim} / {cfg.n_heads} / {cfg.hidden_dim} |",
@@ -73,6 +105,8 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
     if data["corpus"] == "tinystories":
         lines += ["", "Data: TinyStories (Eldan & Li, 2023, arXiv:2305.07759), CDLA-Sharing-1.0; a 6,271-story subset. "
                   "The full dataset is `roneneldan/TinyStories` on the Hugging Face hub."]
+    if baseline:
+        lines += _baseline_lines(baseline, metrics, state)
     if quality:
         lines += _quality_lines(quality, cfg.causal)
     if samples:

@@ -68,6 +68,8 @@ def diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: torch.T
     """
     b, L = x.shape
     masked = torch.rand(b, L, generator=generator) < t.unsqueeze(1)
+    if model.cfg.shift_logits:
+        masked[:, 0] = False  # nothing predicts position 0; at run time it is the prompt's first token
     noisy = torch.where(masked, torch.full_like(x, mask_id), x)
     logits, _ = model(noisy)
     nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x.reshape(-1), reduction="none").view(b, L)

@@ -4,7 +4,7 @@
 // share of words found in the training corpus, and for diffusion the share of clean terminations.
 // Prints PASS/FAIL for the quality gates of the default pair and writes everything to JSON.
 import * as ort from 'onnxruntime-web';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
 import { CORPUS_FILES, DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from '../../models/ts/corpus.ts';
@@ -13,11 +13,13 @@ import { answerNll } from '../core/bench-core.ts';
 import { generateDiffusion } from '../core/diffusion-sampler.ts';
 import { Engine } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
-import type { ArOptions, DiffusionOptions } from '../core/options.ts';
+import { DEFAULT_BLOCK_LENGTH, DEFAULT_TEMPERATURE, type ArOptions, type DiffusionOptions } from '../core/options.ts';
 import type { Trace } from '../core/trace.ts';
 
-const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--gen-length 128] [--temperature 0] [--out FILE]
-       [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}]`;
+const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--gen-length 128] [--temperature ${DEFAULT_TEMPERATURE}] [--out FILE]
+       [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}] [--sweep FILE]
+  --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE
+                ({"name": {options}, ...}) beside the AR model, to choose sampler defaults by measurement`;
 
 /** First sentence of a story: up to and including the first . ! or ? */
 export function firstSentence(story: string): string {
@@ -79,10 +81,11 @@ async function main() {
       pair: '',
       prompts: 32,
       genLength: 128,
-      temperature: 0,
+      temperature: DEFAULT_TEMPERATURE,
       out: '',
       models: 'models/pairs',
       corpusDir: DEFAULT_CORPUS_DIR,
+      sweep: '',
     },
     USAGE,
   );
@@ -150,6 +153,7 @@ async function main() {
   };
 
   const G = args.genLength;
+  const roundDown = (n: number) => (n >= DEFAULT_BLOCK_LENGTH ? n - (n % DEFAULT_BLOCK_LENGTH) : n);
   const T = args.temperature;
   const ctx = engine.info.contextLength;
   const diff =
@@ -158,7 +162,8 @@ async function main() {
       generateDiffusion(
         engine.diffusion,
         ids,
-        { genLength: Math.min(length, ctx - ids.length), temperature: T, ...o },
+        // whole default blocks, so every prompt gets the page's schedule
+        { genLength: roundDown(Math.min(length, ctx - ids.length)), temperature: T, ...o },
         { tokenText: tok.tokenText },
       );
   const ar = (o: Partial<ArOptions>) => (ids: number[]) =>
@@ -170,11 +175,26 @@ async function main() {
     );
 
   console.log(`pair ${engine.info.pair}: ${openings.length} held-out openings, ${G} tokens, temperature ${T}\n`);
+  /** Writes the results (with what they were measured on) to --out, and releases the models. */
+  const finish = async (results: object) => {
+    if (args.out) {
+      const run = { pair: engine.info.pair, openings, genLength: G, temperature: T };
+      writeFileSync(args.out, JSON.stringify({ ...run, ...results }, null, 2));
+      console.log(`\nwritten to ${args.out}`);
+    }
+    await engine.release();
+  };
+  if (args.sweep) {
+    const candidates = JSON.parse(readFileSync(args.sweep, 'utf8')) as Record<string, Partial<DiffusionOptions>>;
+    const sets = [await runSet('AR (default page settings)', 'ar', ar({}))];
+    for (const [name, options] of Object.entries(candidates)) sets.push(await runSet(name, 'diffusion', diff(options)));
+    return finish({ candidates, sets });
+  }
   const sets = [
     await runSet('AR (default page settings)', 'ar', ar({})),
     await runSet('diffusion (default page settings)', 'diffusion', diff({})),
     await runSet('diffusion, threshold 0.9', 'diffusion', diff({ threshold: 0.9 })),
-    await runSet('diffusion, up to 256 positions', 'diffusion', diff({ threshold: 0.9 }, 256)),
+    await runSet(`diffusion, up to ${ctx} positions`, 'diffusion', diff({}, ctx)),
   ];
   const [arSet, diffSet, , longSet] = sets;
   const gates = [
@@ -184,7 +204,7 @@ async function main() {
       value: `${diffSet.genPpl.toFixed(2)} vs ${(1.5 * arSet.genPpl).toFixed(2)}`,
     },
     {
-      gate: '>= 90% clean terminations for diffusion within 256 positions',
+      gate: `>= 90% clean terminations for diffusion within ${ctx} positions`,
       pass: (longSet.cleanTerminations ?? 0) >= 0.9,
       value: `${(100 * (longSet.cleanTerminations ?? 0)).toFixed(0)}% (within ${Math.min(256, ctx)} positions incl. prompt)`,
     },
@@ -201,14 +221,7 @@ async function main() {
   ];
   console.log('');
   for (const g of gates) console.log(`${g.pass ? 'PASS' : 'FAIL'}  ${g.gate}: ${g.value}`);
-  if (args.out) {
-    writeFileSync(
-      args.out,
-      JSON.stringify({ pair: engine.info.pair, openings, genLength: G, temperature: T, sets, gates }, null, 2),
-    );
-    console.log(`\nwritten to ${args.out}`);
-  }
-  await engine.release();
+  await finish({ sets, gates });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -4,7 +4,7 @@ import { EmptyPromptError, PromptTooLongError, TokenIdError } from './errors.ts'
 import type { CausalLM, KvCache } from './models.ts';
 import { AR_DEFAULTS, resolveArOptions, type ArOptions } from './options.ts';
 import { Rng } from './rng.ts';
-import { chooseToken, softmax, topKFilter, topPFilter } from './sampling.ts';
+import { chooseToken, probabilityOf, summarizeRow, topKFilter, topPFilter, type LogitsRow } from './sampling.ts';
 import { answerOf, round4, roundMs, statsOf, type Termination, type Trace, type TraceStep } from './trace.ts';
 import type { RunContext } from './diffusion-sampler.ts';
 
@@ -55,12 +55,17 @@ export async function generateAr(
       const out = await model.forward(feed, o.useCache ? cache : null, o.useCache);
       cache = out.cache;
       const t1 = now();
-      const row = Float64Array.from(out.logits);
+      // The row is read in place (the model's output is ours to use; end-of-text is set aside and put back
+      // under minLength), and at temperature 0 the argmax comes from the summary: two passes over the row.
+      const row = out.logits;
+      const keptEot = row[eot];
       if (i < o.minLength) row[eot] = -Infinity;
-      let filtered = o.topK > 0 ? topKFilter(row, o.topK) : row;
+      let filtered: LogitsRow = o.topK > 0 ? topKFilter(row, o.topK) : row;
       if (o.topP < 1) filtered = topPFilter(filtered, o.topP);
-      const token = chooseToken(filtered, o.temperature, rng);
-      const prob = softmax(filtered)[token];
+      const summary = summarizeRow(filtered);
+      const token = o.temperature > 0 ? chooseToken(filtered, o.temperature, rng) : summary.best;
+      const prob = probabilityOf(filtered, summary, token);
+      row[eot] = keptEot;
       seq.push(token);
       const step: TraceStep = {
         step: i + 1,

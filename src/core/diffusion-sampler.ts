@@ -5,7 +5,15 @@ import { EmptyPromptError, OptionError, PromptTooLongError, TokenIdError } from 
 import type { Denoiser, TokenText } from './models.ts';
 import { DIFFUSION_DEFAULTS, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
 import { Rng } from './rng.ts';
-import { chooseToken, confidence, probabilityOf, summarizeRow, topKFilter, topPFilter } from './sampling.ts';
+import {
+  chooseToken,
+  confidence,
+  probabilityOf,
+  summarizeRow,
+  topKFilter,
+  topPFilter,
+  type LogitsRow,
+} from './sampling.ts';
 import {
   GHOST_PROB_STEP,
   answerOf,
@@ -112,28 +120,42 @@ export async function generateDiffusion(
   const started = now();
   ctx.onStart?.({ kind: 'diffusion', initial, promptLength: P, maskId, endOfTextId: eot, plannedSteps });
 
-  // One reused buffer: predictions run for every generated position at every step.
+  // Predictions run for every masked position at every step, so the common case (no guidance, no top-k/p)
+  // reads the model's float32 row in place; guidance and filters work on one reused float64 buffer.
   const buffer = new Float64Array(vocabSize);
+  const inPlace = o.cfgScale === 0 && o.topK === 0 && o.topP === 1;
   const predict = (p: number, rows: Float32Array[], needSample: boolean): Prediction => {
-    const row = buffer;
     const off = p * vocabSize;
     const cond = rows[0];
-    if (rows.length === 2) {
-      const uncond = rows[1];
-      for (let v = 0; v < vocabSize; v++) {
-        const u = uncond[off + v];
-        row[v] = u + (o.cfgScale + 1) * (cond[off + v] - u);
-      }
-    } else for (let v = 0; v < vocabSize; v++) row[v] = cond[off + v];
+    let row: LogitsRow;
+    if (inPlace) row = cond.subarray(off, off + vocabSize);
+    else {
+      if (rows.length === 2) {
+        const uncond = rows[1];
+        for (let v = 0; v < vocabSize; v++) {
+          const u = uncond[off + v];
+          buffer[v] = u + (o.cfgScale + 1) * (cond[off + v] - u);
+        }
+      } else for (let v = 0; v < vocabSize; v++) buffer[v] = cond[off + v];
+      row = buffer;
+    }
+    // Never predicted: the mask itself, and end-of-text where it is not allowed. Set aside and put back
+    // afterwards, since an in-place row belongs to the model's output.
+    const banEot = !eotAllowed(p);
+    const keptMask = row[maskId];
+    const keptEot = row[eot];
     row[maskId] = -Infinity;
-    if (!eotAllowed(p)) row[eot] = -Infinity;
+    if (banEot) row[eot] = -Infinity;
     let filtered = o.topK > 0 ? topKFilter(row, o.topK) : row;
     if (o.topP < 1) filtered = topPFilter(filtered, o.topP);
     const summary = summarizeRow(filtered);
     const ghostToken = summary.best;
-    const token = needSample ? chooseToken(filtered, o.temperature, rng) : ghostToken;
+    // at temperature 0 the choice is the argmax, which the summary already holds
+    const token = needSample && o.temperature > 0 ? chooseToken(filtered, o.temperature, rng) : ghostToken;
     const conf = needSample ? confidence(o.confidence, filtered, summary, token, rng) : summary.p1;
     const probOfCurrent = x[p] === maskId ? 0 : probabilityOf(filtered, summary, x[p]);
+    row[maskId] = keptMask;
+    if (banEot) row[eot] = keptEot;
     return { token, conf, probOfCurrent, ghostToken, ghostProb: summary.p1 };
   };
 

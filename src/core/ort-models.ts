@@ -121,6 +121,7 @@ export class OrtDenoiser implements Denoiser {
     }
     const data = (await logits.getData()) as Float32Array;
     logits.dispose();
+    if (b === 1) return [data]; // already a copy out of the runtime's memory: no second one
     const row = s * this.vocabSize;
     return sequences.map((_, i) => data.slice(i * row, (i + 1) * row));
   }
@@ -220,7 +221,8 @@ export class OrtCausalLM implements CausalLM {
     past?.dispose();
     const logits = out.logits;
     const data = (await logits.getData()) as Float32Array;
-    const last = allPositions ? data.slice() : data.slice((n - 1) * this.vocabSize, n * this.vocabSize);
+    // `data` is already a copy out of the runtime's memory: hand out views, not second copies
+    const last = allPositions ? data : data.subarray((n - 1) * this.vocabSize, n * this.vocabSize);
     logits.dispose();
     const presents: Record<string, Ort.Tensor> = {};
     for (const name of this.pastNames) presents[name] = out[name.replace('past_key_values.', 'present.')];

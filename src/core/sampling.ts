@@ -1,10 +1,13 @@
 // Per-position math shared by both samplers: filtering (top-k, top-p), probabilities, token choice by
-// Gumbel-max, and the confidence measures of masked-diffusion decoding. Everything runs in float64 on a
-// float32 logits row, so results do not depend on the backend's summation order beyond the logits.
+// Gumbel-max, and the confidence measures of masked-diffusion decoding. Sums run in float64 (JS numbers)
+// over a float32 logits row, so results do not depend on the backend's summation order beyond the logits.
 import type { Rng } from './rng.ts';
 
+/** One position's logits: a view into the model's float32 output, or a float64 working copy. */
+export type LogitsRow = Float32Array | Float64Array;
+
 /** Keeps the k largest logits (ties at the boundary kept), the rest to -Infinity. Returns a new row. */
-export function topKFilter(logits: Float64Array, k: number): Float64Array {
+export function topKFilter(logits: LogitsRow, k: number): LogitsRow {
   if (k <= 0 || k >= logits.length) return logits;
   const sorted = Float64Array.from(logits).sort().reverse();
   const cutoff = sorted[k - 1];
@@ -12,7 +15,7 @@ export function topKFilter(logits: Float64Array, k: number): Float64Array {
 }
 
 /** Nucleus filter: keeps the smallest set of most likely tokens whose probability reaches p. */
-export function topPFilter(logits: Float64Array, p: number): Float64Array {
+export function topPFilter(logits: LogitsRow, p: number): LogitsRow {
   if (p >= 1) return logits;
   const probs = softmax(logits);
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
@@ -26,7 +29,7 @@ export function topPFilter(logits: Float64Array, p: number): Float64Array {
   return logits.map((x, i) => (keep[i] ? x : -Infinity));
 }
 
-export function softmax(logits: Float64Array): Float64Array {
+export function softmax(logits: LogitsRow): Float64Array {
   let max = -Infinity;
   for (const x of logits) if (x > max) max = x;
   const out = new Float64Array(logits.length);
@@ -48,7 +51,7 @@ export function argmax(values: ArrayLike<number>): number {
 }
 
 /** Gumbel-max sampling from softmax(logits / temperature); temperature 0 is argmax and draws no noise. */
-export function chooseToken(logits: Float64Array, temperature: number, rng: Rng): number {
+export function chooseToken(logits: LogitsRow, temperature: number, rng: Rng): number {
   if (temperature === 0) return argmax(logits);
   let best = 0;
   let bestScore = -Infinity;
@@ -77,7 +80,7 @@ export interface RowSummary {
   entropy: number;
 }
 
-export function summarizeRow(row: Float64Array): RowSummary {
+export function summarizeRow(row: LogitsRow): RowSummary {
   let best = 0;
   let max = -Infinity;
   let second = -Infinity;
@@ -110,7 +113,7 @@ export function summarizeRow(row: Float64Array): RowSummary {
 }
 
 /** Probability of `token` under softmax(row), given the row's summary. */
-export function probabilityOf(row: Float64Array, summary: RowSummary, token: number): number {
+export function probabilityOf(row: LogitsRow, summary: RowSummary, token: number): number {
   return Math.exp(row[token] - summary.logSumExp);
 }
 
@@ -119,13 +122,7 @@ export function probabilityOf(row: Float64Array, summary: RowSummary, token: num
  * margin p1 - p2 (Dream topk_margin); entropy = -H(p) (Dream entropy: higher is more certain);
  * random = uniform order (LLaDA "random").
  */
-export function confidence(
-  kind: ConfidenceKind,
-  row: Float64Array,
-  summary: RowSummary,
-  token: number,
-  rng: Rng,
-): number {
+export function confidence(kind: ConfidenceKind, row: LogitsRow, summary: RowSummary, token: number, rng: Rng): number {
   switch (kind) {
     case 'probability':
       return probabilityOf(row, summary, token);

@@ -4,6 +4,7 @@ import type { DeviceBenchResult } from '../core/device-bench.ts';
 import type { GenerateResult, LoadProgress, Mode } from '../core/engine.ts';
 import {
   AR_DEFAULTS,
+  defaultBlockLength,
   DIFFUSION_DEFAULTS,
   resolveArOptions,
   resolveDiffusionOptions,
@@ -217,6 +218,10 @@ export class AppState {
 
   applyPreset(preset: Preset) {
     this.diffusion = { ...this.diffusion, ...preset.diffusion };
+    const length = this.diffusion.genLength;
+    if (preset.blocks === 'one') this.diffusion.blockLength = Math.max(1, length);
+    if (preset.blocks === 'default') this.diffusion.blockLength = defaultBlockLength(length);
+    if (preset.diffusion.temperature !== undefined) this.ar.temperature = preset.diffusion.temperature;
     if (preset.diffusion.threshold === null && preset.diffusion.factor === null && this.diffusion.genLength) {
       // a fixed schedule: one token per step unless the preset says otherwise
       this.diffusion.steps = this.diffusion.genLength;

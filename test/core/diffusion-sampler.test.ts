@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { factorCount, generateDiffusion, transferCount } from '../../src/core/diffusion-sampler.ts';
 import { FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
+import { DIFFUSION_DEFAULTS, resolveDiffusionOptions } from '../../src/core/options.ts';
 import { softmax } from '../../src/core/sampling.ts';
 import { canvasAt, type Trace } from '../../src/core/trace.ts';
 
@@ -16,13 +17,25 @@ function fixedBeliefs(conf: Record<number, number>, tok = (p: number) => 2 + (p 
   );
 }
 
+/**
+ * The sampler as the LLaDA paper states it: one block and argmax tokens unless a test says otherwise, so the
+ * exact schedules below do not move with the page's defaults (which `defaults` pins on its own).
+ */
+const classic: typeof generateDiffusion = (model, input, options = {}, ctx) =>
+  generateDiffusion(
+    model,
+    input,
+    { blockLength: Math.max(1, options.genLength ?? DIFFUSION_DEFAULTS.genLength), temperature: 0, ...options },
+    ctx,
+  );
+
 const commitsPerStep = (t: Trace) => t.steps.map((s) => s.commits.map((c) => c.pos));
 
 describe('fixed schedule (LLaDA low-confidence remasking)', () => {
   const conf = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 };
 
   it('commits one token per step, most confident first', async () => {
-    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 4 });
+    const t = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 4 });
     expect(commitsPerStep(t)).toEqual([[3], [4], [5], [2]]);
     expect(t.final).toEqual([5, 6, 4, 5, 6, 7]);
     expect(t.stats.forwardPasses).toBe(4);
@@ -30,7 +43,7 @@ describe('fixed schedule (LLaDA low-confidence remasking)', () => {
   });
 
   it('commits two per step with steps = genLength / 2', async () => {
-    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 2 });
+    const t = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 2 });
     expect(commitsPerStep(t)).toEqual([
       [3, 4],
       [2, 5],
@@ -41,18 +54,18 @@ describe('fixed schedule (LLaDA low-confidence remasking)', () => {
     expect([0, 1, 2].map((i) => transferCount(5, 3, i))).toEqual([2, 2, 1]);
     expect([0, 1, 2, 3].map((i) => transferCount(10, 4, i))).toEqual([3, 3, 2, 2]);
     const c5 = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6, 6: 0.8 };
-    const t = await generateDiffusion(fixedBeliefs(c5), PROMPT, { genLength: 5, steps: 3 });
+    const t = await classic(fixedBeliefs(c5), PROMPT, { genLength: 5, steps: 3 });
     expect(commitsPerStep(t)).toEqual([[3, 6], [4, 5], [2]]);
   });
 
   it('decodes semi-autoregressive blocks left to right', async () => {
-    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 4, blockLength: 2 });
+    const t = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 4, blockLength: 2 });
     expect(commitsPerStep(t)).toEqual([[3], [2], [4], [5]]);
     expect(t.steps.map((s) => s.block)).toEqual([0, 0, 1, 1]);
   });
 
   it('never commits a position outside the current block, however confident', async () => {
-    const t = await generateDiffusion(fixedBeliefs({ 2: 0.55, 3: 0.6, 4: 0.99, 5: 0.98 }), PROMPT, {
+    const t = await classic(fixedBeliefs({ 2: 0.55, 3: 0.6, 4: 0.99, 5: 0.98 }), PROMPT, {
       genLength: 4,
       steps: 4,
       blockLength: 2,
@@ -65,7 +78,7 @@ describe('parallel decoding (Fast-dLLM)', () => {
   const conf = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 };
 
   it('threshold commits every position at or above tau, at least the most confident', async () => {
-    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, threshold: 0.65 });
+    const t = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, threshold: 0.65 });
     expect(commitsPerStep(t)).toEqual([[3, 4], [5], [2]]);
     expect(t.stats.forwardPasses).toBe(3);
     expect(t.termination.plannedSteps).toBe(4);
@@ -76,12 +89,12 @@ describe('parallel decoding (Fast-dLLM)', () => {
     expect(factorCount([0.6, 0.5], 1)).toBe(1); // 0.8 passes; 1.5 fails
     expect(factorCount([0.2], 1)).toBe(1); // at least one
     expect(factorCount([0.99, 0.99, 0.99], 1)).toBe(3);
-    const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, factor: 1 });
+    const t = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, factor: 1 });
     expect(commitsPerStep(t)).toEqual([[3, 4], [5], [2]]);
   });
 
   it('threshold respects blocks', async () => {
-    const t = await generateDiffusion(fixedBeliefs({ 2: 0.95, 3: 0.96, 4: 0.97, 5: 0.98 }), PROMPT, {
+    const t = await classic(fixedBeliefs({ 2: 0.95, 3: 0.96, 4: 0.97, 5: 0.98 }), PROMPT, {
       genLength: 4,
       blockLength: 2,
       threshold: 0.9,
@@ -104,30 +117,30 @@ describe('confidence measures', () => {
     );
 
   it('probability ranks by p of the chosen token', async () => {
-    const t = await generateDiffusion(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'probability' });
+    const t = await classic(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'probability' });
     expect(commitsPerStep(t)).toEqual([[3], [2]]);
   });
 
   it('margin ranks by p1 - p2', async () => {
-    const t = await generateDiffusion(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'margin' });
+    const t = await classic(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'margin' });
     expect(commitsPerStep(t)).toEqual([[2], [3]]);
     expect(t.steps[0].commits[0].conf).toBeCloseTo(0.5, 4);
   });
 
   it('entropy ranks by negative entropy', async () => {
-    const t = await generateDiffusion(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'entropy' });
+    const t = await classic(model(), PROMPT, { genLength: 2, steps: 2, confidence: 'entropy' });
     // H(0.7, 0.3) = 0.611 < H(0.6, 4 x 0.1) = 1.2 -> position 3 first
     expect(commitsPerStep(t)).toEqual([[3], [2]]);
     expect(t.steps[0].commits[0].conf).toBeCloseTo(0.7 * Math.log(0.7) + 0.3 * Math.log(0.3), 3);
   });
 
   it('random order is seeded', async () => {
-    const a = await generateDiffusion(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
+    const a = await classic(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
       genLength: 4,
       confidence: 'random',
       seed: 7,
     });
-    const b = await generateDiffusion(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
+    const b = await classic(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
       genLength: 4,
       confidence: 'random',
       seed: 7,
@@ -135,7 +148,7 @@ describe('confidence measures', () => {
     expect(commitsPerStep(a)).toEqual(commitsPerStep(b));
     const orders = new Set<string>();
     for (let seed = 0; seed < 12; seed++) {
-      const t = await generateDiffusion(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
+      const t = await classic(fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }), PROMPT, {
         genLength: 4,
         confidence: 'random',
         seed,
@@ -147,11 +160,11 @@ describe('confidence measures', () => {
 
   it('algTemp samples positions from softmax(confidence / algTemp); a tiny algTemp is the top order', async () => {
     const conf = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 };
-    const cold = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, algTemp: 1e-4, seed: 3 });
+    const cold = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, algTemp: 1e-4, seed: 3 });
     expect(commitsPerStep(cold)).toEqual([[3], [4], [5], [2]]);
     const orders = new Set<string>();
     for (let seed = 0; seed < 12; seed++) {
-      const t = await generateDiffusion(fixedBeliefs(conf), PROMPT, { genLength: 4, algTemp: 10, seed });
+      const t = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, algTemp: 10, seed });
       orders.add(JSON.stringify(commitsPerStep(t)));
     }
     expect(orders.size).toBeGreaterThan(3);
@@ -161,11 +174,11 @@ describe('confidence measures', () => {
 describe('token choice', () => {
   it('temperature 0 is argmax; Gumbel sampling follows the probabilities and the seed', async () => {
     const model = () => new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ 4: 0.6, 7: 0.4 })));
-    const greedy = await generateDiffusion(model(), PROMPT, { genLength: 1, steps: 1 });
+    const greedy = await classic(model(), PROMPT, { genLength: 1, steps: 1 });
     expect(greedy.answer).toEqual([4]);
     let sevens = 0;
     for (let seed = 0; seed < 400; seed++) {
-      const t = await generateDiffusion(model(), PROMPT, { genLength: 1, steps: 1, temperature: 1, seed });
+      const t = await classic(model(), PROMPT, { genLength: 1, steps: 1, temperature: 1, seed });
       if (t.answer[0] === 7) sevens++;
     }
     expect(sevens / 400).toBeGreaterThan(0.33);
@@ -175,16 +188,16 @@ describe('token choice', () => {
   it('topK 1 makes any temperature greedy; topP keeps the nucleus only', async () => {
     const model = () => new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ 4: 0.5, 7: 0.3, 8: 0.2 })));
     for (let seed = 0; seed < 30; seed++) {
-      const k = await generateDiffusion(model(), PROMPT, { genLength: 1, steps: 1, temperature: 2, topK: 1, seed });
+      const k = await classic(model(), PROMPT, { genLength: 1, steps: 1, temperature: 2, topK: 1, seed });
       expect(k.answer).toEqual([4]);
-      const p = await generateDiffusion(model(), PROMPT, { genLength: 1, steps: 1, temperature: 2, topP: 0.8, seed });
+      const p = await classic(model(), PROMPT, { genLength: 1, steps: 1, temperature: 2, topP: 0.8, seed });
       expect([4, 7]).toContain(p.answer[0]);
     }
   });
 
   it('never predicts the mask token', async () => {
     const model = new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ [MASK]: 0.9, 3: 0.1 })));
-    const t = await generateDiffusion(model, PROMPT, { genLength: 2 });
+    const t = await classic(model, PROMPT, { genLength: 2 });
     expect(t.answer).toEqual([3, 3]);
   });
 });
@@ -200,7 +213,7 @@ describe('classifier-free guidance', () => {
       }
       return out;
     });
-    const t = await generateDiffusion(model, PROMPT, { genLength: 1, steps: 1, cfgScale: 1 });
+    const t = await classic(model, PROMPT, { genLength: 1, steps: 1, cfgScale: 1 });
     expect(model.calls[0].sequences).toEqual([
       [5, 6, MASK],
       [MASK, MASK, MASK],
@@ -212,7 +225,7 @@ describe('classifier-free guidance', () => {
     mixed[MASK] = -Infinity;
     expect(t.steps[0].commits[0].conf).toBeCloseTo(softmax(mixed)[3], 4);
     expect(t.stats.forwardPasses).toBe(2);
-    const plain = await generateDiffusion(model, PROMPT, { genLength: 1, steps: 1 });
+    const plain = await classic(model, PROMPT, { genLength: 1, steps: 1 });
     expect(plain.answer).toEqual([2]);
   });
 });
@@ -225,7 +238,7 @@ describe('end of text', () => {
     );
 
   it('stops once the first end-of-text and everything before it are decoded, filling the rest', async () => {
-    const t = await generateDiffusion(model(), PROMPT, { genLength: 4, steps: 4 });
+    const t = await classic(model(), PROMPT, { genLength: 4, steps: 4 });
     expect(commitsPerStep(t)).toEqual([[3], [2]]);
     expect(t.steps[1].fill).toEqual({ from: 4, to: 6 });
     expect(t.final).toEqual([5, 6, 4, EOT, EOT, EOT]);
@@ -236,13 +249,13 @@ describe('end of text', () => {
   });
 
   it('keeps going when stopAtEndOfText is off', async () => {
-    const t = await generateDiffusion(model(), PROMPT, { genLength: 4, steps: 4, stopAtEndOfText: false });
+    const t = await classic(model(), PROMPT, { genLength: 4, steps: 4, stopAtEndOfText: false });
     expect(t.steps).toHaveLength(4);
     expect(t.termination.reason).toBe('completed');
   });
 
   it('minLength suppresses end-of-text at the first positions', async () => {
-    const t = await generateDiffusion(model(), PROMPT, { genLength: 4, steps: 4, minLength: 2 });
+    const t = await classic(model(), PROMPT, { genLength: 4, steps: 4, minLength: 2 });
     expect(t.final[3]).toBe(4);
     expect(t.final.slice(2)).not.toContain(EOT);
   });
@@ -252,7 +265,7 @@ describe('infilling', () => {
   it('generates only the masks inside the text and never changes given tokens', async () => {
     const input = [5, MASK, MASK, 6, 7];
     const model = fixedBeliefs({ 0: 0.99, 1: 0.4, 2: 0.8, 3: 0.99, 4: 0.99 });
-    const t = await generateDiffusion(model, input, {
+    const t = await classic(model, input, {
       genLength: 0,
       steps: 2,
       editMode: 'threshold',
@@ -268,7 +281,7 @@ describe('infilling', () => {
 
   it('never writes end-of-text into a span inside the text', async () => {
     const model = new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ [EOT]: 0.9, 4: 0.1 })));
-    const t = await generateDiffusion(model, [5, MASK, 6], { genLength: 0, steps: 1 });
+    const t = await classic(model, [5, MASK, 6], { genLength: 0, steps: 1 });
     expect(t.final).toEqual([5, 4, 6]);
   });
 });
@@ -281,7 +294,7 @@ describe('editing committed tokens', () => {
         p === 2 ? (call === 0 ? { 4: 0.9, 8: 0.1 } : { 4: 0.05, 8: 0.95 }) : { 6: 0.5, 9: 0.5 },
       ),
     );
-    const t = await generateDiffusion(model, PROMPT, {
+    const t = await classic(model, PROMPT, {
       genLength: 2,
       steps: 2,
       editMode: 'threshold',
@@ -300,7 +313,7 @@ describe('editing committed tokens', () => {
         p === 2 ? (call === 0 ? { 4: 0.9, 8: 0.1 } : { 4: 0.05, 8: 0.95 }) : { 6: 0.5, 9: 0.5 },
       ),
     );
-    const t = await generateDiffusion(model, PROMPT, {
+    const t = await classic(model, PROMPT, {
       genLength: 3,
       steps: 3,
       editMode: 'threshold',
@@ -314,14 +327,14 @@ describe('editing committed tokens', () => {
 
   it('remdm re-masks committed tokens of the current block with probability sigma', async () => {
     const model = () => fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6, 6: 0.55, 7: 0.65, 8: 0.75, 9: 0.85 });
-    const never = await generateDiffusion(model(), PROMPT, {
+    const never = await classic(model(), PROMPT, {
       genLength: 8,
       steps: 8,
       editMode: 'remdm',
       remdmSigma: 0,
     });
     expect(never.steps.flatMap((s) => s.edits)).toEqual([]);
-    const often = await generateDiffusion(model(), PROMPT, {
+    const often = await classic(model(), PROMPT, {
       genLength: 8,
       steps: 8,
       editMode: 'remdm',
@@ -348,17 +361,17 @@ describe('determinism, cancellation, validation', () => {
 
   it('the same seed, model and options give the identical trace', async () => {
     const opts = { genLength: 12, steps: 6, blockLength: 4, temperature: 1, confidence: 'margin' as const, seed: 42 };
-    const a = await generateDiffusion(noisy(), PROMPT, opts);
-    const b = await generateDiffusion(noisy(), PROMPT, opts);
+    const a = await classic(noisy(), PROMPT, opts);
+    const b = await classic(noisy(), PROMPT, opts);
     expect(strip(a)).toBe(strip(b));
-    const c = await generateDiffusion(noisy(), PROMPT, { ...opts, seed: 43 });
+    const c = await classic(noisy(), PROMPT, { ...opts, seed: 43 });
     expect(strip(c)).not.toBe(strip(a));
   });
 
   it('a cancelled run stops within one forward pass and reports it', async () => {
     const controller = new AbortController();
     const model = fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 });
-    const t = await generateDiffusion(
+    const t = await classic(
       model,
       PROMPT,
       { genLength: 4 },
@@ -374,32 +387,30 @@ describe('determinism, cancellation, validation', () => {
 
   it('rejects options that do not divide, with values that would work', async () => {
     const m = fixedBeliefs({});
-    await expect(generateDiffusion(m, PROMPT, { genLength: 12, blockLength: 5 })).rejects.toThrow(
+    await expect(classic(m, PROMPT, { genLength: 12, blockLength: 5 })).rejects.toThrow(
       'blockLength: 5 does not divide genLength 12; blockLength values that work: 1, 2, 3, 4, 6, 12',
     );
-    await expect(generateDiffusion(m, PROMPT, { genLength: 12, blockLength: 4, steps: 10 })).rejects.toThrow(
+    await expect(classic(m, PROMPT, { genLength: 12, blockLength: 4, steps: 10 })).rejects.toThrow(
       'steps: 10 is not a multiple of the 3 blocks (genLength 12 / blockLength 4); steps that work: 3, 6, 9, 12',
     );
-    await expect(generateDiffusion(m, PROMPT, { genLength: 4, steps: 8 })).rejects.toThrow(
+    await expect(classic(m, PROMPT, { genLength: 4, steps: 8 })).rejects.toThrow(
       /steps: 8 is more than the 4 masks to generate/,
     );
   });
 
   it('rejects unknown options, bad values, bad ids and oversized prompts with clear messages', async () => {
     const m = fixedBeliefs({});
-    await expect(generateDiffusion(m, PROMPT, { genLenght: 4 } as never)).rejects.toThrow(
+    await expect(classic(m, PROMPT, { genLenght: 4 } as never)).rejects.toThrow(
       /unknown option "genLenght"; known options: genLength/,
     );
-    await expect(generateDiffusion(m, PROMPT, { temperature: -1 })).rejects.toThrow(
+    await expect(classic(m, PROMPT, { temperature: -1 })).rejects.toThrow(
       'temperature: must be a number in [0, 100], got -1',
     );
-    await expect(generateDiffusion(m, PROMPT, { threshold: 0.9, factor: 1 })).rejects.toThrow(/set only one/);
-    await expect(generateDiffusion(m, [5, 99], { genLength: 2 })).rejects.toThrow(
-      'token id 99 is outside the vocabulary 0..9',
-    );
-    await expect(generateDiffusion(m, [], { genLength: 2 })).rejects.toThrow(/the prompt is empty/);
+    await expect(classic(m, PROMPT, { threshold: 0.9, factor: 1 })).rejects.toThrow(/set only one/);
+    await expect(classic(m, [5, 99], { genLength: 2 })).rejects.toThrow('token id 99 is outside the vocabulary 0..9');
+    await expect(classic(m, [], { genLength: 2 })).rejects.toThrow(/the prompt is empty/);
     const small = new FakeDenoiser(V, (s) => logitsFrom(s.length, V, () => ({ 2: 1 })), MASK, EOT, 16);
-    await expect(generateDiffusion(small, new Array(10).fill(5), { genLength: 8 })).rejects.toThrow(
+    await expect(classic(small, new Array(10).fill(5), { genLength: 8 })).rejects.toThrow(
       "the prompt has 10 tokens and 8 more are to be generated, but the model's context is 16; shorten the prompt to at most 8 tokens or lower the generation length to at most 6",
     );
   });
@@ -408,7 +419,7 @@ describe('determinism, cancellation, validation', () => {
 describe('trace', () => {
   it('streams every step, rebuilds any step, and reports ghosts for masked positions', async () => {
     const seen: number[] = [];
-    const t = await generateDiffusion(
+    const t = await classic(
       fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 }),
       PROMPT,
       { genLength: 4 },
@@ -448,7 +459,7 @@ describe('trace', () => {
     );
 
   it('a 512-token, 512-step trace stays small', async () => {
-    const t = await generateDiffusion(contextual(), [5], { genLength: 512, steps: 512, stopAtEndOfText: false });
+    const t = await classic(contextual(), [5], { genLength: 512, steps: 512, stopAtEndOfText: false });
     const bytes = new TextEncoder().encode(JSON.stringify(t)).length;
     const ghosts = t.steps.reduce((n, s) => n + s.ghosts.length, 0);
     console.log(`512-token, 512-step trace: ${bytes} bytes of JSON, ${ghosts} ghost updates`);
@@ -465,7 +476,7 @@ describe('cooperative cancellation', () => {
     const controller = new AbortController();
     const model = fixedBeliefs({ 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 });
     let yields = 0;
-    const t = await generateDiffusion(
+    const t = await classic(
       model,
       PROMPT,
       { genLength: 4 },
@@ -481,5 +492,23 @@ describe('cooperative cancellation', () => {
     expect(yields).toBe(2);
     expect(model.calls).toHaveLength(2);
     expect(t.termination.reason).toBe('cancelled');
+  });
+});
+
+describe('defaults', () => {
+  it('are blocks of 8 (or the largest divisor below), about one token per step, temperature 0.8', () => {
+    expect(resolveDiffusionOptions({ genLength: 64 })).toMatchObject({ blockLength: 8, steps: 64, temperature: 0.8 });
+    expect(resolveDiffusionOptions({ genLength: 100 })).toMatchObject({ blockLength: 5, steps: 100 });
+    expect(resolveDiffusionOptions({ genLength: 6 })).toMatchObject({ blockLength: 6, steps: 6 });
+    // 6 infill masks decode with the first of 8 blocks: steps stay a multiple of the block count
+    expect(resolveDiffusionOptions({ genLength: 64 }, Infinity, 6)).toMatchObject({ blockLength: 8, steps: 64 });
+    expect(resolveDiffusionOptions({ genLength: 64, blockLength: 16 }, Infinity, 6)).toMatchObject({ steps: 68 });
+    expect(resolveDiffusionOptions({ genLength: 0 }, Infinity, 3)).toMatchObject({ blockLength: 1, steps: 3 });
+  });
+
+  it('run on the page schedule: 8 blocks left to right, one token per step', async () => {
+    const t = await generateDiffusion(fixedBeliefs({}), PROMPT, { genLength: 16 });
+    expect(t.steps.map((s) => s.block)).toEqual([...Array(16)].map((_, i) => Math.floor(i / 8)));
+    expect(t.steps.every((s) => s.commits.length === 1)).toBe(true);
   });
 });

@@ -14,7 +14,7 @@ describe('cellsAt', () => {
     const model = new FakeDenoiser(V, (seq) =>
       logitsFrom(seq.length, V, (p) => (p === 3 ? { [EOT]: 0.95, 4: 0.05 } : { 4: 0.6, 9: 0.4 })),
     );
-    const t = await generateDiffusion(model, [5, 6], { genLength: 4 });
+    const t = await generateDiffusion(model, [5, 6], { genLength: 4, blockLength: 4, temperature: 0 });
     const at0 = cellsAt(t, 0);
     expect(at0.map((c) => c.state)).toEqual(['prompt', 'prompt', 'masked', 'masked', 'masked', 'masked']);
     const at1 = cellsAt(t, 1);

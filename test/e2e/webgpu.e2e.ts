@@ -19,7 +19,10 @@ async function run(webgpu: boolean) {
   const browser = await launch({ webgpu });
   browsers.push(browser);
   const page = await browser.newPage();
-  await page.goto(`${server.url}?pair=fixture&prompt=One+day%2C+a+little+boy+named+Tom&mode=both`);
+  const greedy = encodeURIComponent(JSON.stringify({ temperature: 0 }));
+  await page.goto(
+    `${server.url}?pair=fixture&prompt=One+day%2C+a+little+boy+named+Tom&mode=both&diffusion=${greedy}&ar=${greedy}`,
+  );
   await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, {
     timeout: 90_000,
   });
