@@ -25,7 +25,7 @@ $PY models/py/train.py --config models/configs/tinystories.json --objective diff
 for kind in ar diffusion diffusion-scratch; do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
 done
-export_pair() { # extra export_onnx.py arguments for the cards
+export_pair() { # extra export_onnx.py arguments (--card-only, figures for the cards)
   for kind in ar diffusion; do
     $PY models/py/export_onnx.py --checkpoint "$WORK/$kind.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
       --metrics "$WORK/$kind.eval.json" --golden "$PAIR/golden/$kind-logits.json" "$@"
@@ -40,6 +40,6 @@ echo '{"default": "scratch", "pairs": {"scratch": {"title": "baseline", "ar": "s
   "diffusion": "scratch/diffusion", "description": "from-scratch denoiser beside the shipped AR model"}}}' > "$BASE/manifest.json"
 npx tsx src/cli/eval-quality.ts --pair tinystories --out "$WORK/quality.json"
 npx tsx src/cli/eval-quality.ts --models "$BASE" --out "$WORK/baseline-quality.json"
-export_pair --quality "$WORK/quality.json" \
+export_pair --card-only --quality "$WORK/quality.json" \
   --baseline "$WORK/ar.eval.json" "$WORK/diffusion-scratch.eval.json" "$WORK/baseline-quality.json"
 echo "pair written to $PAIR with model cards; sample quality: $WORK/quality.json"

@@ -133,10 +133,25 @@ def main():
     p.add_argument("--baseline", nargs=3, default=None, metavar=("AR_EVAL", "SCRATCH_EVAL", "SCRATCH_QUALITY"),
                    help="evaluate.py JSONs of the AR model and of a from-scratch denoiser trained on as many tokens, "
                         "and the from-scratch pair's `npm run eval` JSON ('-' for none): the card's baseline")
+    p.add_argument("--card-only", action="store_true",
+                   help="rewrite only README.md (the model card) of an exported folder, e.g. once `npm run eval` ran")
     p.add_argument("--golden", default=None, help="where to write golden logits for the parity test")
     args = p.parse_args()
 
     model, ckpt = load_checkpoint(args.checkpoint)
+    metrics = json.load(open(args.metrics)) if args.metrics else None
+    samples = open(args.samples).read() if args.samples else None
+    quality = json.load(open(args.quality)) if args.quality else None
+    baseline = None
+    if args.baseline:
+        ar_eval, scratch_eval, scratch_quality = args.baseline
+        baseline = {"ar": json.load(open(ar_eval)), "scratch": json.load(open(scratch_eval))}
+        if scratch_quality != "-":
+            baseline["quality"] = json.load(open(scratch_quality))
+    if args.card_only:
+        write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline)
+        print(f"model card written to {os.path.join(args.out, 'README.md')}")
+        return
     onnx_path = os.path.join(args.out, "onnx", "model.onnx")
     export(model, onnx_path)
     import onnx
@@ -156,15 +171,6 @@ def main():
                "do_sample": False}
         with open(os.path.join(args.out, "generation_config.json"), "w") as f:
             json.dump(gen, f, indent=2)
-    metrics = json.load(open(args.metrics)) if args.metrics else None
-    samples = open(args.samples).read() if args.samples else None
-    quality = json.load(open(args.quality)) if args.quality else None
-    baseline = None
-    if args.baseline:
-        ar_eval, scratch_eval, scratch_quality = args.baseline
-        baseline = {"ar": json.load(open(ar_eval)), "scratch": json.load(open(scratch_eval))}
-        if scratch_quality != "-":
-            baseline["quality"] = json.load(open(scratch_quality))
     write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline)
 
     if args.golden:

@@ -14,6 +14,7 @@ import { generateDiffusion } from '../core/diffusion-sampler.ts';
 import { Engine } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
 import type { OrtModule } from '../core/ort-models.ts';
+import { DEFAULT_BLOCK_LENGTH } from '../core/options.ts';
 import { matmulModel } from './matmul-model.ts';
 
 const USAGE =
@@ -252,7 +253,7 @@ async function main() {
     const full: number[] = [];
     for (const p of args.quick ? SHORT_ANSWER_PROMPTS.slice(0, 1) : SHORT_ANSWER_PROMPTS) {
       const ids = tok.encode(p);
-      const L = ctx - ids.length - ((ctx - ids.length) % 8);
+      const L = ctx - ids.length - ((ctx - ids.length) % DEFAULT_BLOCK_LENGTH);
       const a = await generateDiffusion(engine.diffusion, ids, { genLength: L, ...options(L) });
       const b = await generateDiffusion(engine.diffusion, ids, { genLength: L, ...options(L), stopAtEndOfText: false });
       early.push(a.stats.forwardPasses);

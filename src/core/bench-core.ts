@@ -23,12 +23,13 @@ export function figure(xs: number[]): Figure {
 
 export type Runner = (ids: number[], length: number) => Promise<Trace>;
 
+/** Greedy, and for diffusion one block: the strategies differ only in how many tokens a pass commits. */
+export const GREEDY_ONE_BLOCK = (genLength: number) => ({ genLength, blockLength: genLength, temperature: 0 });
+
 /**
  * The frontier's sampler configurations. End-of-text is suppressed (minLength = length) so every run writes
  * the same number of tokens and speeds compare.
  */
-/** Greedy, and for diffusion one block: the strategies differ only in how many tokens a pass commits. */
-export const GREEDY_ONE_BLOCK = (genLength: number) => ({ genLength, blockLength: genLength, temperature: 0 });
 
 export function frontierConfigs(diffusion: Denoiser, ar: CausalLM): [string, Runner][] {
   const d = (ids: number[], L: number, o: Partial<DiffusionOptions>) =>

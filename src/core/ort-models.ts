@@ -121,9 +121,9 @@ export class OrtDenoiser implements Denoiser {
     }
     const data = (await logits.getData()) as Float32Array;
     logits.dispose();
-    if (b === 1) return [data]; // already a copy out of the runtime's memory: no second one
+    // `data` is already a copy out of the runtime's memory: hand out views of it, not second copies
     const row = s * this.vocabSize;
-    return sequences.map((_, i) => data.slice(i * row, (i + 1) * row));
+    return sequences.map((_, i) => data.subarray(i * row, (i + 1) * row));
   }
 
   release(): Promise<void> {
