@@ -14,10 +14,16 @@ def _quality_lines(quality: dict, causal: bool) -> list[str]:
     kind = "ar" if causal else "diffusion"
     sets = [q for q in quality["sets"] if q["model"] == kind]
     lines = ["", f"## Sample quality (`npm run eval`, {len(quality['openings'])} held-out openings, "
-             f"{quality['genLength']} tokens, temperature {quality['temperature']})", "",
-             "| run | gen-PPL (scored by the AR model) | distinct-2 | repeated 4-grams | known words | forward passes |"
-             + (" clean terminations |" if kind == "diffusion" else ""),
-             "|---|---|---|---|---|---|" + ("---|" if kind == "diffusion" else "")]
+             f"{quality['genLength']} tokens, temperature {quality['temperature']})", ""]
+    if "pageDefaults" in quality and not causal:
+        d = quality["pageDefaults"]
+        ahead = (f", the length set at the first step (end-of-text ahead at p >= {d['endOfTextAhead']})"
+                 if d.get("endOfTextAhead") is not None else "")
+        lines += [f"Default page settings for the diffusion model: blocks of {d['blockLength']}, one token per "
+                  f"step{ahead}.", ""]
+    lines += ["| run | gen-PPL (scored by the AR model) | distinct-2 | repeated 4-grams | known words | forward passes |"
+              + (" clean terminations |" if kind == "diffusion" else ""),
+              "|---|---|---|---|---|---|" + ("---|" if kind == "diffusion" else "")]
     for q in sets:
         row = (f"| {q['name']} | {q['genPpl']:.2f} | {q['distinct2']:.3f} | {q['repeated4']:.3f} | "
                f"{100 * q['knownWords']:.1f}% | {q['forwardPasses']:.1f} |")

@@ -14,7 +14,7 @@ import { generateDiffusion } from '../core/diffusion-sampler.ts';
 import { Engine } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
 import type { OrtModule } from '../core/ort-models.ts';
-import { DEFAULT_BLOCK_LENGTH } from '../core/options.ts';
+import { DEFAULT_BLOCK_LENGTH, DEFAULT_TEMPERATURE } from '../core/options.ts';
 import { matmulModel } from './matmul-model.ts';
 
 const USAGE =
@@ -240,13 +240,13 @@ async function main() {
 
   // 4. Early stop at end-of-text on short answers: a story all but told, on a canvas filling the context,
   // so the answer ends well before the canvas does; passes with and without the stop, at the page's defaults
-  // (blocks of 8 decoded left to right, so every block after the end is skipped) and greedy over one block
-  // at threshold 0.9.
+  // (blocks decoded left to right, so every block after the end is skipped) and greedy over one block at
+  // threshold 0.9.
   const earlyStop: Record<string, { withStop: Figure; withoutStop: Figure }> = {};
   report.push('', '## Stopping at end-of-text', '', '| decoding | forward passes with the stop | without | saved |');
   report.push('|---|---|---|---|');
   for (const [name, options] of [
-    ['page defaults (blocks of 8, temperature 0.8)', () => ({})],
+    [`page defaults (blocks of ${DEFAULT_BLOCK_LENGTH}, temperature ${DEFAULT_TEMPERATURE})`, () => ({})],
     ['one block, greedy, threshold 0.9', (L: number) => ({ ...GREEDY_ONE_BLOCK(L), threshold: 0.9 })],
   ] as const) {
     const early: number[] = [];

@@ -13,10 +13,18 @@ import { answerNll } from '../core/bench-core.ts';
 import { generateDiffusion } from '../core/diffusion-sampler.ts';
 import { Engine } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
-import { DEFAULT_BLOCK_LENGTH, DEFAULT_TEMPERATURE, type ArOptions, type DiffusionOptions } from '../core/options.ts';
+import {
+  DEFAULT_BLOCK_LENGTH,
+  DEFAULT_TEMPERATURE,
+  DIFFUSION_DEFAULTS,
+  resolveDiffusionOptions,
+  type ArOptions,
+  type DiffusionOptions,
+} from '../core/options.ts';
 import type { Trace } from '../core/trace.ts';
 
-const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--gen-length 128] [--temperature ${DEFAULT_TEMPERATURE}] [--out FILE]
+const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--gen-length 128] [--temperature ${DEFAULT_TEMPERATURE}]
+       [--top-p ${DIFFUSION_DEFAULTS.topP}] [--out FILE]
        [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}] [--sweep FILE]
   --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE
                 ({"name": {options}, ...}) beside the AR model, to choose sampler defaults by measurement`;
@@ -82,6 +90,7 @@ async function main() {
       prompts: 32,
       genLength: 128,
       temperature: DEFAULT_TEMPERATURE,
+      topP: DIFFUSION_DEFAULTS.topP,
       out: '',
       models: 'models/pairs',
       corpusDir: DEFAULT_CORPUS_DIR,
@@ -155,6 +164,7 @@ async function main() {
   const G = args.genLength;
   const roundDown = (n: number) => (n >= DEFAULT_BLOCK_LENGTH ? n - (n % DEFAULT_BLOCK_LENGTH) : n);
   const T = args.temperature;
+  const topP = args.topP; // token choice is the same for both models, as on the page
   const ctx = engine.info.contextLength;
   const diff =
     (o: Partial<DiffusionOptions>, length = G) =>
@@ -163,22 +173,26 @@ async function main() {
         engine.diffusion,
         ids,
         // whole default blocks, so every prompt gets the page's schedule
-        { genLength: roundDown(Math.min(length, ctx - ids.length)), temperature: T, ...o },
+        { genLength: roundDown(Math.min(length, ctx - ids.length)), temperature: T, topP, ...o },
         { tokenText: tok.tokenText },
       );
   const ar = (o: Partial<ArOptions>) => (ids: number[]) =>
     generateAr(
       engine.ar,
       ids,
-      { maxNewTokens: Math.min(G, ctx - ids.length), temperature: T, ...o },
+      { maxNewTokens: Math.min(G, ctx - ids.length), temperature: T, topP, ...o },
       { tokenText: tok.tokenText },
     );
 
-  console.log(`pair ${engine.info.pair}: ${openings.length} held-out openings, ${G} tokens, temperature ${T}\n`);
+  console.log(
+    `pair ${engine.info.pair}: ${openings.length} held-out openings, ${G} tokens, temperature ${T}, top-p ${topP}\n`,
+  );
   /** Writes the results (with what they were measured on) to --out, and releases the models. */
   const finish = async (results: object) => {
     if (args.out) {
-      const run = { pair: engine.info.pair, openings, genLength: G, temperature: T };
+      const { blockLength, endOfTextAhead } = resolveDiffusionOptions({ genLength: G });
+      const pageDefaults = { blockLength, endOfTextAhead }; // what "default page settings" meant for this run
+      const run = { pair: engine.info.pair, openings, genLength: G, temperature: T, topP, pageDefaults };
       writeFileSync(args.out, JSON.stringify({ ...run, ...results }, null, 2));
       console.log(`\nwritten to ${args.out}`);
     }

@@ -14,7 +14,7 @@ const USAGE = `usage: npm run generate -- --prompt TEXT [--mode diffusion|ar|bot
   diffusion: --gen-length N --steps N --block-length N --confidence probability|margin|entropy|random
              --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
              --edit-mode off|threshold|remdm --edit-threshold X --remdm-sigma X --edit-action remask|replace
-             --min-length N --no-stop-at-eot --seed N --infill-span N
+             --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --seed N --infill-span N
   ar:        --max-new-tokens N (default: --gen-length) --no-cache (and the shared --temperature --top-k --top-p --seed --min-length)
   output:    --json (the whole trace)  --replay (ANSI animation)  --threads N`;
 
@@ -35,6 +35,7 @@ const DIFFUSION_FLAGS: Record<string, keyof DiffusionOptions> = {
   'remdm-sigma': 'remdmSigma',
   'edit-action': 'editAction',
   'min-length': 'minLength',
+  'eot-ahead': 'endOfTextAhead',
   seed: 'seed',
 };
 const SHARED_WITH_AR = new Set(['temperature', 'top-k', 'top-p', 'seed', 'min-length']);
@@ -96,6 +97,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     else if (flag === 'threads') args.threads = number();
     else if (flag === 'infill-span') args.infillSpan = number();
     else if (flag === 'no-stop-at-eot') d.stopAtEndOfText = false;
+    else if (flag === 'no-eot-ahead') d.endOfTextAhead = null;
     else if (flag === 'no-cache') a.useCache = false;
     else if (flag === 'max-new-tokens') a.maxNewTokens = number();
     else if (flag in DIFFUSION_FLAGS) {

@@ -159,6 +159,24 @@ export async function generateDiffusion(
     return { token, conf, probOfCurrent, ghostToken, ghostProb: summary.p1 };
   };
 
+  // The first masked position after the current block that the model is sure ends the text, and every masked
+  // position after it: in the training data an end-of-text is only ever followed by end-of-text. Once per
+  // run: conditioned on a committed end, every earlier position looks likelier to end too, and deciding again
+  // at every step walks the end back towards the block (measured: stories of ~50 tokens instead of ~200).
+  let lengthDecided = false;
+  const endOfTextAhead = (block: number, preds: Map<number, Prediction>): Commit[] => {
+    if (lengthDecided) return [];
+    const ahead = generated.filter((p) => blockOf(p) > block && x[p] === maskId);
+    const first = ahead.findIndex((p) => {
+      const pred = preds.get(p)!;
+      return pred.ghostToken === eot && pred.ghostProb >= o.endOfTextAhead!;
+    });
+    if (first < 0) return [];
+    lengthDecided = true;
+    const conf = round4(preds.get(ahead[first])!.ghostProb); // the one decision that commits them all
+    return ahead.slice(first).map((p) => ({ pos: p, token: eot, text: tokenText(eot), conf }));
+  };
+
   outer: for (let block = 0; block < numBlocks; block++) {
     const inBlock = generated.filter((p) => blockOf(p) === block);
     let stepInBlock = 0;
@@ -245,6 +263,7 @@ export async function generateDiffusion(
           text: tokenText(preds.get(p)!.token),
           conf: round4(preds.get(p)!.conf),
         }));
+      if (o.endOfTextAhead !== null) commits.push(...endOfTextAhead(block, preds));
       for (const e of edits) x[e.pos] = e.to;
       for (const c of commits) x[c.pos] = c.token;
 

@@ -1,5 +1,10 @@
 // Named sampler settings for the settings panel: each changes only the options it names.
-import { DEFAULT_TEMPERATURE, type DiffusionOptions } from '../core/options.ts';
+import {
+  DEFAULT_BLOCK_LENGTH,
+  DEFAULT_TEMPERATURE,
+  DIFFUSION_DEFAULTS,
+  type DiffusionOptions,
+} from '../core/options.ts';
 
 export interface Preset {
   name: string;
@@ -21,11 +26,16 @@ const PLAIN: Partial<DiffusionOptions> = {
 
 export const PRESETS: Preset[] = [
   {
-    name: 'Page default: blocks of 8',
+    name: `Page default: blocks of ${DEFAULT_BLOCK_LENGTH}`,
     description:
-      'Semi-autoregressive blocks of 8, 1 token per step, temperature 0.8 for both models: chosen by measurement ' +
-      '(less repetition than one block at the same gen-PPL).',
-    diffusion: { ...PLAIN, temperature: DEFAULT_TEMPERATURE },
+      `Semi-autoregressive blocks of ${DEFAULT_BLOCK_LENGTH}, 1 token per step, temperature ${DEFAULT_TEMPERATURE} ` +
+      'for both models, the length set at the first step where the model is sure enough of end-of-text: chosen ' +
+      'by measurement (less repetition than one block at the same gen-PPL, and texts that end).',
+    diffusion: {
+      ...PLAIN,
+      temperature: DEFAULT_TEMPERATURE,
+      endOfTextAhead: DIFFUSION_DEFAULTS.endOfTextAhead,
+    },
     blocks: 'default',
   },
   {

@@ -261,6 +261,55 @@ describe('end of text', () => {
   });
 });
 
+describe('end of text ahead of the block', () => {
+  // blocks [2,3] [4,5] [6,7] [8,9]: words at 2-4, a likely end at 5, a sure end at 6, a word guess again at 7
+  const model = () =>
+    new FakeDenoiser(V, (seq) =>
+      logitsFrom(seq.length, V, (p) =>
+        p === 5 ? { [EOT]: 0.7, 4: 0.3 } : p === 6 || p >= 8 ? { [EOT]: 0.95, 4: 0.05 } : { 4: 0.6, 9: 0.4 },
+      ),
+    );
+  const options = { genLength: 8, steps: 8, blockLength: 2 };
+
+  it('commits end-of-text from the first sure position after the block to the end, in the same step', async () => {
+    const t = await classic(model(), PROMPT, { ...options, endOfTextAhead: 0.9 });
+    // step 1: the block's most confident position, and 6..9 (7 too: nothing but end-of-text follows one)
+    expect(commitsPerStep(t)).toEqual([[2, 6, 7, 8, 9], [3], [5], [4]]);
+    expect(t.steps[0].commits.slice(1).map((c) => [c.token, c.conf])).toEqual([...Array(4)].map(() => [EOT, 0.95]));
+    expect(t.final).toEqual([5, 6, 4, 4, 4, EOT, EOT, EOT, EOT, EOT]);
+    expect(t.termination).toMatchObject({ reason: 'end-of-text', step: 4, plannedSteps: 8 });
+  });
+
+  it('decides the length once: a sure end that appears only after the first decision is left to its block', async () => {
+    // position 4 becomes a sure end once 6 is end-of-text; deciding again would pull the end back to 4
+    const cascading = new FakeDenoiser(V, (seq) =>
+      logitsFrom(seq.length, V, (p) =>
+        p >= 6 || (p === 4 && seq[6] === EOT) ? { [EOT]: 0.95, 4: 0.05 } : { 4: 0.6, 9: 0.4 },
+      ),
+    );
+    const t = await classic(cascading, PROMPT, { ...options, endOfTextAhead: 0.9 });
+    // (deciding at every step would commit 4 and 5 at step 2)
+    expect(commitsPerStep(t)).toEqual([[2, 6, 7, 8, 9], [3], [4]]);
+    expect(t.final).toEqual([5, 6, 4, 4, EOT, EOT, EOT, EOT, EOT, EOT]);
+  });
+
+  it('is off by default and below its threshold: the tail waits for its block', async () => {
+    for (const endOfTextAhead of [null, 0.99]) {
+      const t = await classic(model(), PROMPT, { ...options, endOfTextAhead });
+      expect(commitsPerStep(t)).toEqual([[2], [3], [5], [4]]);
+    }
+  });
+
+  it('respects minLength and needs a threshold of at least 0.5', async () => {
+    const t = await classic(model(), PROMPT, { ...options, endOfTextAhead: 0.9, minLength: 6 });
+    expect(t.final.slice(2, 8)).not.toContain(EOT);
+    expect(t.steps[0].commits.map((c) => c.pos)).toEqual([2, 8, 9]);
+    await expect(classic(model(), PROMPT, { ...options, endOfTextAhead: 0.3 })).rejects.toThrow(
+      'endOfTextAhead: must be a number in [0.5, 1], got 0.3',
+    );
+  });
+});
+
 describe('infilling', () => {
   it('generates only the masks inside the text and never changes given tokens', async () => {
     const input = [5, MASK, MASK, 6, 7];
@@ -496,19 +545,24 @@ describe('cooperative cancellation', () => {
 });
 
 describe('defaults', () => {
-  it('are blocks of 8 (or the largest divisor below), about one token per step, temperature 0.8', () => {
-    expect(resolveDiffusionOptions({ genLength: 64 })).toMatchObject({ blockLength: 8, steps: 64, temperature: 0.8 });
-    expect(resolveDiffusionOptions({ genLength: 100 })).toMatchObject({ blockLength: 5, steps: 100 });
-    expect(resolveDiffusionOptions({ genLength: 6 })).toMatchObject({ blockLength: 6, steps: 6 });
-    // 6 infill masks decode with the first of 8 blocks: steps stay a multiple of the block count
-    expect(resolveDiffusionOptions({ genLength: 64 }, Infinity, 6)).toMatchObject({ blockLength: 8, steps: 64 });
+  it('are blocks of 4 (or the largest divisor below), about one token per step, temperature 0.8, length at 0.5', () => {
+    expect(resolveDiffusionOptions({ genLength: 64 })).toMatchObject({
+      blockLength: 4,
+      steps: 64,
+      temperature: 0.8,
+      endOfTextAhead: 0.5,
+    });
+    expect(resolveDiffusionOptions({ genLength: 102 })).toMatchObject({ blockLength: 3, steps: 102 });
+    expect(resolveDiffusionOptions({ genLength: 3 })).toMatchObject({ blockLength: 3, steps: 3 });
+    // 6 infill masks decode with the first of 16 blocks: steps stay a multiple of the block count
+    expect(resolveDiffusionOptions({ genLength: 64 }, Infinity, 6)).toMatchObject({ blockLength: 4, steps: 64 });
     expect(resolveDiffusionOptions({ genLength: 64, blockLength: 16 }, Infinity, 6)).toMatchObject({ steps: 68 });
     expect(resolveDiffusionOptions({ genLength: 0 }, Infinity, 3)).toMatchObject({ blockLength: 1, steps: 3 });
   });
 
-  it('run on the page schedule: 8 blocks left to right, one token per step', async () => {
+  it('run on the page schedule: blocks of 4 left to right, one token per step', async () => {
     const t = await generateDiffusion(fixedBeliefs({}), PROMPT, { genLength: 16 });
-    expect(t.steps.map((s) => s.block)).toEqual([...Array(16)].map((_, i) => Math.floor(i / 8)));
+    expect(t.steps.map((s) => s.block)).toEqual([...Array(16)].map((_, i) => Math.floor(i / 4)));
     expect(t.steps.every((s) => s.commits.length === 1)).toBe(true);
   });
 });

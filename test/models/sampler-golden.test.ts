@@ -35,6 +35,7 @@ describe(`sampler of the pair in ${PAIR_DIR}`, () => {
         blockLength: c.block_length,
         temperature: 0, // the reference is greedy
         stopAtEndOfText: false, // the reference runs every step
+        endOfTextAhead: null, // and has no end-of-text look-ahead
       });
       expect(t.final).toEqual(c.output);
       expect(t.steps.map((s) => s.commits.map((x) => x.pos))).toEqual(
