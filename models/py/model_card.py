@@ -45,7 +45,9 @@ def _baseline_lines(baseline: dict, metrics: dict | None, state: dict) -> list[s
     init = state.get("init_from") or {"tokens": 0, "wall_seconds": 0}
     lines = ["", "## Equal-compute baseline", "",
              "The same network trained from a random initialisation with the LLaDA objective, on as many tokens "
-             "and with the same schedule as the AR model (losses on the same validation documents, nats/token):",
+             "and with the same schedule as the AR model (losses on the same validation documents, nats/token). "
+             "Tokens are the measure of compute; wall times are as measured here, where other work sometimes shared "
+             "the two cores:",
              "",
              "| model | initialisation | tokens | wall time | validation loss |", "|---|---|---|---|---|",
              f"| AR | random | {ar['tokens_trained']:,} | {_fmt_seconds(ar['wall_seconds'])} | "
