@@ -69,7 +69,7 @@ export interface ArOptions {
  * model known words. At 0.8 for both, smaller blocks cut the diffusion model's repetition steadily (one block
  * 0.231, 8: 0.088, 4: 0.055) while each block still shows out-of-order decoding. Decoded block by block, the
  * end-of-text tail would come last and most texts ran to the end of the canvas (9% ended cleanly within 256
- * positions); deciding the length at the first step (`endOfTextAhead` 0.5) ends 94% cleanly.
+ * positions); deciding the length at the first step (`endOfTextAhead` 0.5) ends 91% cleanly (32 openings).
  */
 export const DEFAULT_TEMPERATURE = 0.8;
 export const DEFAULT_BLOCK_LENGTH = 4;
