@@ -1,7 +1,7 @@
 // The masked-diffusion sampler: LLaDA's low-confidence remasking with semi-autoregressive blocks
 // (Nie et al. 2025, Alg. 4-5), Dream's confidence measures, Fast-dLLM's threshold/factor parallel decoding
 // (Wu et al. 2025), classifier-free guidance (LLaDA eq. 16) and ReMDM / LLaDA 2.1-style editing.
-import { EmptyPromptError, OptionError, PromptTooLongError, TokenIdError } from './errors.ts';
+import { EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError, TokenIdError } from './errors.ts';
 import type { Denoiser, TokenText } from './models.ts';
 import { DIFFUSION_DEFAULTS, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
 import { Rng } from './rng.ts';
@@ -86,6 +86,7 @@ export async function generateDiffusion(
     throw new PromptTooLongError(input.length, requested, model.contextLength);
   }
   if (input.length === 0) throw new EmptyPromptError();
+  if (model.shiftedLogits && input[0] === model.maskId) throw new MaskAtStartError(model.name);
   const o = resolveDiffusionOptions(
     options,
     model.contextLength - input.length,

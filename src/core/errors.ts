@@ -39,6 +39,16 @@ export class EmptyPromptError extends Error {
   }
 }
 
+export class MaskAtStartError extends Error {
+  override name = 'MaskAtStartError';
+  constructor(model: string) {
+    super(
+      `the prompt starts with [MASK], but ${model} predicts each position from the one before it, so the very ` +
+        `first position cannot be filled in: put at least one word before the first [MASK]`,
+    );
+  }
+}
+
 export class TokenIdError extends Error {
   override name = 'TokenIdError';
   constructor(id: number, vocabSize: number) {

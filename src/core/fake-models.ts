@@ -15,6 +15,8 @@ export type ScriptedLogits = (seq: Int32Array, call: number, batchIndex: number)
 export class FakeDenoiser implements Denoiser {
   readonly calls: ForwardCall[] = [];
   readonly name = 'fake-denoiser';
+  /** Set by tests of models with Dream's shifted logits. */
+  shiftedLogits = false;
 
   constructor(
     readonly vocabSize: number,

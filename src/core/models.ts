@@ -8,6 +8,11 @@ export interface Denoiser {
   readonly maskId: number;
   readonly endOfTextId: number;
   readonly contextLength: number;
+  /**
+   * True when each position is predicted from the hidden state before it (Dream's shifted logits), so the
+   * first position has no prediction and cannot be generated. Absent means false.
+   */
+  readonly shiftedLogits?: boolean;
   /** Logits (seq * vocab, row-major, float32) for each of a batch of equally long sequences. */
   forward(sequences: Int32Array[]): Promise<Float32Array[]>;
 }

@@ -39,6 +39,8 @@ export interface ModelConfig {
   eos_token_id: number;
   mask_token_id: number;
   is_causal: boolean;
+  /** From `diffusion.shift_logits_in_graph`: row i predicts position i from the state at i - 1. */
+  shifted_logits: boolean;
 }
 
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
@@ -55,7 +57,12 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
   for (const key of need) {
     if (typeof c?.[key] !== 'number') throw new ModelLoadError(file, new Error(`config.json has no numeric "${key}"`));
   }
-  return { ...(c as unknown as ModelConfig), is_causal: c.is_causal !== false };
+  const diffusion = c.diffusion as Record<string, unknown> | undefined;
+  return {
+    ...(c as unknown as ModelConfig),
+    is_causal: c.is_causal !== false,
+    shifted_logits: diffusion?.shift_logits_in_graph === true,
+  };
 }
 
 export async function createSession(
@@ -87,6 +94,7 @@ export class OrtDenoiser implements Denoiser {
   readonly maskId: number;
   readonly endOfTextId: number;
   readonly contextLength: number;
+  readonly shiftedLogits: boolean;
 
   constructor(
     private readonly ort: OrtModule,
@@ -99,6 +107,7 @@ export class OrtDenoiser implements Denoiser {
     this.maskId = config.mask_token_id;
     this.endOfTextId = config.eos_token_id;
     this.contextLength = config.max_position_embeddings;
+    this.shiftedLogits = config.shifted_logits;
   }
 
   async forward(sequences: Int32Array[]): Promise<Float32Array[]> {

@@ -328,6 +328,20 @@ describe('infilling', () => {
     for (const s of t.steps) for (const e of s.edits) expect([1, 2]).toContain(e.pos);
   });
 
+  it('refuses a mask at the first position of a model with shifted logits, which cannot predict it', async () => {
+    const scores = () => logitsFrom(4, V, () => ({ 4: 0.9 }));
+    const shifted = Object.assign(new FakeDenoiser(V, scores), { shiftedLogits: true });
+    await expect(classic(shifted, [MASK, 5, 6], { genLength: 0, steps: 1 })).rejects.toThrow(
+      'the prompt starts with [MASK], but fake-denoiser predicts each position from the one before it',
+    );
+    expect(shifted.calls).toHaveLength(0);
+    // the same model fills a mask anywhere after the first position, and an unshifted one fills position 0
+    expect((await classic(shifted, [5, MASK, 6], { genLength: 0, steps: 1 })).final).toEqual([5, 4, 6]);
+    expect((await classic(new FakeDenoiser(V, scores), [MASK, 5, 6], { genLength: 0, steps: 1 })).final).toEqual([
+      4, 5, 6,
+    ]);
+  });
+
   it('never writes end-of-text into a span inside the text', async () => {
     const model = new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ [EOT]: 0.9, 4: 0.1 })));
     const t = await classic(model, [5, MASK, 6], { genLength: 0, steps: 1 });

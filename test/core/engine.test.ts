@@ -158,3 +158,36 @@ describe('broken model files', () => {
     ).rejects.toThrow(/no pair "nope"; pairs: (\w+, )*fixture\b/);
   });
 });
+
+describe('a denoiser whose config.json says its logits are shifted', () => {
+  let dir: string;
+  let shifted: Engine;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pairs-'));
+    cpSync(join(MODELS), dir, { recursive: true });
+    const config = join(dir, 'fixture/diffusion/config.json');
+    const json = readJson<Record<string, unknown>>(config);
+    writeFileSync(config, JSON.stringify({ ...json, diffusion: { shift_logits_in_graph: true } }));
+    shifted = await Engine.load({
+      ort,
+      root: dir + '/',
+      readFile: nodeReadFile(dir + '/'),
+      pair: 'fixture',
+      backend: 'wasm',
+    });
+  });
+  afterAll(async () => {
+    await shifted?.release();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to infill the first position, which it cannot predict, and fills later ones', async () => {
+    expect(engine.diffusion.shiftedLogits).toBe(false);
+    expect(shifted.diffusion.shiftedLogits).toBe(true);
+    await expect(shifted.generate({ prompt: '[MASK:2] upon a time', mode: 'diffusion' })).rejects.toThrow(
+      /the prompt starts with \[MASK\].*put at least one word before the first \[MASK\]/,
+    );
+    const r = await shifted.generate({ prompt: 'Once [MASK:2] a time', mode: 'diffusion' });
+    expect(r.diffusion!.final).not.toContain(r.diffusion!.maskId);
+  });
+});
