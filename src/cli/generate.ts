@@ -6,12 +6,12 @@ import { join, resolve } from 'node:path';
 import { Engine, type Mode } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
 import { toErrorInfo } from '../core/errors.ts';
-import type { ArOptions, DiffusionOptions } from '../core/options.ts';
+import { DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from '../core/options.ts';
 import type { Trace } from '../core/trace.ts';
 import { replayTrace } from './replay.ts';
 
 const USAGE = `usage: npm run generate -- --prompt TEXT [--mode diffusion|ar|both] [--pair NAME] [--models DIR]
-  diffusion: --gen-length N --steps N --block-length N --confidence probability|margin|entropy|random
+  diffusion: --gen-length N (default: the pair's own, from the manifest) --steps N --block-length N --confidence probability|margin|entropy|random
              --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
              --edit-mode off|threshold|remdm --edit-threshold X --remdm-sigma X --edit-action remask|replace
              --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --seed N --infill-span N
@@ -107,7 +107,6 @@ export function parseCliArgs(argv: string[]): CliArgs {
     } else throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
   }
   if (!args.prompt) throw new Error(`--prompt is required\n${USAGE}`);
-  if (a.maxNewTokens === undefined) a.maxNewTokens = d.genLength ?? 64;
   return args;
 }
 
@@ -139,11 +138,14 @@ export async function main(argv: string[]): Promise<number> {
       pair: args.pair,
       backend: 'wasm',
     });
+    // as on the page: the pair's own generation length unless --gen-length says otherwise
+    const diffusion = { ...args.diffusion };
+    diffusion.genLength ??= engine.manifest.pairs[engine.info.pair].genLength ?? DIFFUSION_DEFAULTS.genLength;
     const result = await engine.generate({
       prompt: args.prompt,
       mode: args.mode,
-      diffusion: args.diffusion,
-      ar: args.ar,
+      diffusion,
+      ar: { maxNewTokens: diffusion.genLength, ...args.ar },
       infillSpan: args.infillSpan,
     });
     if (args.json) {

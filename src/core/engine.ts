@@ -65,6 +65,15 @@ export interface EngineInfo {
   vocabSize: number;
 }
 
+/**
+ * An infill prompt generates only its spans: the options that shape an appended canvas (length, steps, blocks,
+ * minimum length) do not apply, so the page's settings for continuing a prompt can be sent as they are.
+ */
+function spansOnly(options: Partial<DiffusionOptions> = {}): Partial<DiffusionOptions> {
+  const { genLength: _genLength, steps: _steps, blockLength: _blockLength, minLength: _minLength, ...rest } = options;
+  return { ...rest, genLength: 0 };
+}
+
 export class Engine {
   private constructor(
     readonly info: EngineInfo,
@@ -161,7 +170,7 @@ export class Engine {
     };
     const result: GenerateResult = {};
     if (request.mode !== 'ar') {
-      const options = infill ? { genLength: 0, ...request.diffusion } : request.diffusion;
+      const options = infill ? spansOnly(request.diffusion) : request.diffusion;
       result.diffusion = await generateDiffusion(this.diffusion, ids, options, {
         ...common,
         onStep: (s) => ctx.onStep?.('diffusion', s),

@@ -8,6 +8,11 @@ export interface PairEntry {
   /** Folder of the autoregressive baseline, relative to the manifest. */
   ar: string;
   description: string;
+  /**
+   * The page's generation length for this pair: long enough for its texts to end, so the tail settling into
+   * end-of-text is part of what a visitor sees. The options' default (64) when absent.
+   */
+  genLength?: number;
 }
 
 export interface Manifest {
@@ -23,6 +28,9 @@ export function parseManifest(json: unknown, source: string): Manifest {
   for (const [name, p] of Object.entries(m.pairs)) {
     if (typeof p?.diffusion !== 'string' || typeof p?.ar !== 'string') {
       throw new Error(`${source}: pair "${name}" needs "diffusion" and "ar" folders`);
+    }
+    if (p.genLength !== undefined && !(Number.isInteger(p.genLength) && p.genLength > 0)) {
+      throw new Error(`${source}: pair "${name}" has genLength ${p.genLength}; expected a positive integer`);
     }
   }
   if (!(m.default in m.pairs)) {

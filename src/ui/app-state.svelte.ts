@@ -46,6 +46,8 @@ export class AppState {
   diffusion = $state<DiffusionOptions>({ ...DIFFUSION_DEFAULTS });
   ar = $state<ArOptions>({ ...AR_DEFAULTS, maxNewTokens: DIFFUSION_DEFAULTS.genLength });
   infillSpan = $state(8);
+  /** Set once the user (or the URL) chose a generation length; until then each pair's own length applies. */
+  private lengthChosen = false;
 
   traces = $state.raw<{ diffusion: LiveTrace | null; ar: LiveTrace | null }>({ diffusion: null, ar: null });
   arSkipped = $state<string | null>(null);
@@ -129,6 +131,10 @@ export class AppState {
         },
       );
       this.vocabText = this.loaded.vocabText;
+      if (!this.lengthChosen) {
+        const { info, manifest } = this.loaded;
+        this.setGenLength(manifest.pairs[info.pair]?.genLength ?? DIFFUSION_DEFAULTS.genLength, false);
+      }
       this.status = 'ready';
     } catch (err) {
       this.fail(err);
@@ -216,6 +222,21 @@ export class AppState {
     this.backend.cancel();
   }
 
+  /**
+   * Sets the generation length for both models; steps and blocks that followed the old length (1 token per
+   * step; one block or the default blocks) keep following it. `byUser` false: the pair's length on load.
+   */
+  setGenLength(length: number, byUser = true) {
+    const d = this.diffusion;
+    const old = d.genLength;
+    if (d.steps === old) d.steps = length;
+    if (d.blockLength === old) d.blockLength = length;
+    else if (d.blockLength === defaultBlockLength(old)) d.blockLength = defaultBlockLength(length);
+    d.genLength = length;
+    this.ar.maxNewTokens = length;
+    if (byUser) this.lengthChosen = true;
+  }
+
   applyPreset(preset: Preset) {
     this.diffusion = { ...this.diffusion, ...preset.diffusion };
     const length = this.diffusion.genLength;
@@ -285,6 +306,7 @@ export class AppState {
     if (state.prompt !== undefined) this.prompt = state.prompt;
     if (state.mode) this.mode = state.mode;
     if (state.diffusion) this.diffusion = { ...this.diffusion, ...state.diffusion };
+    if (state.diffusion?.genLength !== undefined) this.lengthChosen = true;
     if (state.ar) this.ar = { ...this.ar, ...state.ar };
     if (problems.length) this.notice = problems.join('; ');
   }

@@ -121,6 +121,20 @@ describe('fixture pair through onnxruntime-web', () => {
     expect(t.final).not.toContain(t.maskId);
   });
 
+  it('an infill prompt generates only its spans, whatever length, steps and blocks the page sends', async () => {
+    const page = { genLength: 64, steps: 64, blockLength: 4, minLength: 8 };
+    const r = await engine.generate({
+      prompt: 'Once upon a [MASK:3] there was a cat.',
+      mode: 'diffusion',
+      diffusion: page,
+    });
+    const t = r.diffusion!;
+    expect(t.final).toHaveLength(t.initial.length);
+    expect(t.initial.filter((id) => id === t.maskId)).toHaveLength(3);
+    expect(t.steps).toHaveLength(3); // one token per step
+    expect(t.final).not.toContain(t.maskId);
+  });
+
   it('rejects an oversized prompt with what to do', async () => {
     const prompt = 'the cat sat on the mat. '.repeat(40);
     await expect(engine.generate({ prompt, mode: 'diffusion', diffusion: { genLength: 32 } })).rejects.toThrow(

@@ -221,6 +221,36 @@ describe('the page', () => {
     await s.context.close();
   });
 
+  it("takes the pair's own generation length from the manifest unless the URL or the user chose one", async () => {
+    // the fixture pair with a manifest that gives it a length of its own (the default pair has 224)
+    const withLength = async (context: BrowserContext) => {
+      await context.route('**/models/manifest.json', async (route) => {
+        const manifest = await (await route.fetch()).json();
+        manifest.pairs.fixture.genLength = 96;
+        await route.fulfill({ json: manifest });
+      });
+    };
+    const lengths = (page: Page) =>
+      page.evaluate(() => {
+        const d = (globalThis as any).demo;
+        return [d.diffusion.genLength, d.diffusion.steps, d.diffusion.blockLength, d.ar.maxNewTokens];
+      });
+    const s = await open(undefined, withLength);
+    await waitReady(s.page);
+    expect(await lengths(s.page)).toEqual([96, 96, 4, 96]);
+    expect(await s.page.getByLabel('generation length').inputValue()).toBe('96');
+    await s.context.close();
+    // a shared link carries what differs from the defaults: here a length of 32
+    const query = new URLSearchParams({
+      diffusion: JSON.stringify({ genLength: 32, steps: 32 }),
+      ar: JSON.stringify({ maxNewTokens: 32 }),
+    });
+    const fromUrl = await open(`?${query}`, withLength);
+    await waitReady(fromUrl.page);
+    expect(await lengths(fromUrl.page)).toEqual([32, 32, 4, 32]);
+    await fromUrl.context.close();
+  });
+
   it('exports a trace and replays it without a model', async () => {
     const s = await open();
     await waitReady(s.page);
