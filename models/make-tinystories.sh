@@ -14,13 +14,26 @@ BASE=$WORK/baseline # a models root of its own, so `npm run eval` can score the 
 CORPUS_DIR=${CORPUS_DIR:-../shared/corpora}
 AR_STEPS=${AR_STEPS:-2000}
 mkdir -p "$WORK"
+# A stage that runs out of its time budget saves its checkpoint and stops the script (exit 75); running the
+# script again resumes it, and the stages after it never see an unfinished model.
+train() { # train.py arguments
+  local log
+  log=$(mktemp)
+  $PY models/py/train.py "$@" | tee "$log"
+  tail -n 1 "$log" | grep -q '^finished' || {
+    rm -f "$log"
+    echo "stopped by its time budget: run this script again to resume where it stopped"
+    exit 75
+  }
+  rm -f "$log"
+}
 [ -s "$WORK/train.bin" ] || npx tsx models/ts/prepare.ts --out "$WORK" --corpus-dir "$CORPUS_DIR" --vocab-size 2048 --context 256
-$PY models/py/train.py --config models/configs/tinystories.json --objective ar --data "$WORK" --out "$WORK/ar.pt" \
+train --config models/configs/tinystories.json --objective ar --data "$WORK" --out "$WORK/ar.pt" \
   --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"
-$PY models/py/train.py --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \
+train --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \
   --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-2000}" --minutes "${DIFF_MINUTES:-60}"
 # the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
-$PY models/py/train.py --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
+train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
   --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"
 for kind in ar diffusion diffusion-scratch; do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
