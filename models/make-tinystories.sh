@@ -3,7 +3,8 @@
 # initialised from the AR weights (shifted logits) -> the equal-compute baseline (a denoiser from scratch on as
 # many tokens as the AR model) -> metrics -> ONNX folders in models/pairs/tinystories -> `npm run eval` of the
 # pair and of the baseline -> model cards carrying those figures.
-#   bash models/make-tinystories.sh      (about 1 h 45 min on 2 cores; each training stage resumes from its checkpoint)
+#   bash models/make-tinystories.sh      (about 4 h 15 min on 2 cores, 2 h 15 min of it the diffusion stage;
+#                                         each training stage resumes from its checkpoint, see train() below)
 # AR_STEPS / DIFF_STEPS override the step counts; AR_MINUTES / DIFF_MINUTES the wall-clock budgets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,7 @@ train() { # train.py arguments
 train --config models/configs/tinystories.json --objective ar --data "$WORK" --out "$WORK/ar.pt" \
   --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"
 train --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \
-  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-2000}" --minutes "${DIFF_MINUTES:-60}"
+  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-8000}" --minutes "${DIFF_MINUTES:-150}"
 # the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
 train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
   --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"

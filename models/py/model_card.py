@@ -34,7 +34,11 @@ def _quality_lines(quality: dict, causal: bool) -> list[str]:
     lines += [f"- {'PASS' if g['pass'] else 'FAIL'}: {g['gate']} ({g['value']})" for g in quality["gates"]]
     first = sets[0]
     lines += ["", f"## Six unedited samples ({first['name']})", ""]
-    for opening, sample in list(zip(quality["openings"], first["samples"]))[:6]:
+    # held-out stories can share a first sentence, and the same opening with the same seed gives the same sample
+    by_opening: dict[str, str] = {}
+    for opening, sample in zip(quality["openings"], first["samples"]):
+        by_opening.setdefault(opening, sample)
+    for opening, sample in list(by_opening.items())[:6]:
         lines += ["```text", (opening + sample).strip(), "```", ""]
     return lines
 

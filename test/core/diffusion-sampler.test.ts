@@ -559,11 +559,11 @@ describe('cooperative cancellation', () => {
 });
 
 describe('defaults', () => {
-  it('are blocks of 4 (or the largest divisor below), about one token per step, temperature 0.8, length at 0.5', () => {
+  it('are blocks of 4 (or the largest divisor below), about one token per step, temperature 0.9, length at 0.5', () => {
     expect(resolveDiffusionOptions({ genLength: 64 })).toMatchObject({
       blockLength: 4,
       steps: 64,
-      temperature: 0.8,
+      temperature: 0.9,
       endOfTextAhead: 0.5,
     });
     expect(resolveDiffusionOptions({ genLength: 102 })).toMatchObject({ blockLength: 3, steps: 102 });
