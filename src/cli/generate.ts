@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Engine, type Mode } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
 import { toErrorInfo } from '../core/errors.ts';
-import { DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from '../core/options.ts';
+import type { ArOptions, DiffusionOptions } from '../core/options.ts';
 import type { Trace } from '../core/trace.ts';
 import { replayTrace } from './replay.ts';
 
@@ -140,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     // as on the page: the pair's own generation length unless --gen-length says otherwise
     const diffusion = { ...args.diffusion };
-    diffusion.genLength ??= engine.manifest.pairs[engine.info.pair].genLength ?? DIFFUSION_DEFAULTS.genLength;
+    diffusion.genLength ??= engine.info.genLength;
     const result = await engine.generate({
       prompt: args.prompt,
       mode: args.mode,

@@ -5,7 +5,7 @@ import { generateDiffusion } from './diffusion-sampler.ts';
 import { ModelLoadError } from './errors.ts';
 import { expandInfillMarkers, hasInfillMarkers } from './infill.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
-import type { ArOptions, DiffusionOptions } from './options.ts';
+import { DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from './options.ts';
 import {
   OrtCausalLM,
   OrtDenoiser,
@@ -63,6 +63,8 @@ export interface EngineInfo {
   backend: BackendChoice;
   contextLength: number;
   vocabSize: number;
+  /** The pair's generation length for the page and the CLI (its manifest `genLength`, else the options' default). */
+  genLength: number;
 }
 
 /**
@@ -140,6 +142,7 @@ export class Engine {
       backend,
       contextLength: Math.min(diffusion.contextLength, ar.contextLength),
       vocabSize: diffusion.vocabSize,
+      genLength: pair.genLength ?? DIFFUSION_DEFAULTS.genLength,
     };
     return new Engine(info, tokenizer, diffusion, ar, manifest);
   }

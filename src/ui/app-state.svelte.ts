@@ -131,10 +131,7 @@ export class AppState {
         },
       );
       this.vocabText = this.loaded.vocabText;
-      if (!this.lengthChosen) {
-        const { info, manifest } = this.loaded;
-        this.setGenLength(manifest.pairs[info.pair]?.genLength ?? DIFFUSION_DEFAULTS.genLength, false);
-      }
+      if (!this.lengthChosen) this.setGenLength(this.loaded.info.genLength, false);
       this.status = 'ready';
     } catch (err) {
       this.fail(err);

@@ -30,6 +30,7 @@ describe('fixture pair through onnxruntime-web', () => {
   it('reports the backend it uses and why', () => {
     expect(engine.info.backend).toEqual({ backend: 'wasm', reason: 'WASM was requested' });
     expect(engine.info.contextLength).toBe(128);
+    expect(engine.info.genLength).toBe(64); // the fixture's manifest entry gives no length of its own
   });
 
   it('the AR sampler with a KV cache produces what it produces without one', async () => {
