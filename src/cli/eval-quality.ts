@@ -35,6 +35,11 @@ export function firstSentence(story: string): string {
   return (m ? m[0] : story.trim().split('\n')[0]).trim();
 }
 
+/** The first sentences of the first n validation stories that open differently (some share an opening). */
+export function heldOutOpenings(stories: string[], n: number): string[] {
+  return [...new Set(stories.map(firstSentence))].slice(0, n);
+}
+
 export const words = (text: string) => text.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? [];
 
 function ngrams(ws: string[], n: number): string[] {
@@ -110,7 +115,7 @@ async function main() {
   const docs = readCorpus('tinystories', join(args.corpusDir, CORPUS_FILES.tinystories));
   const { train, validation } = splitDocuments(docs);
   const vocabulary = new Set(train.flatMap(words));
-  const openings = validation.slice(0, args.prompts).map(firstSentence);
+  const openings = heldOutOpenings(validation, args.prompts);
   const tok = engine.tokenizer;
 
   const runSet = async (

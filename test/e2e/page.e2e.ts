@@ -251,6 +251,26 @@ describe('the page', () => {
     await fromUrl.context.close();
   });
 
+  it('an infill prompt fills only its gaps, says how many positions, and says why the AR model did not run', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    const subtitle = () => s.page.locator('section[aria-label="Diffusion"] .subtitle').textContent();
+    await expect(subtitle()).resolves.toContain(
+      `${await s.page.getByLabel('generation length').inputValue()} positions,`,
+    );
+    await s.page.fill('#prompt', 'Tom had a [MASK:3] ball. He [MASK] with it.');
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    await expect(subtitle()).resolves.toContain('11 positions to fill,');
+    const cells = await cellStates(s.page, 'Diffusion');
+    expect(cells).not.toContain('masked');
+    expect(cells.filter((x) => x === 'committed')).toHaveLength(11);
+    await expect(s.page.locator('section[aria-label="Autoregressive"] .skipped').textContent()).resolves.toContain(
+      'cannot fill a gap',
+    );
+    await s.context.close();
+  });
+
   it('exports a trace and replays it without a model', async () => {
     const s = await open();
     await waitReady(s.page);
