@@ -34,19 +34,26 @@ def _quality_lines(quality: dict, causal: bool) -> list[str]:
     lines += [f"- {'PASS' if g['pass'] else 'FAIL'}: {g['gate']} ({g['value']})" for g in quality["gates"]]
     first = sets[0]
     lines += ["", f"## Six unedited samples ({first['name']})", ""]
-    # held-out stories can share a first sentence, and the same opening with the same seed gives the same sample
-    by_opening: dict[str, str] = {}
-    for opening, sample in zip(quality["openings"], first["samples"]):
-        by_opening.setdefault(opening, sample)
-    for opening, sample in list(by_opening.items())[:6]:
+    for opening, sample in list(zip(quality["openings"], first["samples"]))[:6]:
         lines += ["```text", (opening + sample).strip(), "```", ""]
     return lines
+
+
+def _ancestors(state: dict) -> list[dict]:
+    """The checkpoints this one was initialised from, nearest first (train.py records the chain)."""
+    chain, init = [], state.get("init_from")
+    while init:
+        chain.append(init)
+        init = init.get("init_from")
+    return chain
 
 
 def _baseline_lines(baseline: dict, metrics: dict | None, state: dict) -> list[str]:
     """Equal-compute comparison: the AR model and a denoiser trained from scratch on the same tokens."""
     ar, scratch = baseline["ar"], baseline["scratch"]
-    init = state.get("init_from") or {"tokens": 0, "wall_seconds": 0}
+    chain = _ancestors(state)
+    ar_tokens = sum(c["tokens"] for c in chain if c["objective"] == "ar")
+    own = [state] + [c for c in chain if c["objective"] != "ar"]  # every stage with the LLaDA objective
     lines = ["", "## Equal-compute baseline", "",
              "The same network trained from a random initialisation with the LLaDA objective, on as many tokens "
              "and with the same schedule as the AR model (losses on the same validation documents, nats/token). "
@@ -59,8 +66,9 @@ def _baseline_lines(baseline: dict, metrics: dict | None, state: dict) -> list[s
              f"| diffusion from scratch | random | {scratch['tokens_trained']:,} | "
              f"{_fmt_seconds(scratch['wall_seconds'])} | {scratch['elbo_nats_per_token']:.4f} (ELBO) |"]
     if metrics and "elbo_nats_per_token" in metrics:
-        lines.append(f"| this model | AR weights ({init['tokens']:,} tokens) | {state['tokens']:,} more | "
-                     f"{_fmt_seconds(state['wall_seconds'])} more | {metrics['elbo_nats_per_token']:.4f} (ELBO) |")
+        lines.append(f"| this model | AR weights ({ar_tokens:,} tokens) | {sum(c['tokens'] for c in own):,} more | "
+                     f"{_fmt_seconds(sum(c['wall_seconds'] for c in own))} more | "
+                     f"{metrics['elbo_nats_per_token']:.4f} (ELBO) |")
     for q in baseline.get("quality", {}).get("sets", []):
         if q["model"] == "diffusion" and q["name"].startswith("diffusion (default"):
             lines += ["", f"Samples of the from-scratch model at the default page settings "
@@ -78,10 +86,9 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
     kind = "autoregressive (causal attention, next-token loss)" if cfg.causal else \
         "masked diffusion (bidirectional attention, LLaDA objective" + \
         (", shifted logits)" if cfg.shift_logits else ")")
-    init = state.get("init_from")
-    init_line = (f"initialised from the `{init['objective']}` checkpoint `{init['path']}` "
-                 f"({init['tokens']:,} tokens, {_fmt_seconds(init['wall_seconds'])}), then trained with this objective"
-                 if init else "trained from a random initialisation")
+    init_line = ", itself ".join(
+        f"initialised from the `{c['objective']}` checkpoint `{c['path']}` ({c['step']:,} steps, {c['tokens']:,} "
+        f"tokens, {_fmt_seconds(c['wall_seconds'])})" for c in _ancestors(state)) or "random weights"
     lines = [
         "---", "license: cdla-sharing-1.0" if data["corpus"] == "tinystories" else "license: other",
         "library_name: transformers.js", "---", "",
@@ -102,7 +109,7 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
         f"| training data | `{data['corpus']}` train split: {data['splits']['train']['documents']:,} documents, "
         f"{data['splits']['train']['tokens']:,} tokens |",
         f"| initialisation | {init_line} |",
-        f"| this objective | {state['step']:,} steps, {state['tokens']:,} tokens (padded examples), "
+        f"| this run | {state['step']:,} steps, {state['tokens']:,} tokens (padded examples), "
         f"{_fmt_seconds(state['wall_seconds'])} |",
         f"| hardware | CPU ({platform.machine()}), {os.cpu_count()} cores, PyTorch with OpenBLAS |",
     ]

@@ -100,6 +100,7 @@ def main():
             "step": src["state"]["step"],
             "tokens": src["state"]["tokens"],
             "wall_seconds": src["state"]["wall_seconds"],
+            "init_from": src["state"].get("init_from"),  # the chain, for the model card's compute
         }
         print(f"initialised from {args.init_from} ({src['objective']}, {src['state']['tokens']} tokens)", flush=True)
 
