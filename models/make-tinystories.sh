@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The TinyStories default pair, reproducibly: tokenizer (2,048 tokens) -> AR model -> diffusion model
-# initialised from the AR weights (shifted logits) -> the equal-compute baseline (a denoiser from scratch on as
+# initialised from the AR weights (shifted logits) -> the same denoiser annealed further at a low learning rate
+# (the shipped one, diffusion-anneal.pt) -> the equal-compute baseline (a denoiser from scratch on as
 # many tokens as the AR model) -> metrics -> ONNX folders in models/pairs/tinystories -> `npm run eval` of the
 # pair and of the baseline -> model cards carrying those figures.
-#   bash models/make-tinystories.sh      (about 4 h 15 min on 2 cores, 2 h 15 min of it the diffusion stage;
+#   bash models/make-tinystories.sh      (about 5 h 30 min on 2 cores, 3 h 20 min of it the diffusion stages;
 #                                         each training stage resumes from its checkpoint, see train() below)
-# AR_STEPS / DIFF_STEPS override the step counts; AR_MINUTES / DIFF_MINUTES the wall-clock budgets.
+# AR_STEPS / DIFF_STEPS / ANNEAL_STEPS override the step counts; AR_MINUTES / DIFF_MINUTES / ANNEAL_MINUTES the
+# wall-clock budgets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
@@ -30,20 +32,25 @@ train --config models/configs/tinystories.json --objective ar --data "$WORK" --o
   --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"
 train --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \
   --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-8000}" --minutes "${DIFF_MINUTES:-150}"
+train --config models/configs/tinystories-diffusion-anneal.json --objective diffusion --data "$WORK" \
+  --out "$WORK/diffusion-anneal.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-4500}" \
+  --minutes "${ANNEAL_MINUTES:-90}"
 # the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
 train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
   --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"
-for kind in ar diffusion diffusion-scratch; do
+for kind in ar diffusion-anneal diffusion-scratch; do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
 done
 export_pair() { # extra export_onnx.py arguments (--card-only, figures for the cards)
   for kind in ar diffusion; do
-    $PY models/py/export_onnx.py --checkpoint "$WORK/$kind.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
-      --metrics "$WORK/$kind.eval.json" --golden "$PAIR/golden/$kind-logits.json" "$@"
+    local checkpoint=$kind
+    [ "$kind" = diffusion ] && checkpoint=diffusion-anneal
+    $PY models/py/export_onnx.py --checkpoint "$WORK/$checkpoint.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
+      --metrics "$WORK/$checkpoint.eval.json" --golden "$PAIR/golden/$kind-logits.json" "$@"
   done
 }
 export_pair
-$PY models/py/golden.py --checkpoint "$WORK/diffusion.pt" --data "$WORK" --out "$PAIR/golden/sampler.json"
+$PY models/py/golden.py --checkpoint "$WORK/diffusion-anneal.pt" --data "$WORK" --out "$PAIR/golden/sampler.json"
 rm -rf "$BASE" && mkdir -p "$BASE/scratch" && cp -r "$PAIR/ar" "$BASE/scratch/ar"
 $PY models/py/export_onnx.py --checkpoint "$WORK/diffusion-scratch.pt" --tokenizer "$WORK" \
   --out "$BASE/scratch/diffusion" --metrics "$WORK/diffusion-scratch.eval.json"
