@@ -16,6 +16,7 @@ PAIR=models/pairs/tinystories
 BASE=$WORK/baseline # a models root of its own, so `npm run eval` can score the baseline like any pair
 CORPUS_DIR=${CORPUS_DIR:-../shared/corpora}
 AR_STEPS=${AR_STEPS:-2000}
+DENOISER=diffusion-anneal # the shipped denoiser: the checkpoint of the last diffusion stage
 mkdir -p "$WORK"
 # A stage that runs out of its time budget saves its checkpoint and stops the script (exit 75); running the
 # script again resumes it, and the stages after it never see an unfinished model.
@@ -33,24 +34,25 @@ train --config models/configs/tinystories.json --objective ar --data "$WORK" --o
 train --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \
   --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-8000}" --minutes "${DIFF_MINUTES:-150}"
 train --config models/configs/tinystories-diffusion-anneal.json --objective diffusion --data "$WORK" \
-  --out "$WORK/diffusion-anneal.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-4500}" \
+  --out "$WORK/$DENOISER.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-4500}" \
   --minutes "${ANNEAL_MINUTES:-90}"
 # the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
 train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
   --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-60}"
-for kind in ar diffusion-anneal diffusion-scratch; do
+for kind in ar "$DENOISER" diffusion-scratch; do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
 done
 export_pair() { # extra export_onnx.py arguments (--card-only, figures for the cards)
+  local kind checkpoint
   for kind in ar diffusion; do
-    local checkpoint=$kind
-    [ "$kind" = diffusion ] && checkpoint=diffusion-anneal
+    checkpoint=$kind
+    if [ "$kind" = diffusion ]; then checkpoint=$DENOISER; fi
     $PY models/py/export_onnx.py --checkpoint "$WORK/$checkpoint.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
       --metrics "$WORK/$checkpoint.eval.json" --golden "$PAIR/golden/$kind-logits.json" "$@"
   done
 }
 export_pair
-$PY models/py/golden.py --checkpoint "$WORK/diffusion-anneal.pt" --data "$WORK" --out "$PAIR/golden/sampler.json"
+$PY models/py/golden.py --checkpoint "$WORK/$DENOISER.pt" --data "$WORK" --out "$PAIR/golden/sampler.json"
 rm -rf "$BASE" && mkdir -p "$BASE/scratch" && cp -r "$PAIR/ar" "$BASE/scratch/ar"
 $PY models/py/export_onnx.py --checkpoint "$WORK/diffusion-scratch.pt" --tokenizer "$WORK" \
   --out "$BASE/scratch/diffusion" --metrics "$WORK/diffusion-scratch.eval.json"
