@@ -3,7 +3,15 @@
   python3 models/py/export_onnx.py --checkpoint models/work/fixture/ar.pt --tokenizer models/work/fixture \
       --out models/pairs/fixture/ar [--metrics models/work/fixture/ar.eval.json] [--golden test/golden/x.json]
 
-Diffusion: input_ids (batch, seq) int64 -> logits (batch, seq, vocab) float32.
+Diffusion: input_ids (batch, seq) int64 -> logits (batch, seq, vocab) float32 (onnx/model.onnx), and beside it
+onnx/model_cached.onnx, the same weights over a window of positions against cached keys/values of the others
+(Fast-dLLM's prefix and dual cache): input_ids and position_ids (batch, window), attention_mask (batch, past+window),
+past_key_values.{i}.key/value (batch, heads, past, head_dim) -> logits (batch, window, vocab), unshifted (row j
+is the state at the window's j-th position), and present.{i}.key/value (batch, heads, window, head_dim), the
+window's own keys (after RoPE) and values.
+  python3 models/py/export_onnx.py --from-exported models/pairs/fixture/diffusion \
+      --check-golden models/pairs/fixture/golden/diffusion-logits.json
+adds the cached graph to a folder exported before it existed, rebuilding the model from the folder's own graph.
 AR: the transformers.js `llama` layout with a KV cache: input_ids, attention_mask, position_ids,
 past_key_values.{i}.key/value -> logits, present.{i}.key/value, each (batch, heads, seq, head_dim).
 """
@@ -23,6 +31,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from model import Transformer  # noqa: E402
 from objectives import load_checkpoint, load_documents  # noqa: E402
 from model_card import write_model_card  # noqa: E402
+from onnx_import import load_exported  # noqa: E402
 
 OPSET = 17
 
@@ -45,6 +54,73 @@ class CausalGraph(nn.Module):
         past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
         logits, presents = self.model(input_ids, attention_mask, position_ids, past)
         return (logits, *[t for kv in presents for t in kv])
+
+
+class WindowGraph(nn.Module):
+    def __init__(self, model: Transformer):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, position_ids, *past_flat):
+        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past, shift=False)
+        cached = past_flat[0].shape[2]
+        return (logits, *[t[:, :, cached:] for kv in presents for t in kv])  # the window's own keys/values
+
+
+CACHED_GRAPH = "onnx/model_cached.onnx"
+
+
+def cache_config() -> dict:
+    """What config.json says about the cached graph (read by src/core/ort-models.ts)."""
+    return {
+        "graph": CACHED_GRAPH,
+        # Positions never move during diffusion, so keys rotated once stay right: caching them after RoPE saves
+        # rotating the whole cache at every step, as transformers' caches do.
+        "keys": "after-rope",
+        # The window graph returns each position's own state; a shifted-logits reader takes position i's
+        # prediction from row i - 1, so a window that must predict its first position starts one earlier.
+        "logits": "unshifted",
+        "present": "window-only",
+    }
+
+
+def export_window(model: Transformer, path: str):
+    cfg = model.cfg
+    b, past_len, w = 2, 6, 3
+    ids = torch.randint(2, cfg.vocab_size, (b, w))
+    mask = torch.ones(b, past_len + w, dtype=torch.long)
+    pos = torch.arange(2, 2 + w).unsqueeze(0).expand(b, w).contiguous()
+    past = [torch.randn(b, cfg.n_heads, past_len, cfg.head_dim) for _ in range(2 * cfg.n_layers)]
+    past_names = [f"past_key_values.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
+    present_names = [f"present.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
+    axes = {"input_ids": {0: "batch_size", 1: "window_length"},
+            "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
+            "position_ids": {0: "batch_size", 1: "window_length"},
+            "logits": {0: "batch_size", 1: "window_length"}}
+    axes.update({n: {0: "batch_size", 2: "past_sequence_length"} for n in past_names})
+    axes.update({n: {0: "batch_size", 2: "window_length"} for n in present_names})
+    torch.onnx.export(
+        WindowGraph(model), (ids, mask, pos, *past), path, opset_version=OPSET,
+        input_names=["input_ids", "attention_mask", "position_ids", *past_names],
+        output_names=["logits", *present_names], dynamic_axes=axes,
+    )
+
+
+def add_cached_graph(model: Transformer, folder: str):
+    """Writes onnx/model_cached.onnx into an exported denoiser folder and records it in config.json."""
+    import onnx
+
+    path = os.path.join(folder, CACHED_GRAPH)
+    export_window(model, path)
+    onnx.checker.check_model(onnx.load(path))
+    config_path = os.path.join(folder, "config.json")
+    with open(config_path) as f:
+        config = json.load(f)
+    config["diffusion"]["cache"] = cache_config()
+    with open(config_path, "w") as f:
+        json.dump(config, f, indent=2)
+    print(f"cached graph -> {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
 
 
 def export(model: Transformer, path: str):
@@ -124,9 +200,13 @@ def parity_inputs(model: Transformer, tokenizer_dir: str, ckpt: dict) -> list[li
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--tokenizer", required=True, help="folder with tokenizer.json, tokenizer_config.json, data.json")
-    p.add_argument("--out", required=True)
+    p.add_argument("--checkpoint", default=None)
+    p.add_argument("--tokenizer", default=None, help="folder with tokenizer.json, tokenizer_config.json, data.json")
+    p.add_argument("--out", default=None)
+    p.add_argument("--from-exported", default=None, metavar="DIR",
+                   help="add the cached graph to an exported denoiser folder, rebuilding the model from its graph")
+    p.add_argument("--check-golden", default=None,
+                   help="with --from-exported: golden logits the rebuilt model must reproduce (1e-4) first")
     p.add_argument("--metrics", default=None, help="evaluate.py JSON to put in the model card")
     p.add_argument("--samples", default=None, help="text file of unedited samples for the model card")
     p.add_argument("--quality", default=None, help="`npm run eval` JSON: sample-quality figures and samples for the card")
@@ -138,6 +218,22 @@ def main():
     p.add_argument("--golden", default=None, help="where to write golden logits for the parity test")
     args = p.parse_args()
 
+    if args.from_exported:
+        model, _ = load_exported(args.from_exported)
+        if model.cfg.causal:
+            p.error("--from-exported is for a denoiser folder: the AR graph already has its KV cache")
+        if args.check_golden:
+            golden = json.load(open(args.check_golden))
+            with torch.no_grad():
+                logits, _ = model(torch.tensor(golden["input_ids"]))
+            diff = float(np.abs(logits.numpy().ravel() - np.array(golden["logits"])).max())
+            if diff > 1e-4:
+                sys.exit(f"the model rebuilt from {args.from_exported} is off its golden logits by {diff:.2e}")
+            print(f"rebuilt model matches {args.check_golden} (max abs diff {diff:.1e})")
+        add_cached_graph(model, args.from_exported)
+        return
+    if not (args.checkpoint and args.tokenizer and args.out):
+        p.error("--checkpoint, --tokenizer and --out are required (or --from-exported DIR)")
     model, ckpt = load_checkpoint(args.checkpoint)
     metrics = json.load(open(args.metrics)) if args.metrics else None
     samples = open(args.samples).read() if args.samples else None
@@ -172,6 +268,8 @@ def main():
         with open(os.path.join(args.out, "generation_config.json"), "w") as f:
             json.dump(gen, f, indent=2)
     write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline)
+    if not model.cfg.causal:
+        add_cached_graph(model, args.out)
 
     if args.golden:
         rows = parity_inputs(model, args.tokenizer, ckpt)

@@ -1,7 +1,8 @@
 """One transformer for both models: a small Llama (RMSNorm, RoPE, SwiGLU, tied embeddings).
 
 The only architectural switch between the diffusion denoiser and the autoregressive baseline is
-`causal`: bidirectional attention for the denoiser, causal attention (with a KV cache) for AR.
+`causal`: bidirectional attention for the denoiser, causal attention for AR; either can run a window of positions
+against cached keys and values of the others (`past`).
 """
 from __future__ import annotations
 
@@ -142,11 +143,14 @@ class Transformer(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None):
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None, shift=True):
         """input_ids (batch, seq) -> logits (batch, seq, vocab), presents [(k, v)] per layer.
 
-        attention_mask (batch, past+seq): 1 for real tokens, 0 for padding (optional).
-        past: per layer (k, v), each (batch, heads, past, head_dim); causal models only.
+        attention_mask (batch, past+seq): 1 for positions that may be attended to, 0 for padding or stale cache
+        entries (optional).
+        past: per layer (k, v), each (batch, heads, past, head_dim), keys after RoPE: an AR model's cache, or a
+        denoiser's cached keys/values of the positions outside the window `input_ids` (Fast-dLLM).
+        shift=False returns a shifted-logits denoiser's raw rows (row i is the state at i, predicting i + 1).
         """
         b, s = input_ids.shape
         past_len = 0 if past is None else past[0][0].shape[2]
@@ -160,7 +164,7 @@ class Transformer(nn.Module):
             x, present = block(x, cos, sin, bias, None if past is None else past[i])
             presents.append(present)
         logits = self.norm(x) @ self.embed.weight.t()  # tied embeddings: (batch, seq, vocab)
-        if self.cfg.shift_logits:  # logits of position i from state i - 1; position 0 keeps its own (unused)
+        if self.cfg.shift_logits and shift:  # position i from state i - 1; position 0 keeps its own (unused)
             logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
         return logits, presents
 

@@ -1,6 +1,7 @@
 // Corpus readers: turn the shared corpora into lists of documents, and split them into
 // train/validation deterministically by document content (so the split never depends on order).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export type CorpusName = 'tinystories' | 'tinyshakespeare';
 export type Split = 'train' | 'validation';
@@ -8,9 +9,14 @@ export type Split = 'train' | 'validation';
 /** Default location of the corpora, relative to the repository root (never committed). */
 export const DEFAULT_CORPUS_DIR = '../shared/corpora';
 
-export const CORPUS_FILES: Record<CorpusName, string> = {
-  tinystories: 'tinystories.txt',
-  tinyshakespeare: 'tinyshakespeare.txt',
+/**
+ * The files of each corpus, read in this order. TinyStories comes in two files with no story in common (the
+ * extra one arrived later); a story's split depends only on its text, so adding a file never moves a
+ * validation story into train.
+ */
+export const CORPUS_FILES: Record<CorpusName, readonly string[]> = {
+  tinystories: ['tinystories.txt', 'tinystories-extra.txt'],
+  tinyshakespeare: ['tinyshakespeare.txt'],
 };
 
 /** TinyStories: each story is followed by a line holding exactly `<|endoftext|>`. */
@@ -35,17 +41,21 @@ export function parseCorpus(name: CorpusName, text: string): string[] {
   return name === 'tinystories' ? parseTinyStories(text) : parseTinyShakespeare(text);
 }
 
-export function readCorpus(name: CorpusName, path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(
-      `cannot read the ${name} corpus at ${path} (${(err as Error).message}); ` +
-        `pass --corpus-dir to point at the folder holding ${CORPUS_FILES[name]}`,
-    );
-  }
-  return parseCorpus(name, text);
+/** Every document of a corpus, file after file, from `dir` (the folder holding CORPUS_FILES[name]). */
+export function readCorpus(name: CorpusName, dir: string): string[] {
+  return CORPUS_FILES[name].flatMap((file) => {
+    const path = join(dir, file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new Error(
+        `cannot read the ${name} corpus at ${path} (${(err as Error).message}); ` +
+          `pass --corpus-dir to point at the folder holding ${CORPUS_FILES[name].join(' and ')}`,
+      );
+    }
+    return parseCorpus(name, text);
+  });
 }
 
 /** FNV-1a, 32 bit, over UTF-16 code units: tiny, stable across platforms, good enough for a split. */

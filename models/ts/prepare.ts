@@ -22,7 +22,7 @@ export function prepare(opts: {
   maxTrainDocs: number;
 }): Record<string, unknown> {
   const t0 = performance.now();
-  const docs = readCorpus(opts.corpus, join(opts.corpusDir, CORPUS_FILES[opts.corpus]));
+  const docs = readCorpus(opts.corpus, opts.corpusDir);
   const split = splitDocuments(docs, opts.validationShare);
   const train = opts.maxTrainDocs > 0 ? split.train.slice(0, opts.maxTrainDocs) : split.train;
   const model = trainBpe(train, { vocabSize: opts.vocabSize });
@@ -49,6 +49,7 @@ export function prepare(opts: {
   }
   const meta = {
     corpus: opts.corpus,
+    corpus_files: CORPUS_FILES[opts.corpus],
     vocab_size: tokenizer.vocabSize,
     requested_vocab_size: opts.vocabSize,
     context: opts.context,

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from './args.ts';
 import { BpeTokenizer, trainBpe } from './bpe.ts';
-import { CORPUS_FILES, DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from './corpus.ts';
+import { DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from './corpus.ts';
 
 const VOCAB_SIZES = [512, 1024, 2048, 4096];
 const CONTEXTS = [128, 256, 512];
@@ -19,7 +19,7 @@ const args = parseArgs(
   { corpusDir: DEFAULT_CORPUS_DIR, out: 'docs/sweep' },
   'usage: npm run sweep:data -- [--corpus-dir DIR] [--out docs/sweep]',
 );
-const { train } = splitDocuments(readCorpus('tinystories', join(args.corpusDir, CORPUS_FILES.tinystories)));
+const { train } = splitDocuments(readCorpus('tinystories', args.corpusDir));
 const bytes = train.reduce((n, d) => n + Buffer.byteLength(d, 'utf8'), 0);
 const rows = VOCAB_SIZES.map((vocabSize) => {
   const t0 = performance.now();

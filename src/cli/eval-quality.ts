@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-web';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
-import { CORPUS_FILES, DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from '../../models/ts/corpus.ts';
+import { DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from '../../models/ts/corpus.ts';
 import { generateAr } from '../core/ar-sampler.ts';
 import { answerNll } from '../core/bench-core.ts';
 import { generateDiffusion } from '../core/diffusion-sampler.ts';
@@ -112,7 +112,7 @@ async function main() {
     pair: args.pair || undefined,
     backend: 'wasm',
   });
-  const docs = readCorpus('tinystories', join(args.corpusDir, CORPUS_FILES.tinystories));
+  const docs = readCorpus('tinystories', args.corpusDir);
   const { train, validation } = splitDocuments(docs);
   const vocabulary = new Set(train.flatMap(words));
   const openings = heldOutOpenings(validation, args.prompts);

@@ -1,6 +1,8 @@
 // The masked-diffusion sampler: LLaDA's low-confidence remasking with semi-autoregressive blocks
 // (Nie et al. 2025, Alg. 4-5), Dream's confidence measures, Fast-dLLM's threshold/factor parallel decoding
-// (Wu et al. 2025), classifier-free guidance (LLaDA eq. 16) and ReMDM / LLaDA 2.1-style editing.
+// (Wu et al. 2025) with its prefix and dual KV caches, classifier-free guidance (LLaDA eq. 16) and ReMDM /
+// LLaDA 2.1-style editing.
+import { CachedDenoiser } from './denoiser-cache.ts';
 import { EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError, TokenIdError } from './errors.ts';
 import type { Denoiser, TokenText } from './models.ts';
 import { DIFFUSION_DEFAULTS, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
@@ -125,8 +127,8 @@ export async function generateDiffusion(
   // reads the model's float32 row in place; guidance and filters work on one reused float64 buffer.
   const buffer = new Float64Array(vocabSize);
   const inPlace = o.cfgScale === 0 && o.topK === 0 && o.topP === 1;
-  const predict = (p: number, rows: Float32Array[], needSample: boolean): Prediction => {
-    const off = p * vocabSize;
+  const predict = (p: number, rows: Float32Array[], from: number, needSample: boolean): Prediction => {
+    const off = (p - from) * vocabSize;
     const cond = rows[0];
     let row: LogitsRow;
     if (inPlace) row = cond.subarray(off, off + vocabSize);
@@ -167,7 +169,8 @@ export async function generateDiffusion(
   let lengthDecided = false;
   const endOfTextAhead = (block: number, preds: Map<number, Prediction>): Commit[] => {
     if (lengthDecided) return [];
-    const ahead = generated.filter((p) => blockOf(p) > block && x[p] === maskId);
+    // only where this step predicted (a dual-cache step computes the block alone)
+    const ahead = generated.filter((p) => blockOf(p) > block && x[p] === maskId && preds.has(p));
     const first = ahead.findIndex((p) => {
       const pred = preds.get(p)!;
       return pred.ghostToken === eot && pred.ghostProb >= o.endOfTextAhead!;
@@ -178,147 +181,158 @@ export async function generateDiffusion(
     return ahead.slice(first).map((p) => ({ pos: p, token: eot, text: tokenText(eot), conf }));
   };
 
-  outer: for (let block = 0; block < numBlocks; block++) {
-    const inBlock = generated.filter((p) => blockOf(p) === block);
-    let stepInBlock = 0;
-    while (inBlock.some((p) => x[p] === maskId)) {
-      if (ctx.signal?.aborted) {
-        termination = {
-          reason: 'cancelled',
-          step: steps.length,
-          plannedSteps,
-          message: `cancelled after step ${steps.length} of ${plannedSteps}`,
-        };
-        break outer;
-      }
-      const t0 = now();
-      const batch = [x.slice()];
-      if (o.cfgScale > 0) {
-        const uncond = x.slice();
-        for (let p = 0; p < uncond.length; p++) if (!isGenerated[p]) uncond[p] = maskId;
-        batch.push(uncond);
-      }
-      const rows = await model.forward(batch);
-      passes += batch.length;
-      const t1 = now();
+  const denoiser = new CachedDenoiser(model, o.cache);
+  try {
+    outer: for (let block = 0; block < numBlocks; block++) {
+      const inBlock = generated.filter((p) => blockOf(p) === block);
+      const blockRange = { from: inBlock[0], to: inBlock[inBlock.length - 1] + 1 };
+      let stepInBlock = 0;
+      while (inBlock.some((p) => x[p] === maskId)) {
+        if (ctx.signal?.aborted) {
+          termination = {
+            reason: 'cancelled',
+            step: steps.length,
+            plannedSteps,
+            message: `cancelled after step ${steps.length} of ${plannedSteps}`,
+          };
+          break outer;
+        }
+        const t0 = now();
+        const batch = [x.slice()];
+        if (o.cfgScale > 0) {
+          const uncond = x.slice();
+          for (let p = 0; p < uncond.length; p++) if (!isGenerated[p]) uncond[p] = maskId;
+          batch.push(uncond);
+        }
+        const pass = await denoiser.predict(batch, blockRange, stepInBlock === 0);
+        passes += batch.length;
+        const t1 = now();
 
-      // Predictions: sampled for this block's masks, argmax ghosts elsewhere, and committed tokens for edits.
-      const preds = new Map<number, Prediction>();
-      const candidates: number[] = [];
-      for (const p of generated) {
-        const masked = x[p] === maskId;
-        if (masked && blockOf(p) === block) candidates.push(p);
-        if (masked || o.editMode !== 'off') preds.set(p, predict(p, rows, masked && blockOf(p) === block));
-      }
-
-      // How many to commit, and which.
-      const byConfidence = candidates.slice().sort((a, b) => preds.get(b)!.conf - preds.get(a)!.conf || a - b);
-      let chosen: number[];
-      if (o.threshold !== null) {
-        chosen = byConfidence.filter((p) => preds.get(p)!.conf >= o.threshold!);
-        if (chosen.length === 0) chosen = byConfidence.slice(0, 1);
-      } else {
-        const k =
-          o.factor !== null
-            ? factorCount(
-                byConfidence.map((p) => preds.get(p)!.conf),
-                o.factor,
-              )
-            : stepInBlock < stepsPerBlock
-              ? Math.ceil(candidates.length / (stepsPerBlock - stepInBlock)) // = floor(N/S) + [i < N mod S]
-              : candidates.length;
-        chosen = o.algTemp > 0 ? sampleByConfidence(candidates, preds, k, o.algTemp, rng) : byConfidence.slice(0, k);
-      }
-
-      // Edits of tokens committed at earlier steps, judged by this step's prediction.
-      const edits: Edit[] = [];
-      if (o.editMode !== 'off') {
-        const lastScheduled = dynamic ? stepInBlock >= o.blockLength : stepInBlock >= stepsPerBlock - 1;
+        // Predictions where this pass computed them: sampled for this block's masks, argmax ghosts elsewhere, and
+        // committed tokens for edits.
+        const preds = new Map<number, Prediction>();
+        const candidates: number[] = [];
         for (const p of generated) {
-          if (x[p] === maskId) continue;
-          const pred = preds.get(p)!;
-          const prob = pred.probOfCurrent;
-          const hit = o.editMode === 'threshold' ? prob < o.editThreshold : rng.uniform() < o.remdmSigma;
-          if (!hit) continue;
-          if (o.editAction === 'remask') {
-            // Only inside the current block and before its last step, so every block still ends decoded.
-            if (blockOf(p) !== block || lastScheduled) continue;
-            edits.push({ pos: p, from: x[p], to: maskId, text: '', prob: round4(prob) });
-          } else if (pred.ghostToken !== x[p]) {
-            edits.push({
-              pos: p,
-              from: x[p],
-              to: pred.ghostToken,
-              text: tokenText(pred.ghostToken),
-              prob: round4(prob),
-            });
+          const masked = x[p] === maskId;
+          if (masked && blockOf(p) === block) candidates.push(p);
+          if (p < pass.from || p >= pass.to) continue;
+          if (masked || o.editMode !== 'off')
+            preds.set(p, predict(p, pass.rows, pass.from, masked && blockOf(p) === block));
+        }
+
+        // How many to commit, and which.
+        const byConfidence = candidates.slice().sort((a, b) => preds.get(b)!.conf - preds.get(a)!.conf || a - b);
+        let chosen: number[];
+        if (o.threshold !== null) {
+          chosen = byConfidence.filter((p) => preds.get(p)!.conf >= o.threshold!);
+          if (chosen.length === 0) chosen = byConfidence.slice(0, 1);
+        } else {
+          const k =
+            o.factor !== null
+              ? factorCount(
+                  byConfidence.map((p) => preds.get(p)!.conf),
+                  o.factor,
+                )
+              : stepInBlock < stepsPerBlock
+                ? Math.ceil(candidates.length / (stepsPerBlock - stepInBlock)) // = floor(N/S) + [i < N mod S]
+                : candidates.length;
+          chosen = o.algTemp > 0 ? sampleByConfidence(candidates, preds, k, o.algTemp, rng) : byConfidence.slice(0, k);
+        }
+
+        // Edits of tokens committed at earlier steps, judged by this step's prediction.
+        const edits: Edit[] = [];
+        if (o.editMode !== 'off') {
+          const lastScheduled = dynamic ? stepInBlock >= o.blockLength : stepInBlock >= stepsPerBlock - 1;
+          for (const p of generated) {
+            const pred = preds.get(p);
+            if (x[p] === maskId || !pred) continue;
+            const prob = pred.probOfCurrent;
+            const hit = o.editMode === 'threshold' ? prob < o.editThreshold : rng.uniform() < o.remdmSigma;
+            if (!hit) continue;
+            if (o.editAction === 'remask') {
+              // Only inside the current block and before its last step, so every block still ends decoded.
+              if (blockOf(p) !== block || lastScheduled) continue;
+              edits.push({ pos: p, from: x[p], to: maskId, text: '', prob: round4(prob) });
+            } else if (pred.ghostToken !== x[p]) {
+              edits.push({
+                pos: p,
+                from: x[p],
+                to: pred.ghostToken,
+                text: tokenText(pred.ghostToken),
+                prob: round4(prob),
+              });
+            }
           }
         }
-      }
 
-      const commits: Commit[] = chosen
-        .sort((a, b) => a - b)
-        .map((p) => ({
-          pos: p,
-          token: preds.get(p)!.token,
-          text: tokenText(preds.get(p)!.token),
-          conf: round4(preds.get(p)!.conf),
-        }));
-      if (o.endOfTextAhead !== null) commits.push(...endOfTextAhead(block, preds));
-      for (const e of edits) x[e.pos] = e.to;
-      for (const c of commits) x[c.pos] = c.token;
+        const commits: Commit[] = chosen
+          .sort((a, b) => a - b)
+          .map((p) => ({
+            pos: p,
+            token: preds.get(p)!.token,
+            text: tokenText(preds.get(p)!.token),
+            conf: round4(preds.get(p)!.conf),
+          }));
+        if (o.endOfTextAhead !== null) commits.push(...endOfTextAhead(block, preds));
+        for (const e of edits) x[e.pos] = e.to;
+        for (const c of commits) x[c.pos] = c.token;
 
-      const ghosts: Ghost[] = [];
-      for (const p of generated) {
-        if (x[p] !== maskId) {
-          lastGhost.delete(p);
-          continue;
+        const ghosts: Ghost[] = [];
+        for (const p of generated) {
+          if (x[p] !== maskId) {
+            lastGhost.delete(p);
+            continue;
+          }
+          const pred = preds.get(p);
+          if (!pred) continue;
+          const prob = Math.round(pred.ghostProb * 100) / 100;
+          const last = lastGhost.get(p);
+          if (!last || last[1] !== pred.ghostToken || Math.abs(last[2] - prob) >= GHOST_PROB_STEP) {
+            const ghost: Ghost = [p, pred.ghostToken, prob];
+            lastGhost.set(p, ghost);
+            ghosts.push(ghost);
+          }
         }
-        const pred = preds.get(p);
-        if (!pred) continue;
-        const prob = Math.round(pred.ghostProb * 100) / 100;
-        const last = lastGhost.get(p);
-        if (!last || last[1] !== pred.ghostToken || Math.abs(last[2] - prob) >= GHOST_PROB_STEP) {
-          const ghost: Ghost = [p, pred.ghostToken, prob];
-          lastGhost.set(p, ghost);
-          ghosts.push(ghost);
-        }
-      }
 
-      const step: TraceStep = {
-        step: steps.length + 1,
-        block,
-        forwardPasses: passes,
-        modelMs: roundMs(t1 - t0),
-        samplerMs: 0,
-        commits,
-        edits,
-        ghosts,
-      };
+        const step: TraceStep = {
+          step: steps.length + 1,
+          block,
+          forwardPasses: passes,
+          positions: pass.computed,
+          fullPass: pass.full,
+          modelMs: roundMs(t1 - t0),
+          samplerMs: 0,
+          commits,
+          edits,
+          ghosts,
+        };
 
-      if (o.stopAtEndOfText) {
-        const firstEot = generated.find((p) => x[p] === eot);
-        if (firstEot !== undefined && !generated.some((p) => p < firstEot && x[p] === maskId)) {
-          let last = x.length;
-          while (last > firstEot + 1 && x[last - 1] === eot) last--;
-          for (let p = firstEot + 1; p < x.length; p++) x[p] = eot;
-          if (last > firstEot + 1) step.fill = { from: firstEot + 1, to: last };
-          termination = {
-            reason: 'end-of-text',
-            step: step.step,
-            plannedSteps,
-            message: `terminated at step ${step.step} of ${plannedSteps}: end-of-text decoded`,
-          };
+        if (o.stopAtEndOfText) {
+          const firstEot = generated.find((p) => x[p] === eot);
+          if (firstEot !== undefined && !generated.some((p) => p < firstEot && x[p] === maskId)) {
+            let last = x.length;
+            while (last > firstEot + 1 && x[last - 1] === eot) last--;
+            for (let p = firstEot + 1; p < x.length; p++) x[p] = eot;
+            if (last > firstEot + 1) step.fill = { from: firstEot + 1, to: last };
+            termination = {
+              reason: 'end-of-text',
+              step: step.step,
+              plannedSteps,
+              message: `terminated at step ${step.step} of ${plannedSteps}: end-of-text decoded`,
+            };
+          }
         }
+        step.samplerMs = roundMs(now() - t1);
+        steps.push(step);
+        ctx.onStep?.(step);
+        if (termination) break outer;
+        await ctx.between?.();
+        stepInBlock++;
+        if (steps.length > 4 * plannedSteps + 16) throw new Error('sampler did not converge (edits kept re-masking)');
       }
-      step.samplerMs = roundMs(now() - t1);
-      steps.push(step);
-      ctx.onStep?.(step);
-      if (termination) break outer;
-      await ctx.between?.();
-      stepInBlock++;
-      if (steps.length > 4 * plannedSteps + 16) throw new Error('sampler did not converge (edits kept re-masking)');
     }
+  } finally {
+    denoiser.dispose();
   }
   termination ??= {
     reason: 'completed',

@@ -115,8 +115,8 @@ export class Engine {
     );
     const arConfig = parseModelConfig(await readJson(`${pair.ar}/config.json`), `${root}${pair.ar}/config.json`);
     const tokenizer = await loadTokenizer(root, pair.diffusion);
-    const load = async (folder: string) => {
-      const path = `${folder}/onnx/model.onnx`;
+    const load = async (folder: string, graph = 'onnx/model.onnx') => {
+      const path = `${folder}/${graph}`;
       const bytes = await readFile(path, (loaded, total) => opts.onProgress?.({ file: path, loaded, total })).catch(
         (err) => {
           throw new ModelLoadError(`${root}${path}`, err);
@@ -125,7 +125,8 @@ export class Engine {
       return createSession(ort, bytes, `${root}${path}`, backend.backend);
     };
     const [diffSession, arSession] = [await load(pair.diffusion), await load(pair.ar)];
-    const diffusion = new OrtDenoiser(ort, diffSession, diffConfig, `${pairName}/diffusion`);
+    const windowSession = diffConfig.cached_graph ? await load(pair.diffusion, diffConfig.cached_graph) : null;
+    const diffusion = new OrtDenoiser(ort, diffSession, diffConfig, `${pairName}/diffusion`, undefined, windowSession);
     const ar = new OrtCausalLM(ort, arSession, arConfig, `${pairName}/ar`);
     if (tokenizer.maskId !== diffusion.maskId || tokenizer.endOfTextId !== diffusion.endOfTextId) {
       throw new ModelLoadError(

@@ -1,12 +1,14 @@
 // Scripted fakes for tests: the caller decides the logits of every forward pass, so a test can state the
 // exact commits each step must make.
-import type { CausalLM, Denoiser, KvCache } from './models.ts';
+import type { CausalLM, Denoiser, DenoiserCache, KvCache, WindowLogits } from './models.ts';
 
 export interface ForwardCall {
   /** Sequences of the call (a CFG call has two). */
   sequences: number[][];
   /** 0-based index of the call. */
   call: number;
+  /** Caching fakes: 'cache' for a full pass that fills the cache, [from, to) for a window pass. */
+  pass?: 'cache' | { from: number; to: number };
 }
 
 /** Logits for one sequence: row-major (seq * vocab). */
@@ -31,6 +33,44 @@ export class FakeDenoiser implements Denoiser {
     this.calls.push({ sequences: sequences.map((s) => Array.from(s)), call });
     return sequences.map((s, i) => this.script(s, call, i));
   }
+}
+
+/**
+ * A denoiser with Fast-dLLM's cached passes. Its cache is the token ids it saw when filled, and a window pass sees
+ * those outside the window and the current ones inside it: exact when only the window changed since the cache
+ * was filled, as within a block. Logits stay the script's, so schedules are the same as without a cache.
+ */
+export class FakeCachingDenoiser extends FakeDenoiser {
+  async forwardAndCache(sequences: Int32Array[]): Promise<{ logits: WindowLogits; cache: DenoiserCache }> {
+    const rows = await this.forward(sequences);
+    this.calls[this.calls.length - 1].pass = 'cache';
+    const length = sequences[0].length;
+    const from = this.shiftedLogits ? 1 : 0;
+    const logits = { rows: rows.map((r) => r.subarray(from * this.vocabSize)), from, to: length, computed: length };
+    return { logits, cache: new FakeDenoiserCache(sequences.map((s) => s.slice())) };
+  }
+
+  async forwardWindow(sequences: Int32Array[], from: number, to: number, cache: DenoiserCache): Promise<WindowLogits> {
+    const snapshot = (cache as FakeDenoiserCache).sequences;
+    const start = this.shiftedLogits ? from - 1 : from;
+    const seen = sequences.map((s, i) => {
+      const out = snapshot[i].slice();
+      out.set(s.subarray(start, to), start);
+      return out;
+    });
+    const rows = await this.forward(seen);
+    this.calls[this.calls.length - 1].pass = { from, to };
+    const computed = to - start;
+    return { rows: rows.map((r) => r.subarray(from * this.vocabSize)), from, to, computed };
+  }
+}
+
+class FakeDenoiserCache implements DenoiserCache {
+  constructor(readonly sequences: Int32Array[]) {}
+  get length() {
+    return this.sequences[0].length;
+  }
+  dispose() {}
 }
 
 /** Builds a logits row set from per-position probability-like scores (log taken), others get -30. */

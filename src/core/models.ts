@@ -15,6 +15,35 @@ export interface Denoiser {
   readonly shiftedLogits?: boolean;
   /** Logits (seq * vocab, row-major, float32) for each of a batch of equally long sequences. */
   forward(sequences: Int32Array[]): Promise<Float32Array[]>;
+  /**
+   * Fast-dLLM's caches need both of these (a model with a cached graph; see denoiser-cache.ts). A full pass that
+   * also keeps every position's keys and values.
+   */
+  forwardAndCache?(sequences: Int32Array[]): Promise<{ logits: WindowLogits; cache: DenoiserCache }>;
+  /**
+   * Predictions for positions [from, to) from the tokens there now and `cache` for every other position: only
+   * the window is computed. When `to` is the sequence's end only the positions before the window are read from
+   * the cache (the prefix cache); otherwise those after it too (the dual cache).
+   */
+  forwardWindow?(sequences: Int32Array[], from: number, to: number, cache: DenoiserCache): Promise<WindowLogits>;
+}
+
+/** The keys and values of every position of a batch of sequences, from one full pass; opaque to the sampler. */
+export interface DenoiserCache {
+  readonly length: number;
+  dispose(): void;
+}
+
+/**
+ * Predictions for positions [from, to) of each sequence: position p's logits are row p - from of `rows[i]`
+ * (rows may run past `to`). `computed`: positions the model ran per sequence (a shifted-logits model reads a
+ * window's first position from the position before it, so it computes one more).
+ */
+export interface WindowLogits {
+  rows: Float32Array[];
+  from: number;
+  to: number;
+  computed: number;
 }
 
 /** A key/value cache held by a causal model; opaque to the sampler. */

@@ -1,6 +1,7 @@
 // Sampler options: defaults, and validation that names the option, the allowed range and, for values
 // that must divide, the values that would work. Unknown keys are errors, never silently ignored.
 import { OptionError, UnknownOptionError } from './errors.ts';
+import { CACHE_MODES, type CacheMode } from './denoiser-cache.ts';
 import type { ConfidenceKind } from './sampling.ts';
 
 export type EditMode = 'off' | 'threshold' | 'remdm';
@@ -48,6 +49,11 @@ export interface DiffusionOptions {
    * goes block by block.
    */
   endOfTextAhead: number | null;
+  /**
+   * Fast-dLLM's caches (denoiser-cache.ts): off, prefix (the prompt and finished blocks from the cache) or dual
+   * (only the current block recomputed); both refresh the cache with a full pass at each block's first step.
+   */
+  cache: CacheMode;
   seed: number;
 }
 
@@ -105,6 +111,7 @@ export const DIFFUSION_DEFAULTS: DiffusionOptions = {
   minLength: 0,
   stopAtEndOfText: true,
   endOfTextAhead: 0.5,
+  cache: 'off',
   seed: 0,
 };
 
@@ -222,6 +229,7 @@ export function resolveDiffusionOptions(
   }
   if (typeof o.stopAtEndOfText !== 'boolean') throw new OptionError('stopAtEndOfText', 'must be true or false');
   if (o.endOfTextAhead !== null) num('endOfTextAhead', o.endOfTextAhead, 0.5, 1);
+  oneOf('cache', o.cache, CACHE_MODES);
   int('seed', o.seed, 0, 2 ** 32 - 1);
   return o;
 }

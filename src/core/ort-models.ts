@@ -3,7 +3,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { LogitsShapeError, ModelLoadError, ModelRunError } from './errors.ts';
 import { deviceLock, type RunLock } from './lock.ts';
-import type { CausalLM, Denoiser, KvCache } from './models.ts';
+import type { CausalLM, Denoiser, DenoiserCache, KvCache, WindowLogits } from './models.ts';
 
 export type OrtModule = typeof Ort;
 export type Backend = 'webgpu' | 'wasm';
@@ -41,6 +41,8 @@ export interface ModelConfig {
   is_causal: boolean;
   /** From `diffusion.shift_logits_in_graph`: row i predicts position i from the state at i - 1. */
   shifted_logits: boolean;
+  /** From `diffusion.cache.graph`: the denoiser's graph over a window against cached keys/values, if any. */
+  cached_graph: string | null;
 }
 
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
@@ -58,10 +60,26 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
     if (typeof c?.[key] !== 'number') throw new ModelLoadError(file, new Error(`config.json has no numeric "${key}"`));
   }
   const diffusion = c.diffusion as Record<string, unknown> | undefined;
+  const cache = diffusion?.cache as Record<string, unknown> | undefined;
+  if (cache !== undefined) {
+    // the only layout the runtime speaks (export_onnx.py cache_config)
+    const want = { keys: 'after-rope', logits: 'unshifted', present: 'window-only' };
+    for (const [key, value] of Object.entries(want)) {
+      if (cache[key] !== value) {
+        throw new ModelLoadError(
+          file,
+          new Error(`diffusion.cache.${key} must be "${value}", got ${JSON.stringify(cache[key])}`),
+        );
+      }
+    }
+    if (typeof cache.graph !== 'string')
+      throw new ModelLoadError(file, new Error('diffusion.cache.graph is not a path'));
+  }
   return {
     ...(c as unknown as ModelConfig),
     is_causal: c.is_causal !== false,
     shifted_logits: diffusion?.shift_logits_in_graph === true,
+    cached_graph: typeof cache?.graph === 'string' ? cache.graph : null,
   };
 }
 
@@ -89,25 +107,151 @@ function int64(ort: OrtModule, values: ArrayLike<number>, dims: number[]): Ort.T
   return new ort.Tensor('int64', data, dims);
 }
 
+/** Every position's keys and values (batch, heads, length, head_dim) per layer, after RoPE, out of the runtime. */
+class OrtDenoiserCache implements DenoiserCache {
+  constructor(
+    readonly data: Record<string, Float32Array>,
+    readonly batch: number,
+    readonly length: number,
+  ) {}
+  dispose() {
+    for (const key of Object.keys(this.data)) delete this.data[key];
+  }
+}
+
 export class OrtDenoiser implements Denoiser {
   readonly vocabSize: number;
   readonly maskId: number;
   readonly endOfTextId: number;
   readonly contextLength: number;
   readonly shiftedLogits: boolean;
+  readonly forwardAndCache?: Denoiser['forwardAndCache'];
+  readonly forwardWindow?: Denoiser['forwardWindow'];
+  private readonly pastNames: string[] = [];
 
+  /** `windowSession`: the cached graph (config.json diffusion.cache), which enables Fast-dLLM's caches. */
   constructor(
     private readonly ort: OrtModule,
     private readonly session: Ort.InferenceSession,
-    config: ModelConfig,
+    private readonly config: ModelConfig,
     readonly name: string,
     private readonly lock: RunLock = deviceLock,
+    private readonly windowSession: Ort.InferenceSession | null = null,
   ) {
     this.vocabSize = config.vocab_size;
     this.maskId = config.mask_token_id;
     this.endOfTextId = config.eos_token_id;
     this.contextLength = config.max_position_embeddings;
     this.shiftedLogits = config.shifted_logits;
+    if (windowSession) {
+      this.pastNames = windowSession.inputNames.filter((n) => n.startsWith('past_key_values.'));
+      if (this.pastNames.length !== 2 * config.num_hidden_layers) {
+        throw new ModelLoadError(
+          name,
+          new Error(
+            `cached graph: expected ${2 * config.num_hidden_layers} past_key_values inputs, found ${this.pastNames.length}`,
+          ),
+        );
+      }
+      this.forwardAndCache = (sequences) => this.cachingPass(sequences);
+      this.forwardWindow = (sequences, from, to, cache) =>
+        this.windowPass(sequences, from, to, cache as OrtDenoiserCache);
+    }
+  }
+
+  /** The whole sequence through the cached graph with nothing cached: every position's logits and keys/values. */
+  private async cachingPass(sequences: Int32Array[]) {
+    const length = sequences[0].length;
+    const { logits, presents } = await this.runWindow(sequences, 0, length, null, 0);
+    const shift = this.shiftedLogits ? 1 : 0;
+    const cache = new OrtDenoiserCache(presents, sequences.length, length);
+    // raw row j is the state at position j; with shifted logits it predicts j + 1 (position 0 has no prediction)
+    return { logits: { rows: logits, from: shift, to: length, computed: length }, cache };
+  }
+
+  private async windowPass(
+    sequences: Int32Array[],
+    from: number,
+    to: number,
+    cache: OrtDenoiserCache,
+  ): Promise<WindowLogits> {
+    const length = sequences[0].length;
+    const start = this.shiftedLogits ? from - 1 : from; // a shifted model predicts `from` from the state before it
+    if (start < 0 || to > length || from >= to) throw new RangeError(`window [${from}, ${to}) of ${length} positions`);
+    if (cache.length !== length || cache.batch !== sequences.length) {
+      throw new RangeError(`a cache of ${cache.batch} x ${cache.length} positions for ${sequences.length} x ${length}`);
+    }
+    const { logits } = await this.runWindow(sequences, start, to, cache, to === length ? start : length);
+    return { rows: logits, from: start + (this.shiftedLogits ? 1 : 0), to, computed: to - start };
+  }
+
+  /**
+   * Runs positions [start, end) of each sequence against `cache`: its first `pastLength` positions are passed
+   * (the prefix cache when that is `start`; the whole cache otherwise, the window's stale entries masked out).
+   */
+  private async runWindow(
+    sequences: Int32Array[],
+    start: number,
+    end: number,
+    cache: OrtDenoiserCache | null,
+    pastLength: number,
+  ): Promise<{ logits: Float32Array[]; presents: Record<string, Float32Array> }> {
+    const { ort, config } = this;
+    const b = sequences.length;
+    const w = end - start;
+    const heads = config.num_key_value_heads;
+    const dim = config.head_dim;
+    const ids = new Int32Array(b * w);
+    sequences.forEach((seq, i) => ids.set(seq.subarray(start, end), i * w));
+    const positions = Array.from({ length: b * w }, (_, i) => start + (i % w));
+    const mask = new Array<number>(b * (pastLength + w)).fill(1);
+    if (pastLength > start) {
+      for (let i = 0; i < b; i++) for (let p = start; p < end; p++) mask[i * (pastLength + w) + p] = 0;
+    }
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: int64(ort, ids, [b, w]),
+      position_ids: int64(ort, positions, [b, w]),
+      attention_mask: int64(ort, mask, [b, pastLength + w]),
+    };
+    for (const name of this.pastNames) {
+      const full = cache?.data[name];
+      let data: Float32Array = new Float32Array(0);
+      if (full && pastLength === cache!.length) data = full;
+      else if (full && pastLength > 0) {
+        // the prefix of every (batch, head) row: (b, h, length, d) -> (b, h, pastLength, d)
+        data = new Float32Array(b * heads * pastLength * dim);
+        for (let r = 0; r < b * heads; r++) {
+          data.set(
+            full.subarray(r * cache!.length * dim, (r * cache!.length + pastLength) * dim),
+            r * pastLength * dim,
+          );
+        }
+      }
+      feeds[name] = new ort.Tensor('float32', data, [b, heads, pastLength, dim]);
+    }
+    let out: Ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.lock.run(() => this.windowSession!.run(feeds));
+    } catch (err) {
+      throw new ModelRunError(this.name, err);
+    } finally {
+      feeds.input_ids.dispose();
+      feeds.position_ids.dispose();
+      feeds.attention_mask.dispose();
+    }
+    if (out.logits.dims.join() !== [b, w, this.vocabSize].join()) {
+      throw new LogitsShapeError(`[${b}, ${w}, ${this.vocabSize}]`, `[${out.logits.dims.join(', ')}]`);
+    }
+    const data = (await out.logits.getData()) as Float32Array;
+    out.logits.dispose();
+    const presents: Record<string, Float32Array> = {};
+    for (const name of this.pastNames) {
+      const t = out[name.replace('past_key_values.', 'present.')];
+      if (cache === null) presents[name] = (await t.getData()) as Float32Array;
+      t.dispose();
+    }
+    const row = w * this.vocabSize;
+    return { logits: sequences.map((_, i) => data.subarray(i * row, (i + 1) * row)), presents };
   }
 
   async forward(sequences: Int32Array[]): Promise<Float32Array[]> {
@@ -135,8 +279,9 @@ export class OrtDenoiser implements Denoiser {
     return sequences.map((_, i) => data.subarray(i * row, (i + 1) * row));
   }
 
-  release(): Promise<void> {
-    return this.session.release();
+  async release(): Promise<void> {
+    await this.session.release();
+    await this.windowSession?.release();
   }
 }
 

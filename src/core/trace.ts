@@ -36,6 +36,10 @@ export interface TraceStep {
   block: number;
   /** Forward passes so far, this step's included (a CFG step costs two). */
   forwardPasses: number;
+  /** Positions this step's pass computed, per sequence (all of them, or a cached pass's window). */
+  positions?: number;
+  /** False for a pass that read the other positions' keys and values from a cache (diffusion, cache on). */
+  fullPass?: boolean;
   modelMs: number;
   samplerMs: number;
   commits: Commit[];

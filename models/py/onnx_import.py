@@ -1,0 +1,60 @@
+"""Rebuild a Transformer from a folder this project exported (config.json + onnx/model.onnx).
+
+The exported graph holds every weight, so a new graph of the same model (e.g. the denoiser's cached graph) can be
+exported later without the training checkpoint, which is not committed. The result is checked against the
+folder's own graph by the caller (export_onnx.py compares logits before writing anything).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from model import ModelConfig, Transformer
+
+
+def config_from_hf(hf: dict) -> ModelConfig:
+    diffusion = hf.get("diffusion") or {}
+    return ModelConfig(
+        vocab_size=hf["vocab_size"], context=hf["max_position_embeddings"], dim=hf["hidden_size"],
+        n_layers=hf["num_hidden_layers"], n_heads=hf["num_attention_heads"], hidden_dim=hf["intermediate_size"],
+        norm_eps=hf["rms_norm_eps"], rope_theta=hf["rope_theta"], causal=hf.get("is_causal", True),
+        shift_logits=bool(diffusion.get("shift_logits_in_graph", False)),
+    )
+
+
+def load_exported(folder: str) -> tuple[Transformer, dict]:
+    """(model, config.json) from an exported folder. Named initialisers map by name; torch.onnx gives the
+    linear layers' transposed weights anonymous names, so those map by the order their MatMul nodes run in,
+    which is the order of Block.forward: wq, wk, wv, wo, w_gate, w_up, w_down per block, then the tied head."""
+    with open(os.path.join(folder, "config.json")) as f:
+        hf = json.load(f)
+    model = Transformer(config_from_hf(hf))
+    graph = onnx.load(os.path.join(folder, "onnx", "model.onnx")).graph
+    init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    state = model.state_dict()
+    loaded = {}
+    for name in state:
+        if f"model.{name}" in init:
+            loaded[name] = init[f"model.{name}"]
+    matmuls = [n.input[1] for n in graph.node if n.op_type == "MatMul" and n.input[1] in init
+               and not n.input[1].startswith("model.")]
+    roles = ["attn.wq", "attn.wk", "attn.wv", "attn.wo", "mlp.w_gate", "mlp.w_up", "mlp.w_down"]
+    linear = [f"blocks.{i}.{r}.weight" for i in range(model.cfg.n_layers) for r in roles]
+    if len(matmuls) < len(linear):
+        raise ValueError(f"{folder}: expected {len(linear)} weight MatMuls, found {len(matmuls)}")
+    for name, source in zip(linear, matmuls):
+        loaded[name] = init[source].T  # MatMul holds (in, out); nn.Linear holds (out, in)
+    missing = [n for n in state if n not in loaded]
+    if missing:
+        raise ValueError(f"{folder}: no weights found for {missing}")
+    for name, value in loaded.items():
+        if tuple(value.shape) != tuple(state[name].shape):
+            raise ValueError(f"{folder}: {name} has shape {value.shape}, the model wants {tuple(state[name].shape)}")
+    model.load_state_dict({n: torch.from_numpy(np.array(v, copy=True)) for n, v in loaded.items()})
+    model.eval()
+    return model, hf

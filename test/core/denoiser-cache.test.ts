@@ -1,0 +1,129 @@
+// Fast-dLLM's prefix and dual caches in the diffusion sampler, on scripted fakes with exact schedules: which
+// passes are full, how many positions each computes, and that every option keeps its meaning with a cache.
+import { describe, expect, it } from 'vitest';
+import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
+import { FakeCachingDenoiser, FakeDenoiser, logitsFrom, type ScriptedLogits } from '../../src/core/fake-models.ts';
+import type { DiffusionOptions } from '../../src/core/options.ts';
+import type { Trace } from '../../src/core/trace.ts';
+
+const V = 10; // 0 = end-of-text, 1 = mask, 2..9 ordinary tokens
+const EOT = 0;
+const PROMPT = [5, 6];
+const conf: Record<number, number> = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6, 6: 0.55, 7: 0.8, 8: 0.65, 9: 0.75 };
+const beliefs: ScriptedLogits = (seq) =>
+  logitsFrom(seq.length, V, (p) => (conf[p] === undefined ? { 9: 1 } : { [2 + (p % 7)]: conf[p], 9: 1 - conf[p] }));
+
+/** Greedy, two blocks of 4 after a 2-token prompt, one token per step: steps 1 and 5 start a block. */
+const twoBlocks: Partial<DiffusionOptions> = {
+  genLength: 8,
+  steps: 8,
+  blockLength: 4,
+  temperature: 0,
+  endOfTextAhead: null,
+};
+
+const commitsPerStep = (t: Trace) => t.steps.map((s) => s.commits.map((c) => c.pos));
+const passKinds = (model: FakeDenoiser) => model.calls.map((c) => c.pass ?? 'full');
+
+describe('cache off', () => {
+  it('runs a full pass over every position at every step, as before', async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    const t = await generateDiffusion(model, PROMPT, twoBlocks);
+    expect(passKinds(model)).toEqual(Array(8).fill('full'));
+    expect(t.steps.map((s) => [s.fullPass, s.positions])).toEqual(Array(8).fill([true, 10]));
+    expect(commitsPerStep(t)).toEqual([[3], [4], [5], [2], [7], [9], [8], [6]]);
+  });
+});
+
+describe('dual cache', () => {
+  it('refreshes the cache with a full pass at each block start and computes only the block after it', async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    const t = await generateDiffusion(model, PROMPT, { ...twoBlocks, cache: 'dual' });
+    const block0 = { from: 2, to: 6 };
+    const block1 = { from: 6, to: 10 };
+    expect(passKinds(model)).toEqual(['cache', block0, block0, block0, 'cache', block1, block1, block1]);
+    expect(t.steps.map((s) => s.fullPass)).toEqual([true, false, false, false, true, false, false, false]);
+    expect(t.steps.map((s) => s.positions)).toEqual([10, 4, 4, 4, 10, 4, 4, 4]);
+    expect(t.stats.forwardPasses).toBe(8); // a window pass is still a pass
+    expect(commitsPerStep(t)).toEqual([[3], [4], [5], [2], [7], [9], [8], [6]]); // this fake's logits are exact
+  });
+
+  it('a shifted-logits model computes one position more: the state before the block predicts its first position', async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    model.shiftedLogits = true;
+    const t = await generateDiffusion(model, PROMPT, { ...twoBlocks, cache: 'dual' });
+    expect(t.steps.map((s) => s.positions)).toEqual([10, 5, 5, 5, 10, 5, 5, 5]);
+    expect(commitsPerStep(t)).toEqual([[3], [4], [5], [2], [7], [9], [8], [6]]);
+  });
+
+  it('sends ghosts only for positions a pass computed', async () => {
+    const t = await generateDiffusion(new FakeCachingDenoiser(V, beliefs), PROMPT, { ...twoBlocks, cache: 'dual' });
+    expect(t.steps[0].ghosts.map((g) => g[0])).toEqual([2, 4, 5, 6, 7, 8, 9]); // every mask left after step 1
+    for (const s of [t.steps[1], t.steps[2], t.steps[3]]) {
+      for (const [pos] of s.ghosts) expect(pos >= 2 && pos < 6, `ghost at ${pos}`).toBe(true);
+    }
+  });
+
+  it('edits only what a pass computed: a committed token of an earlier block is judged at block starts alone', async () => {
+    // position 2 looks like token 4 at first; from the 7th pass on the model prefers token 8 there
+    const script: ScriptedLogits = (seq, call) =>
+      logitsFrom(seq.length, V, (p) =>
+        p === 2 ? (call < 6 ? { 4: 0.9, 8: 0.1 } : { 4: 0.05, 8: 0.95 }) : { 6: 0.5 + p / 100, 9: 0.5 - p / 100 },
+      );
+    const options = { ...twoBlocks, editMode: 'threshold', editThreshold: 0.1, editAction: 'replace' } as const;
+    const off = await generateDiffusion(new FakeCachingDenoiser(V, script), PROMPT, options);
+    const dual = await generateDiffusion(new FakeCachingDenoiser(V, script), PROMPT, { ...options, cache: 'dual' });
+    expect(off.steps[6].edits.map((e) => [e.pos, e.to])).toEqual([[2, 8]]); // pass 7, in block 1
+    expect(dual.steps.flatMap((s) => s.edits)).toEqual([]); // passes 6-8 of block 1 compute positions 6-9 only
+    expect(dual.final[2]).toBe(4);
+  });
+
+  it('sets the text length at the first step, a full pass, as without a cache', async () => {
+    // blocks [2,3] [4,5] [6,7] [8,9]: a sure end from 6 on
+    const model = new FakeCachingDenoiser(V, (seq) =>
+      logitsFrom(seq.length, V, (p) => (p >= 6 ? { [EOT]: 0.95, 4: 0.05 } : { 4: 0.6 + p / 100, 9: 0.4 - p / 100 })),
+    );
+    const options = { ...twoBlocks, blockLength: 2, endOfTextAhead: 0.9 };
+    const t = await generateDiffusion(model, PROMPT, { ...options, cache: 'dual' });
+    expect(commitsPerStep(t)).toEqual([[3, 6, 7, 8, 9], [2], [5], [4]]);
+    expect(t.steps.map((s) => s.fullPass)).toEqual([true, false, true, false]);
+    expect(t.termination).toMatchObject({ reason: 'end-of-text', step: 4 });
+  });
+
+  it('guidance keeps a cache for each of its two sequences (the unconditional one of the masked prompt)', async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    const t = await generateDiffusion(model, PROMPT, { ...twoBlocks, cache: 'dual', cfgScale: 1 });
+    expect(model.calls[1].pass).toEqual({ from: 2, to: 6 });
+    expect(model.calls[1].sequences).toHaveLength(2);
+    expect(model.calls[1].sequences[1].slice(0, 2)).toEqual([1, 1]);
+    expect(t.stats.forwardPasses).toBe(16);
+  });
+});
+
+describe('prefix cache', () => {
+  it('computes the block and everything after it, reading the prompt and finished blocks from the cache', async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    const t = await generateDiffusion(model, PROMPT, { ...twoBlocks, cache: 'prefix' });
+    const after0 = { from: 2, to: 10 };
+    const after1 = { from: 6, to: 10 };
+    expect(passKinds(model)).toEqual(['cache', after0, after0, after0, 'cache', after1, after1, after1]);
+    expect(t.steps.map((s) => s.positions)).toEqual([10, 8, 8, 8, 10, 4, 4, 4]);
+    expect(commitsPerStep(t)).toEqual([[3], [4], [5], [2], [7], [9], [8], [6]]);
+  });
+
+  it('threshold decoding inside the block still commits everything at or above tau', async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    const t = await generateDiffusion(model, PROMPT, { ...twoBlocks, threshold: 0.7, cache: 'prefix' });
+    expect(commitsPerStep(t)).toEqual([[3, 4], [5], [2], [7, 9], [8], [6]]);
+    expect(t.steps.map((s) => s.fullPass)).toEqual([true, false, false, true, false, false]);
+  });
+});
+
+it('refuses a cache for a model without a cached graph, saying so', async () => {
+  await expect(
+    generateDiffusion(new FakeDenoiser(V, beliefs), PROMPT, { ...twoBlocks, cache: 'dual' }),
+  ).rejects.toThrow(/cache.*"dual" needs a model with a cached graph, and fake-denoiser has none/);
+  await expect(
+    generateDiffusion(new FakeCachingDenoiser(V, beliefs), PROMPT, { ...twoBlocks, cache: 'both' as never }),
+  ).rejects.toThrow(/cache.*must be one of off, prefix, dual/);
+});

@@ -1,0 +1,96 @@
+// The denoiser's cached graph (Fast-dLLM's prefix and dual caches) on the committed fixture, or PAIR_DIR: with
+// nothing changed since the cache was filled, a window's logits are the full pass's, whichever positions are
+// read from the cache, and a shifted-logits model predicts a window's first position from the state before it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { OrtDenoiser, parseModelConfig } from '../../src/core/ort-models.ts';
+import type { WindowLogits } from '../../src/core/models.ts';
+import { PAIR_DIR, ort, readJson } from '../helpers/fixture.ts';
+
+const TOLERANCE = 1e-4;
+
+async function denoiser(): Promise<OrtDenoiser> {
+  const dir = join(PAIR_DIR, 'diffusion');
+  const config = parseModelConfig(readJson(join(dir, 'config.json')), 'config.json');
+  expect(config.cached_graph, 'config.json lists the cached graph').toBe('onnx/model_cached.onnx');
+  const open = (graph: string) => ort.InferenceSession.create(readFileSync(join(dir, graph)));
+  return new OrtDenoiser(
+    ort,
+    await open('onnx/model.onnx'),
+    config,
+    'diffusion',
+    undefined,
+    await open(config.cached_graph!),
+  );
+}
+
+/** Largest difference between the window's predictions for [from, to) and the full pass's. */
+function windowDiff(window: WindowLogits, full: Float32Array[], from: number, to: number, vocab: number): number {
+  let m = 0;
+  for (let i = 0; i < full.length; i++) {
+    for (let p = from; p < to; p++) {
+      for (let v = 0; v < vocab; v++) {
+        const a = window.rows[i][(p - window.from) * vocab + v];
+        const b = full[i][p * vocab + v];
+        m = Math.max(m, Math.abs(a - b));
+      }
+    }
+  }
+  return m;
+}
+
+describe(`cached denoiser graph of the pair in ${PAIR_DIR}`, () => {
+  // the parity inputs of the golden file: validation text, and the same with every third position masked
+  const golden = readJson<{ input_ids: number[][] }>(join(PAIR_DIR, 'golden', 'diffusion-logits.json'));
+  const sequences = golden.input_ids.map((row) => Int32Array.from(row));
+  const L = sequences[0].length;
+
+  it('a full pass through the cached graph gives the plain graph logits and every position cached', async () => {
+    const model = await denoiser();
+    const full = await model.forward(sequences);
+    const { logits, cache } = await model.forwardAndCache!(sequences);
+    expect(cache.length).toBe(L);
+    expect(logits.computed).toBe(L);
+    expect(logits.from).toBe(model.shiftedLogits ? 1 : 0); // a shifted model has no prediction at position 0
+    expect(windowDiff(logits, full, logits.from, L, model.vocabSize)).toBeLessThan(TOLERANCE);
+    cache.dispose();
+  });
+
+  it('a window over a fresh cache gives the full pass logits: dual (both sides cached) and prefix (to the end)', async () => {
+    const model = await denoiser();
+    const full = await model.forward(sequences);
+    const windows: [number, number][] = [
+      [4, 8], // dual: positions before and after the window come from the cache
+      [9, 10], // one position
+      [L - 4, L], // the last block: reaches the end, so only the prefix is read
+      [12, L], // prefix cache: the current block and everything after it recomputed
+    ];
+    for (const [from, to] of windows) {
+      const { cache } = await model.forwardAndCache!(sequences);
+      const window = await model.forwardWindow!(sequences, from, to, cache);
+      expect(window.from, `[${from}, ${to})`).toBe(from);
+      // the shifted model reads `from` from the state at from - 1, so it computes one position more
+      expect(window.computed).toBe(to - from + (model.shiftedLogits ? 1 : 0));
+      expect(windowDiff(window, full, from, to, model.vocabSize), `[${from}, ${to})`).toBeLessThan(TOLERANCE);
+      cache.dispose();
+    }
+  });
+
+  it('the window reads its own tokens now: the cached entries of its positions are never attended to', async () => {
+    const model = await denoiser();
+    const full = await model.forward(sequences);
+    const { cache } = await model.forwardAndCache!(sequences);
+    // garbage in the cache at the window's positions (and the one before it, which a shifted model recomputes)
+    const { num_key_value_heads: heads, head_dim: dim } = readJson(join(PAIR_DIR, 'diffusion', 'config.json'));
+    const start = model.shiftedLogits ? 3 : 4;
+    const data = (cache as unknown as { data: Record<string, Float32Array> }).data;
+    for (const kv of Object.values(data)) {
+      expect(kv.length).toBe(sequences.length * heads * L * dim); // (batch, heads, length, head_dim)
+      for (let r = 0; r < sequences.length * heads; r++) kv.fill(1e3, (r * L + start) * dim, (r * L + 8) * dim);
+    }
+    const window = await model.forwardWindow!(sequences, 4, 8, cache);
+    expect(windowDiff(window, full, 4, 8, model.vocabSize)).toBeLessThan(TOLERANCE);
+    cache.dispose();
+  });
+});
