@@ -10,31 +10,32 @@ def _fmt_seconds(s: float) -> str:
 
 
 def _quality_lines(quality: dict, causal: bool) -> list[str]:
-    """Sample-quality table of `npm run eval` for this model's kind, its gates, and six unedited samples."""
+    """`npm run eval` at the page's settings: this model's rows on both prompt sets, every gate, six samples."""
     kind = "ar" if causal else "diffusion"
-    sets = [q for q in quality["sets"] if q["model"] == kind]
-    lines = ["", f"## Sample quality (`npm run eval`, {len(quality['openings'])} held-out openings, "
-             f"{quality['genLength']} tokens, temperature {quality['temperature']})", ""]
-    if "pageDefaults" in quality and not causal:
-        d = quality["pageDefaults"]
-        ahead = (f", the length set at the first step (end-of-text ahead at p >= {d['endOfTextAhead']})"
-                 if d.get("endOfTextAhead") is not None else "")
-        lines += [f"Default page settings for the diffusion model: blocks of {d['blockLength']}, one token per "
-                  f"step{ahead}.", ""]
-    lines += ["| run | gen-PPL (scored by the AR model) | distinct-2 | repeated 4-grams | known words | forward passes |"
-              + (" clean terminations |" if kind == "diffusion" else ""),
-              "|---|---|---|---|---|---|" + ("---|" if kind == "diffusion" else "")]
-    for q in sets:
-        row = (f"| {q['name']} | {q['genPpl']:.2f} | {q['distinct2']:.3f} | {q['repeated4']:.3f} | "
-               f"{100 * q['knownWords']:.1f}% | {q['forwardPasses']:.1f} |")
-        if kind == "diffusion":
-            row += f" {100 * q.get('cleanTerminations', 0):.0f}% |"
-        lines.append(row)
-    lines += ["", "Quality gates of the pair:", ""]
-    lines += [f"- {'PASS' if g['pass'] else 'FAIL'}: {g['gate']} ({g['value']})" for g in quality["gates"]]
-    first = sets[0]
-    lines += ["", f"## Six unedited samples ({first['name']})", ""]
-    for opening, sample in list(zip(quality["openings"], first["samples"]))[:6]:
+    d, ar = quality["pageSettings"]["diffusion"], quality["pageSettings"]["ar"]
+    lines = ["", "## Sample quality (`npm run eval`, at the page's settings, on two prompt sets)", "",
+             f"The page's settings: {d['genLength']} positions, blocks of {d['blockLength']}, {d['steps']} steps, "
+             f"temperature {d['temperature']}, end-of-text ahead at p >= {d['endOfTextAhead']}, cache {d['cache']}; "
+             f"the AR model writes up to {ar['maxNewTokens']} tokens at temperature {ar['temperature']}. Sets: "
+             + "; ".join(f"{q['name']} ({len(q['openings'])})" for q in quality["sets"]) + ".", "",
+             "| set | run | gen-PPL (AR-scored) | entropy | distinct-2 | repeated 4-grams | doom loops | known words "
+             "| clean endings | passes | positions computed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for q in quality["sets"]:
+        for r in q["rows"]:
+            if r["model"] == kind:
+                lines.append(f"| {q['name']} | {r['name']} | {r['genPpl']:.2f} | {r['entropy']:.3f} | "
+                             f"{r['distinct2']:.3f} | {r['repeated4']:.3f} | {100 * r['doomLoops']:.0f}% | "
+                             f"{100 * r['knownWords']:.1f}% | {100 * r['cleanEndings']:.0f}% | "
+                             f"{r['forwardPasses']:.1f} | {r['positions']:.0f} |")
+    if quality.get("gates"):
+        passed = sum(g["pass"] for g in quality["gates"])
+        lines += ["", f"Quality gates of the pair ({passed} of {len(quality['gates'])} pass):", ""]
+        lines += [f"- {'PASS' if g['pass'] else 'FAIL'}: {g['gate']} ({g['value']})" for g in quality["gates"]]
+    visitor = quality["sets"][-1]
+    first = next(r for r in visitor["rows"] if r["model"] == kind)
+    lines += ["", f"## Six unedited samples ({visitor['name']}, {first['name']})", ""]
+    for opening, sample in list(zip(visitor["openings"], first["samples"]))[-6:]:
         lines += ["```text", (opening + sample).strip(), "```", ""]
     return lines
 
@@ -70,13 +71,13 @@ def _baseline_lines(baseline: dict, metrics: dict | None, state: dict) -> list[s
                      f"{_fmt_seconds(sum(c['wall_seconds'] for c in own))} more | "
                      f"{metrics['elbo_nats_per_token']:.4f} (ELBO) |")
     for q in baseline.get("quality", {}).get("sets", []):
-        if q["model"] == "diffusion" and q["name"].startswith("diffusion (default"):
-            lines += ["", f"Samples of the from-scratch model at the default page settings "
-                      f"({len(baseline['quality']['openings'])} openings): gen-PPL {q['genPpl']:.2f}, "
-                      f"distinct-2 {q['distinct2']:.3f}, repeated 4-grams {q['repeated4']:.3f}, known words "
-                      f"{100 * q['knownWords']:.1f}%, clean terminations {100 * q.get('cleanTerminations', 0):.0f}%. "
-                      "First sample:", "", "```text",
-                      (baseline["quality"]["openings"][0] + q["samples"][0]).strip(), "```"]
+        for r in q["rows"]:
+            if r["model"] == "diffusion" and r["name"].startswith("diffusion (page"):
+                lines += ["", f"Samples of the from-scratch model at the page's settings ({q['name']}, "
+                          f"{len(q['openings'])}): gen-PPL {r['genPpl']:.2f}, entropy {r['entropy']:.3f}, "
+                          f"repeated 4-grams {r['repeated4']:.3f}, doom loops {100 * r['doomLoops']:.0f}%, known "
+                          f"words {100 * r['knownWords']:.1f}%, clean endings {100 * r['cleanEndings']:.0f}%. "
+                          "First sample:", "", "```text", (q["openings"][0] + r["samples"][0]).strip(), "```"]
     return lines
 
 

@@ -16,6 +16,7 @@ import { nodeReadFile } from '../core/node-files.ts';
 import type { OrtModule } from '../core/ort-models.ts';
 import { DEFAULT_BLOCK_LENGTH, DEFAULT_TEMPERATURE } from '../core/options.ts';
 import { matmulModel } from './matmul-model.ts';
+import { exitAfterOutput } from '../cli/exit.ts';
 
 const USAGE =
   'usage: npm run bench -- [--pair NAME] [--repeats 3] [--lengths 128,256] [--prompts 3] [--out bench-results] [--quick] [--threads 1]';
@@ -299,5 +300,5 @@ async function main() {
 
 main().catch((err) => {
   console.error(err instanceof Error ? `${err.name}: ${err.message}` : err);
-  process.exit(1);
+  return exitAfterOutput(1);
 });

@@ -1,8 +1,10 @@
-// npm run eval -- [--pair NAME] [--prompts 32] [--out FILE]
-// Sample quality of a pair on held-out story openings (the first sentence of validation stories):
-// generative perplexity scored by the AR model (MDLM/SEDD methodology), distinct-2, repeated-4-gram rate,
-// share of words found in the training corpus, and for diffusion the share of clean terminations.
-// Prints PASS/FAIL for the quality gates of the default pair and writes everything to JSON.
+// npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--cache MODE] [--out FILE] [--sweep FILE]
+// Sample quality of a pair at the page's own settings (src/core/page-settings.ts) on two prompt sets nobody tuned
+// for: the first sentences of validation stories, and what a visitor types (validation stories cut at a random
+// word of their first two sentences, and openings written by hand in models/eval/visitor-openings.json). Measures:
+// generative perplexity scored by the AR model (MDLM/SEDD methodology) beside the unigram entropy of each sample
+// (so repetition never passes as low perplexity), distinct-2, repeated 4-grams, doom loops, known words, clean
+// endings, passes and positions computed. Prints PASS/FAIL for every gate on both sets and writes JSON.
 import * as ort from 'onnxruntime-web';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,23 +13,31 @@ import { DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from '../../models/ts/
 import { generateAr } from '../core/ar-sampler.ts';
 import { answerNll } from '../core/bench-core.ts';
 import { generateDiffusion } from '../core/diffusion-sampler.ts';
+import type { CacheMode } from '../core/denoiser-cache.ts';
 import { Engine } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
-import {
-  DEFAULT_BLOCK_LENGTH,
-  DEFAULT_TEMPERATURE,
-  DIFFUSION_DEFAULTS,
-  resolveDiffusionOptions,
-  type ArOptions,
-  type DiffusionOptions,
-} from '../core/options.ts';
+import type { DiffusionOptions } from '../core/options.ts';
+import { pageSettings } from '../core/page-settings.ts';
+import { Rng } from '../core/rng.ts';
 import type { Trace } from '../core/trace.ts';
+import { exitAfterOutput } from './exit.ts';
 
-const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--gen-length 128] [--temperature ${DEFAULT_TEMPERATURE}]
-       [--top-p ${DIFFUSION_DEFAULTS.topP}] [--out FILE]
-       [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}] [--sweep FILE]
-  --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE
-                ({"name": {options}, ...}) beside the AR model, to choose sampler defaults by measurement`;
+const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--hand-written all|N] [--cache off|prefix|dual]
+       [--out FILE] [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}] [--sweep FILE]
+  Every run uses the page's settings for the pair; --cache overrides its cache mode for every diffusion row.
+  --prompts: validation openings; --cut: validation stories cut at a random word (seeded);
+  --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE ({"name": {options}})
+                over the page's settings, beside the AR model, on both sets`;
+
+/** The hand-written openings (never trained on: a test checks neither corpus file holds them). */
+export const VISITOR_OPENINGS_FILE = resolve(
+  import.meta.dirname,
+  '..',
+  '..',
+  'models',
+  'eval',
+  'visitor-openings.json',
+);
 
 /** First sentence of a story: up to and including the first . ! or ? */
 export function firstSentence(story: string): string {
@@ -73,19 +83,142 @@ export function cleanTermination(trace: Trace): boolean {
   return first >= 0 && gen.slice(first).every((id) => id === trace.endOfTextId);
 }
 
+/** The first `n` sentences of a story (as firstSentence finds them), as they stand in it. */
+export function firstSentences(story: string, n: number): string {
+  let rest = story.trim();
+  let out = '';
+  for (let i = 0; i < n && rest; i++) {
+    const s = firstSentence(rest);
+    const at = rest.indexOf(s) + s.length;
+    out += rest.slice(0, at);
+    rest = rest.slice(at);
+  }
+  return out.trim();
+}
+
+/**
+ * Openings as a visitor types them: each story cut after a random word (seeded) of its first two sentences, at
+ * least 3 words in and before their last word, so most end mid-sentence.
+ */
+export function cutOpenings(stories: string[], n: number, seed = 1): string[] {
+  const rng = new Rng(seed);
+  const out: string[] = [];
+  for (const story of stories) {
+    if (out.length >= n) break;
+    const head = firstSentences(story, 2);
+    const ends = [...head.matchAll(/\S+/g)].map((m) => m.index! + m[0].length);
+    if (ends.length < 4) continue;
+    const k = 3 + Math.floor(rng.uniform() * (ends.length - 3)); // words kept: 3 .. all but the last
+    const opening = head.slice(0, ends[k - 1]);
+    if (!out.includes(opening)) out.push(opening);
+  }
+  return out;
+}
+
+/** Sentences of a text: up to . ! or ? (and a closing quote), or the end. */
+export function sentences(text: string): string[] {
+  return (text.match(/[^.!?]+(?:[.!?]+["”']?|$)/g) ?? []).map((s) => s.trim()).filter(Boolean);
+}
+
+/** A doom loop: one sentence of three or more words said three or more times in one sample. */
+export function doomLoop(text: string): boolean {
+  const counts = new Map<string, number>();
+  for (const s of sentences(text)) {
+    const ws = words(s);
+    if (ws.length < 3) continue;
+    const key = ws.join(' ');
+    const c = (counts.get(key) ?? 0) + 1;
+    if (c >= 3) return true;
+    counts.set(key, c);
+  }
+  return false;
+}
+
+/** Entropy (nats) of the unigram distribution of one sample's token ids, as MDLM reports it beside gen-PPL. */
+export function unigramEntropy(ids: readonly number[]): number {
+  const counts = new Map<number, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  let h = 0;
+  for (const c of counts.values()) h -= (c / ids.length) * Math.log(c / ids.length);
+  return h;
+}
+
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
-interface SetResult {
+/** One model at one setting on one prompt set. */
+export interface RowResult {
   name: string;
   model: 'diffusion' | 'ar';
+  /** The options it ran with (diffusion: the page's with the row's changes on top). */
+  options: object;
   genPpl: number;
+  /** Mean unigram entropy of a sample's tokens (nats). */
+  entropy: number;
   distinct2: number;
   repeated4: number;
+  /** Share of samples with a doom loop. */
+  doomLoops: number;
   knownWords: number;
-  cleanTerminations?: number;
+  /** Share of samples that ended with end-of-text, nothing but end-of-text after it, within the canvas. */
+  cleanEndings: number;
   forwardPasses: number;
+  /** Positions computed per sequence, summed over a story's passes (a cache computes windows). */
+  positions: number;
+  wallMs: number;
   samples: string[];
 }
+
+export interface PromptSet {
+  name: string;
+  openings: string[];
+}
+
+export interface Gate {
+  gate: string;
+  pass: boolean;
+  value: string;
+}
+
+/** The gates of one diffusion row against the AR row of the same set (issue 13's list). */
+export function gatesFor(set: string, d: RowResult, ar: RowResult): Gate[] {
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const entropyGap = Math.abs(d.entropy - ar.entropy) / ar.entropy;
+  return [
+    {
+      gate: `${set}, ${d.name}: >= 90% clean endings within the canvas`,
+      pass: d.cleanEndings >= 0.9,
+      value: pct(d.cleanEndings),
+    },
+    {
+      gate: `${set}, ${d.name}: doom-loop rate <= AR's`,
+      pass: d.doomLoops <= ar.doomLoops,
+      value: `${pct(d.doomLoops)} vs AR ${pct(ar.doomLoops)}`,
+    },
+    {
+      gate: `${set}, ${d.name}: repeated 4-grams <= AR + 0.05`,
+      pass: d.repeated4 <= ar.repeated4 + 0.05,
+      value: `${d.repeated4.toFixed(3)} vs ${(ar.repeated4 + 0.05).toFixed(3)}`,
+    },
+    {
+      gate: `${set}, ${d.name}: gen-PPL <= 1.5 x AR, entropy within 5% of AR's`,
+      pass: d.genPpl <= 1.5 * ar.genPpl && entropyGap <= 0.05,
+      value:
+        `gen-PPL ${d.genPpl.toFixed(2)} vs ${(1.5 * ar.genPpl).toFixed(2)}, ` +
+        `entropy ${d.entropy.toFixed(3)} vs AR ${ar.entropy.toFixed(3)} (${(100 * entropyGap).toFixed(1)}% apart)`,
+    },
+    {
+      gate: `${set}, ${d.name}: >= 95% known words (both models)`,
+      pass: d.knownWords >= 0.95 && ar.knownWords >= 0.95,
+      value: `diffusion ${(100 * d.knownWords).toFixed(1)}%, AR ${(100 * ar.knownWords).toFixed(1)}%`,
+    },
+  ];
+}
+
+/** The diffusion rows that carry gates: the page's settings, and the page's "out of order" preset. */
+export const GATED_ROWS: Record<string, Partial<DiffusionOptions>> = {
+  'diffusion (page settings)': {},
+  'diffusion, blocks of 32 (out of order)': { blockLength: 32 },
+};
 
 async function main() {
   const args = parseArgs(
@@ -93,9 +226,9 @@ async function main() {
     {
       pair: '',
       prompts: 32,
-      genLength: 128,
-      temperature: DEFAULT_TEMPERATURE,
-      topP: DIFFUSION_DEFAULTS.topP,
+      cut: 24,
+      handWritten: 'all',
+      cache: '',
       out: '',
       models: 'models/pairs',
       corpusDir: DEFAULT_CORPUS_DIR,
@@ -103,6 +236,9 @@ async function main() {
     },
     USAGE,
   );
+  if (args.cache && !['off', 'prefix', 'dual'].includes(args.cache)) {
+    throw new Error(`--cache must be off, prefix or dual, got ${args.cache}\n${USAGE}`);
+  }
   ort.env.wasm.numThreads = 1;
   const root = join(resolve(args.models), '/');
   const engine = await Engine.load({
@@ -115,22 +251,38 @@ async function main() {
   const docs = readCorpus('tinystories', args.corpusDir);
   const { train, validation } = splitDocuments(docs);
   const vocabulary = new Set(train.flatMap(words));
-  const openings = heldOutOpenings(validation, args.prompts);
+  const handWritten = (JSON.parse(readFileSync(VISITOR_OPENINGS_FILE, 'utf8')) as { openings: string[] }).openings;
+  const sets: PromptSet[] = [
+    { name: 'validation openings', openings: heldOutOpenings(validation, args.prompts) },
+    {
+      name: 'visitor openings',
+      openings: [
+        // from the other end of the validation split, so the two sets share no story
+        ...cutOpenings([...validation].reverse(), args.cut),
+        ...(args.handWritten === 'all' ? handWritten : handWritten.slice(0, Number(args.handWritten))),
+      ],
+    },
+  ];
   const tok = engine.tokenizer;
+  const cacheOverride = args.cache ? { cache: args.cache as CacheMode } : {};
+  const page = pageSettings(engine.info, { diffusion: cacheOverride });
 
-  const runSet = async (
+  const runRow = async (
+    openings: string[],
     name: string,
     model: 'diffusion' | 'ar',
+    options: object,
     gen: (ids: number[]) => Promise<Trace>,
-  ): Promise<SetResult> => {
+  ): Promise<RowResult> => {
     let nll = 0;
     let n = 0;
-    const d2: number[] = [];
-    const r4: number[] = [];
-    const known: number[] = [];
+    const per = { d2: [] as number[], r4: [] as number[], known: [] as number[], entropy: [] as number[] };
+    const doom: boolean[] = [];
     const clean: boolean[] = [];
     const samples: string[] = [];
     let passes = 0;
+    let positions = 0;
+    let wallMs = 0;
     for (const opening of openings) {
       const ids = tok.encode(opening);
       const t = await gen(ids);
@@ -139,113 +291,91 @@ async function main() {
       n += s.tokens;
       const text = tok.decode(t.answer);
       samples.push(text);
-      d2.push(distinct2(text));
-      r4.push(repeated4(text));
+      per.d2.push(distinct2(text));
+      per.r4.push(repeated4(text));
+      if (t.answer.length) per.entropy.push(unigramEntropy(t.answer));
+      doom.push(doomLoop(text));
       const ws = words(text);
-      if (ws.length) known.push(ws.filter((w) => vocabulary.has(w)).length / ws.length);
+      if (ws.length) per.known.push(ws.filter((w) => vocabulary.has(w)).length / ws.length);
       clean.push(cleanTermination(t));
       passes += t.stats.forwardPasses;
+      positions += t.steps.reduce((a, step) => a + (step.positions ?? t.initial.length), 0);
+      wallMs += t.stats.wallMs;
     }
-    const result: SetResult = {
+    const share = (xs: boolean[]) => xs.filter(Boolean).length / xs.length;
+    const row: RowResult = {
       name,
       model,
+      options,
       genPpl: Math.exp(nll / Math.max(1, n)),
-      distinct2: mean(d2),
-      repeated4: mean(r4),
-      knownWords: mean(known),
+      entropy: mean(per.entropy),
+      distinct2: mean(per.d2),
+      repeated4: mean(per.r4),
+      doomLoops: share(doom),
+      knownWords: mean(per.known),
+      cleanEndings: share(clean),
       forwardPasses: passes / openings.length,
+      positions: positions / openings.length,
+      wallMs: wallMs / openings.length,
       samples,
     };
-    if (model === 'diffusion') result.cleanTerminations = clean.filter(Boolean).length / clean.length;
     console.log(
-      `${name.padEnd(34)} gen-PPL ${result.genPpl.toFixed(2).padStart(7)}  distinct-2 ${result.distinct2.toFixed(3)}  ` +
-        `rep-4 ${result.repeated4.toFixed(3)}  known words ${(100 * result.knownWords).toFixed(1)}%  ` +
-        `passes ${result.forwardPasses.toFixed(1)}` +
-        (result.cleanTerminations !== undefined ? `  clean ends ${(100 * result.cleanTerminations).toFixed(0)}%` : ''),
+      `  ${name.padEnd(40)} gen-PPL ${row.genPpl.toFixed(2).padStart(6)}  entropy ${row.entropy.toFixed(2)}  ` +
+        `distinct-2 ${row.distinct2.toFixed(3)}  rep-4 ${row.repeated4.toFixed(3)}  doom ${(100 * row.doomLoops).toFixed(0)}%  ` +
+        `known ${(100 * row.knownWords).toFixed(1)}%  clean ends ${(100 * row.cleanEndings).toFixed(0)}%  ` +
+        `passes ${row.forwardPasses.toFixed(1)}  positions ${row.positions.toFixed(0)}  ${(row.wallMs / 1000).toFixed(1)} s`,
     );
-    return result;
+    return row;
   };
 
-  const G = args.genLength;
-  const roundDown = (n: number) => (n >= DEFAULT_BLOCK_LENGTH ? n - (n % DEFAULT_BLOCK_LENGTH) : n);
-  const T = args.temperature;
-  const topP = args.topP; // token choice is the same for both models, as on the page
-  const ctx = engine.info.contextLength;
-  const diff =
-    (o: Partial<DiffusionOptions>, length = G) =>
-    (ids: number[]) =>
-      generateDiffusion(
-        engine.diffusion,
-        ids,
-        // whole default blocks, so every prompt gets the page's schedule
-        { genLength: roundDown(Math.min(length, ctx - ids.length)), temperature: T, topP, ...o },
-        { tokenText: tok.tokenText },
-      );
-  const ar = (o: Partial<ArOptions>) => (ids: number[]) =>
-    generateAr(
-      engine.ar,
-      ids,
-      { maxNewTokens: Math.min(G, ctx - ids.length), temperature: T, topP, ...o },
-      { tokenText: tok.tokenText },
+  const diffusionRow = (openings: string[], name: string, o: Partial<DiffusionOptions>) => {
+    const options = pageSettings(engine.info, { diffusion: { ...cacheOverride, ...o } }).diffusion;
+    return runRow(openings, name, 'diffusion', options, (ids) =>
+      generateDiffusion(engine.diffusion, ids, options, { tokenText: tok.tokenText }),
+    );
+  };
+  const arRow = (openings: string[]) =>
+    runRow(openings, 'AR (page settings)', 'ar', page.ar, (ids) =>
+      generateAr(engine.ar, ids, page.ar, { tokenText: tok.tokenText }),
     );
 
+  const d = page.diffusion;
   console.log(
-    `pair ${engine.info.pair}: ${openings.length} held-out openings, ${G} tokens, temperature ${T}, top-p ${topP}\n`,
+    `pair ${engine.info.pair}, page settings: ${d.genLength} positions, blocks of ${d.blockLength}, temperature ` +
+      `${d.temperature}, end-of-text ahead ${d.endOfTextAhead ?? 'off'}, cache ${d.cache}; AR ${page.ar.maxNewTokens} tokens`,
   );
-  /** Writes the results (with what they were measured on) to --out, and releases the models. */
-  const finish = async (results: object) => {
-    if (args.out) {
-      const { blockLength, endOfTextAhead } = resolveDiffusionOptions({ genLength: G });
-      const pageDefaults = { blockLength, endOfTextAhead }; // what "default page settings" meant for this run
-      const run = { pair: engine.info.pair, openings, genLength: G, temperature: T, topP, pageDefaults };
-      writeFileSync(args.out, JSON.stringify({ ...run, ...results }, null, 2));
-      console.log(`\nwritten to ${args.out}`);
-    }
-    await engine.release();
-  };
-  if (args.sweep) {
-    const candidates = JSON.parse(readFileSync(args.sweep, 'utf8')) as Record<string, Partial<DiffusionOptions>>;
-    const sets = [await runSet('AR (default page settings)', 'ar', ar({}))];
-    for (const [name, options] of Object.entries(candidates)) sets.push(await runSet(name, 'diffusion', diff(options)));
-    return finish({ candidates, sets });
+  const candidates = args.sweep
+    ? (JSON.parse(readFileSync(args.sweep, 'utf8')) as Record<string, Partial<DiffusionOptions>>)
+    : GATED_ROWS;
+  const results: (PromptSet & { rows: RowResult[] })[] = [];
+  const gates: Gate[] = [];
+  for (const set of sets) {
+    console.log(`\n${set.name} (${set.openings.length})`);
+    const ar = await arRow(set.openings);
+    const rows = [ar];
+    for (const [name, o] of Object.entries(candidates)) rows.push(await diffusionRow(set.openings, name, o));
+    results.push({ ...set, rows });
+    if (!args.sweep) for (const row of rows.slice(1)) gates.push(...gatesFor(set.name, row, ar));
   }
-  const sets = [
-    await runSet('AR (default page settings)', 'ar', ar({})),
-    await runSet('diffusion (default page settings)', 'diffusion', diff({})),
-    await runSet('diffusion, threshold 0.9', 'diffusion', diff({ threshold: 0.9 })),
-    await runSet(`diffusion, up to ${ctx} positions`, 'diffusion', diff({}, ctx)),
-  ];
-  const [arSet, diffSet, , longSet] = sets;
-  const gates = [
-    {
-      gate: 'diffusion gen-PPL <= 1.5 x AR gen-PPL (default settings)',
-      pass: diffSet.genPpl <= 1.5 * arSet.genPpl,
-      value: `${diffSet.genPpl.toFixed(2)} vs ${(1.5 * arSet.genPpl).toFixed(2)}`,
-    },
-    {
-      gate: `>= 90% clean terminations for diffusion within ${ctx} positions`,
-      pass: (longSet.cleanTerminations ?? 0) >= 0.9,
-      value: `${(100 * (longSet.cleanTerminations ?? 0)).toFixed(0)}% (within ${Math.min(256, ctx)} positions incl. prompt)`,
-    },
-    {
-      gate: '>= 95% of words from the corpus word list (both)',
-      pass: arSet.knownWords >= 0.95 && diffSet.knownWords >= 0.95,
-      value: `AR ${(100 * arSet.knownWords).toFixed(1)}%, diffusion ${(100 * diffSet.knownWords).toFixed(1)}%`,
-    },
-    {
-      gate: 'diffusion repeated-4-gram rate <= AR + 0.05',
-      pass: diffSet.repeated4 <= arSet.repeated4 + 0.05,
-      value: `${diffSet.repeated4.toFixed(3)} vs ${(arSet.repeated4 + 0.05).toFixed(3)}`,
-    },
-  ];
-  console.log('');
-  for (const g of gates) console.log(`${g.pass ? 'PASS' : 'FAIL'}  ${g.gate}: ${g.value}`);
-  await finish({ sets, gates });
+  if (gates.length) {
+    console.log('');
+    for (const g of gates) console.log(`${g.pass ? 'PASS' : 'FAIL'}  ${g.gate}: ${g.value}`);
+    console.log(`\n${gates.filter((g) => g.pass).length} of ${gates.length} gates pass`);
+  }
+  if (args.out) {
+    const run = { pair: engine.info.pair, pageSettings: page, cacheOverride: args.cache || null };
+    writeFileSync(
+      args.out,
+      JSON.stringify({ ...run, ...(args.sweep ? { candidates } : {}), sets: results, gates }, null, 2),
+    );
+    console.log(`\nwritten to ${args.out}`);
+  }
+  await engine.release();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err) => {
     console.error(err instanceof Error ? `${err.name}: ${err.message}` : err);
-    process.exit(1);
+    return exitAfterOutput(1);
   });
 }

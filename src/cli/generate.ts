@@ -6,15 +6,20 @@ import { join, resolve } from 'node:path';
 import { Engine, type Mode } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
 import { toErrorInfo } from '../core/errors.ts';
+import { pageSettings } from '../core/page-settings.ts';
 import type { ArOptions, DiffusionOptions } from '../core/options.ts';
 import type { Trace } from '../core/trace.ts';
+import { exitAfterOutput } from './exit.ts';
 import { replayTrace } from './replay.ts';
 
 const USAGE = `usage: npm run generate -- --prompt TEXT [--mode diffusion|ar|both] [--pair NAME] [--models DIR]
-  diffusion: --gen-length N (default: the pair's own, from the manifest) --steps N --block-length N --confidence probability|margin|entropy|random
+  Every option not given is the page's setting for the pair (src/core/page-settings.ts).
+  diffusion: --gen-length N (default: the pair's own, from the manifest) --steps N --block-length N --schedule llada|dream
+             --confidence probability|margin|entropy|random
              --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
              --edit-mode off|threshold|remdm --edit-threshold X --remdm-sigma X --edit-action remask|replace
              --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --seed N --infill-span N
+             --cache off|prefix|dual (Fast-dLLM's KV caches, refreshed at each block start; the page's: dual)
   ar:        --max-new-tokens N (default: --gen-length) --no-cache (and the shared --temperature --top-k --top-p --seed --min-length)
   output:    --json (the whole trace)  --replay (ANSI animation)  --threads N`;
 
@@ -22,6 +27,7 @@ const DIFFUSION_FLAGS: Record<string, keyof DiffusionOptions> = {
   'gen-length': 'genLength',
   steps: 'steps',
   'block-length': 'blockLength',
+  schedule: 'schedule',
   confidence: 'confidence',
   'alg-temp': 'algTemp',
   temperature: 'temperature',
@@ -36,12 +42,14 @@ const DIFFUSION_FLAGS: Record<string, keyof DiffusionOptions> = {
   'edit-action': 'editAction',
   'min-length': 'minLength',
   'eot-ahead': 'endOfTextAhead',
+  cache: 'cache',
   seed: 'seed',
 };
 const SHARED_WITH_AR = new Set(['temperature', 'top-k', 'top-p', 'seed', 'min-length']);
-const STRING_FLAGS = new Set(['confidence', 'edit-mode', 'edit-action']);
+const STRING_FLAGS = new Set(['schedule', 'confidence', 'edit-mode', 'edit-action', 'cache']);
 
 export interface CliArgs {
+  help?: boolean;
   prompt: string;
   mode: Mode;
   pair?: string;
@@ -81,10 +89,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
         throw new Error(`--${flag} must be a number, got ${JSON.stringify(raw)}`);
       return n;
     };
-    if (flag === 'help' || flag === 'h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (flag === 'prompt') args.prompt = value();
+    if (flag === 'help' || flag === 'h') args.help = true;
+    else if (flag === 'prompt') args.prompt = value();
     else if (flag === 'mode') {
       const m = value();
       if (m !== 'diffusion' && m !== 'ar' && m !== 'both')
@@ -106,7 +112,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
       if (SHARED_WITH_AR.has(flag)) a[DIFFUSION_FLAGS[flag]] = v;
     } else throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
   }
-  if (!args.prompt) throw new Error(`--prompt is required\n${USAGE}`);
+  if (!args.prompt && !args.help) throw new Error(`--prompt is required\n${USAGE}`);
   return args;
 }
 
@@ -117,7 +123,18 @@ function summary(t: Trace, backend: string): string {
     `  forward passes ${s.forwardPasses}, wall ${s.wallMs.toFixed(0)} ms, ${s.tokensPerSecond.toFixed(1)} tokens/s, ` +
       `${s.msPerPass.toFixed(2)} ms/pass, backend ${backend}`,
     `  model ${s.modelMs.toFixed(0)} ms, sampler ${s.samplerMs.toFixed(0)} ms (${(100 * s.samplerShare).toFixed(1)}% of the total)`,
+    ...(t.kind === 'diffusion' ? [`  ${passSummary(t)}`] : []),
   ].join('\n');
+}
+
+/** How much of the sequence the passes computed (a cache computes windows between full passes). */
+function passSummary(t: Trace): string {
+  const full = t.steps.filter((s) => s.fullPass !== false).length;
+  const positions = t.steps.reduce((sum, s) => sum + (s.positions ?? t.initial.length), 0);
+  return (
+    `cache ${(t.options as { cache?: string }).cache ?? 'off'}: ${full} full passes of ${t.steps.length}, ` +
+    `${positions} positions computed (${(positions / t.steps.length).toFixed(1)} per step of ${t.initial.length})`
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -127,6 +144,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     console.error((err as Error).message);
     return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
   }
   ort.env.wasm.numThreads = args.threads;
   const root = join(args.models, '/');
@@ -138,14 +159,12 @@ export async function main(argv: string[]): Promise<number> {
       pair: args.pair,
       backend: 'wasm',
     });
-    // as on the page: the pair's own generation length unless --gen-length says otherwise
-    const diffusion = { ...args.diffusion };
-    diffusion.genLength ??= engine.info.genLength;
+    // the page's settings for this pair, with the flags on top
+    const settings = pageSettings(engine.info, { diffusion: args.diffusion, ar: args.ar });
     const result = await engine.generate({
       prompt: args.prompt,
       mode: args.mode,
-      diffusion,
-      ar: { maxNewTokens: diffusion.genLength, ...args.ar },
+      ...settings,
       infillSpan: args.infillSpan,
     });
     if (args.json) {
@@ -176,5 +195,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then(exitAfterOutput);
 }

@@ -71,6 +71,7 @@ export async function generateAr(
         step: i + 1,
         block: 0,
         forwardPasses: i + 1,
+        positions: feed.length, // the prompt, then one token a pass with the cache; the whole text without
         modelMs: roundMs(t1 - t0),
         samplerMs: roundMs(now() - t1),
         commits: [{ pos: P + i, token, text: tokenText(token), conf: round4(prob) }],

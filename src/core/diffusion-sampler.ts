@@ -52,6 +52,27 @@ export function transferCount(nMasked: number, steps: number, i: number): number
   return Math.floor(nMasked / steps) + (i < nMasked % steps ? 1 : 0);
 }
 
+/** Dream's eps: its time grid runs from 1 down to eps, never to 0 (DreamGenerationConfig's default). */
+export const DREAM_EPS = 1e-3;
+
+/**
+ * Dream's step schedule (its `_sample`): at step i of S the time goes t -> s on torch.linspace(1, eps, S + 1), and
+ * int(n * (1 - s / t)) of the n masks left are committed (all of them at the last step), in float32 as there. It
+ * commits fewer tokens early and more late than LLaDA's even split, and may commit none at a step.
+ */
+export function dreamTransferCount(nMasked: number, steps: number, i: number): number {
+  if (i >= steps - 1) return nMasked;
+  const f = Math.fround;
+  const grid = (k: number) => {
+    // torch.linspace in float32: from the start for the first half of the points, from the end for the rest
+    const step = f(f(DREAM_EPS - 1) / steps);
+    return k < (steps + 1) / 2 ? f(1 + f(step * k)) : f(f(DREAM_EPS) - f(step * (steps - k)));
+  };
+  const t = grid(i);
+  const s = grid(i + 1);
+  return Math.trunc(f(nMasked * f(1 - f(s / t))));
+}
+
 /** Fast-dLLM factor rule: the largest n with (m + 1)(1 - c(m)) <= f for every m <= n (1-based), at least 1. */
 export function factorCount(sortedConfidences: number[], factor: number): number {
   let n = 0;
@@ -233,9 +254,11 @@ export async function generateDiffusion(
                   byConfidence.map((p) => preds.get(p)!.conf),
                   o.factor,
                 )
-              : stepInBlock < stepsPerBlock
-                ? Math.ceil(candidates.length / (stepsPerBlock - stepInBlock)) // = floor(N/S) + [i < N mod S]
-                : candidates.length;
+              : o.schedule === 'dream'
+                ? dreamTransferCount(candidates.length, stepsPerBlock, stepInBlock)
+                : stepInBlock < stepsPerBlock
+                  ? Math.ceil(candidates.length / (stepsPerBlock - stepInBlock)) // = floor(N/S) + [i < N mod S]
+                  : candidates.length;
           chosen = o.algTemp > 0 ? sampleByConfidence(candidates, preds, k, o.algTemp, rng) : byConfidence.slice(0, k);
         }
 

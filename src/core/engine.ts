@@ -65,6 +65,8 @@ export interface EngineInfo {
   vocabSize: number;
   /** The pair's generation length for the page and the CLI (its manifest `genLength`, else the options' default). */
   genLength: number;
+  /** The denoiser has a cached graph: Fast-dLLM's prefix and dual caches can run. */
+  cachedGraph: boolean;
 }
 
 /**
@@ -144,6 +146,7 @@ export class Engine {
       contextLength: Math.min(diffusion.contextLength, ar.contextLength),
       vocabSize: diffusion.vocabSize,
       genLength: pair.genLength ?? DIFFUSION_DEFAULTS.genLength,
+      cachedGraph: windowSession !== null,
     };
     return new Engine(info, tokenizer, diffusion, ar, manifest);
   }

@@ -6,6 +6,8 @@ import type { ConfidenceKind } from './sampling.ts';
 
 export type EditMode = 'off' | 'threshold' | 'remdm';
 export type EditAction = 'remask' | 'replace';
+/** How many masks the fixed schedule commits per step: LLaDA's even split, or Dream's time-based one. */
+export type StepSchedule = 'llada' | 'dream';
 
 export interface DiffusionOptions {
   /** Masked positions appended after the prompt (1..context - prompt). */
@@ -14,6 +16,11 @@ export interface DiffusionOptions {
   steps: number;
   /** Semi-autoregressive block size; divides genLength. genLength = one block (pure diffusion). Default: see defaultBlockLength. */
   blockLength: number;
+  /**
+   * Fixed schedule only: llada commits floor(N/S) + [i < N mod S] of a block's N masks at step i of S; dream
+   * commits int(n (1 - s/t)) of the n left as time goes t -> s from 1 to eps (fewer early, more late).
+   */
+  schedule: StepSchedule;
   /** How sure the model is of a position: probability, margin, entropy, or random order. */
   confidence: ConfidenceKind;
   /** > 0: sample the positions to commit from softmax(confidence / algTemp) instead of taking the top ones. */
@@ -96,6 +103,7 @@ export const DIFFUSION_DEFAULTS: DiffusionOptions = {
   genLength: 64,
   steps: 64,
   blockLength: defaultBlockLength(64),
+  schedule: 'llada',
   confidence: 'probability',
   algTemp: 0,
   temperature: DEFAULT_TEMPERATURE,
@@ -208,6 +216,7 @@ export function resolveDiffusionOptions(
       );
     }
   }
+  oneOf('schedule', o.schedule, ['llada', 'dream'] as const);
   oneOf('confidence', o.confidence, CONFIDENCE_KINDS);
   num('algTemp', o.algTemp, 0, 100);
   num('temperature', o.temperature, 0, 100);

@@ -1,5 +1,6 @@
 // All page state in one class of runes. The worker streams steps in; the page keeps traces as raw state
 // and derives what to draw at the cursor from them.
+import type { CacheMode } from '../core/denoiser-cache.ts';
 import type { DeviceBenchResult } from '../core/device-bench.ts';
 import type { GenerateResult, LoadProgress, Mode } from '../core/engine.ts';
 import {
@@ -11,6 +12,7 @@ import {
   type ArOptions,
   type DiffusionOptions,
 } from '../core/options.ts';
+import { pageSettings } from '../core/page-settings.ts';
 import { parseTraceFile, stepAt, stepTimes, type ReplayTrace, type TimeAxis } from '../core/replay.ts';
 import type { Trace, TraceStart, TraceStep } from '../core/trace.ts';
 import type { DemoBackend, LoadPhase, Loaded, ModelKind } from '../worker/protocol.ts';
@@ -48,6 +50,8 @@ export class AppState {
   infillSpan = $state(8);
   /** Set once the user (or the URL) chose a generation length; until then each pair's own length applies. */
   private lengthChosen = false;
+  /** Set once the link chose a cache mode; until then the page's setting for the pair applies. */
+  private cacheChosen = false;
 
   traces = $state.raw<{ diffusion: LiveTrace | null; ar: LiveTrace | null }>({ diffusion: null, ar: null });
   arSkipped = $state<string | null>(null);
@@ -131,7 +135,10 @@ export class AppState {
         },
       );
       this.vocabText = this.loaded.vocabText;
-      if (!this.lengthChosen) this.setGenLength(this.loaded.info.genLength, false);
+      // the page's settings for this pair, for what the visitor (or the link) has not chosen
+      const page = pageSettings(this.loaded.info);
+      if (!this.lengthChosen) this.setGenLength(page.diffusion.genLength, false);
+      if (!this.cacheChosen) this.diffusion.cache = page.diffusion.cache;
       this.status = 'ready';
     } catch (err) {
       this.fail(err);
@@ -234,6 +241,12 @@ export class AppState {
     if (byUser) this.lengthChosen = true;
   }
 
+  /** The visitor's cache mode, kept when another pair loads. */
+  setCache(mode: CacheMode) {
+    this.diffusion.cache = mode;
+    this.cacheChosen = true;
+  }
+
   applyPreset(preset: Preset) {
     this.diffusion = { ...this.diffusion, ...preset.diffusion };
     const length = this.diffusion.genLength;
@@ -302,8 +315,13 @@ export class AppState {
     if (Number.isInteger(threads) && threads > 0) this.threads = threads;
     if (state.prompt !== undefined) this.prompt = state.prompt;
     if (state.mode) this.mode = state.mode;
-    if (state.diffusion) this.diffusion = { ...this.diffusion, ...state.diffusion };
-    if (state.diffusion?.genLength !== undefined) this.lengthChosen = true;
+    if (state.diffusion) {
+      // a length from the link brings the page's steps and blocks for it, unless the link sets those too
+      const { genLength, ...rest } = state.diffusion;
+      if (genLength !== undefined) this.setGenLength(genLength);
+      this.diffusion = { ...this.diffusion, ...rest };
+    }
+    if (state.diffusion?.cache !== undefined) this.cacheChosen = true;
     if (state.ar) this.ar = { ...this.ar, ...state.ar };
     if (problems.length) this.notice = problems.join('; ');
   }

@@ -1,14 +1,24 @@
 // The sample-quality measures behind `npm run eval` and the gates of the default pair.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import {
   cleanTermination,
+  cutOpenings,
   distinct2,
+  doomLoop,
   firstSentence,
+  firstSentences,
+  gatesFor,
   heldOutOpenings,
   repeated4,
+  sentences,
+  unigramEntropy,
+  VISITOR_OPENINGS_FILE,
   words,
+  type RowResult,
 } from '../../src/cli/eval-quality.ts';
 import type { Trace } from '../../src/core/trace.ts';
+import { corpusPath, readJson } from '../helpers/fixture.ts';
 
 describe('held-out openings', () => {
   it('are the first sentence of a story, closing quote included', () => {
@@ -52,5 +62,85 @@ describe('clean termination', () => {
     expect(cleanTermination(trace([5, 6, 7, 0, 8]))).toBe(false);
     expect(cleanTermination(trace([5, 6, 7, 8, 9]))).toBe(false);
     expect(cleanTermination(trace([0, 6, 7, 8]))).toBe(false); // an end-of-text in the prompt does not count
+  });
+});
+
+describe('visitor openings', () => {
+  it('cut a story after a random word of its first two sentences, seeded, at least 3 words in', () => {
+    const story = 'Tom had a red ball. He threw it over the fence. Then he cried.';
+    expect(firstSentences(story, 2)).toBe('Tom had a red ball. He threw it over the fence.');
+    const a = cutOpenings([story, 'Sue ran to the big old tree. It was tall.'], 2, 7);
+    expect(a).toEqual(cutOpenings([story, 'Sue ran to the big old tree. It was tall.'], 2, 7));
+    for (const opening of a) {
+      expect(opening.split(' ').length).toBeGreaterThanOrEqual(3);
+      expect(opening.endsWith('fence.') || opening.endsWith('tall.')).toBe(false); // never the whole two sentences
+    }
+    expect(a[0].startsWith('Tom had a')).toBe(true);
+    const many = cutOpenings(
+      Array.from({ length: 40 }, (_, i) => `${story} (${i})`),
+      40,
+      3,
+    );
+    expect(new Set(many.map((o) => o.split(' ').length)).size).toBeGreaterThan(3); // the cut moves
+  });
+
+  it('written by hand: at least 24, several cut mid-sentence, none in either corpus file', () => {
+    const { openings } = readJson<{ openings: string[] }>(VISITOR_OPENINGS_FILE);
+    expect(openings.length).toBeGreaterThanOrEqual(24);
+    expect(openings.filter((o) => !/[.!?]["”']?$/.test(o)).length).toBeGreaterThanOrEqual(8);
+    expect(openings.filter((o) => !o.startsWith('Once upon a time')).length).toBeGreaterThanOrEqual(20);
+    const squash = (t: string) => t.replace(/\s+/g, ' ');
+    for (const file of ['tinystories.txt', 'tinystories-extra.txt']) {
+      const corpus = squash(readFileSync(corpusPath(file), 'utf8'));
+      for (const opening of openings) expect(corpus.includes(squash(opening)), `${opening} in ${file}`).toBe(false);
+    }
+  });
+});
+
+describe('repetition that low perplexity would hide', () => {
+  it('a doom loop is one sentence of three or more words said three or more times', () => {
+    const balloon = 'She tried to reach the balloon. ';
+    expect(doomLoop(`Sue was sad. ${balloon.repeat(3)}The end.`)).toBe(true);
+    expect(doomLoop(`Sue was sad. ${balloon.repeat(2)}The end.`)).toBe(false);
+    expect(doomLoop('Oh no! Oh no! Oh no! It ran.')).toBe(false); // two words: not a loop
+    expect(doomLoop('"We can play," said Tom. We can play, said Tom! we CAN play said tom.')).toBe(true);
+    expect(sentences('A b. "C d!" E')).toEqual(['A b.', '"C d!"', 'E']);
+  });
+
+  it("unigram entropy is the entropy of a sample's token counts, in nats", () => {
+    expect(unigramEntropy([5, 5, 5, 5])).toBe(0);
+    expect(unigramEntropy([1, 2, 3, 4])).toBeCloseTo(Math.log(4));
+    expect(unigramEntropy([7, 7, 8, 9])).toBeCloseTo(-(0.5 * Math.log(0.5) + 2 * 0.25 * Math.log(0.25)));
+  });
+});
+
+describe('gates', () => {
+  const row = (over: Partial<RowResult>): RowResult => ({
+    name: 'r',
+    model: 'diffusion',
+    options: {},
+    genPpl: 6,
+    entropy: 4,
+    distinct2: 0.9,
+    repeated4: 0.01,
+    doomLoops: 0,
+    knownWords: 0.98,
+    cleanEndings: 0.95,
+    forwardPasses: 200,
+    positions: 1000,
+    wallMs: 1,
+    samples: [],
+    ...over,
+  });
+  it('fail repetition that passes as low perplexity, loops, and texts that do not end', () => {
+    const ar = row({ name: 'AR', model: 'ar', genPpl: 6 });
+    expect(gatesFor('s', row({}), ar).every((g) => g.pass)).toBe(true);
+    const looping = gatesFor('s', row({ genPpl: 4, entropy: 3, doomLoops: 0.25, repeated4: 0.13 }), ar);
+    expect(looping.filter((g) => !g.pass).map((g) => g.gate)).toEqual([
+      "s, r: doom-loop rate <= AR's",
+      's, r: repeated 4-grams <= AR + 0.05',
+      "s, r: gen-PPL <= 1.5 x AR, entropy within 5% of AR's",
+    ]);
+    expect(gatesFor('s', row({ cleanEndings: 0.13 }), ar)[0].pass).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { factorCount, generateDiffusion, transferCount } from '../../src/core/diffusion-sampler.ts';
+import { dreamTransferCount, factorCount, generateDiffusion, transferCount } from '../../src/core/diffusion-sampler.ts';
 import { FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
 import { DIFFUSION_DEFAULTS, resolveDiffusionOptions } from '../../src/core/options.ts';
 import { softmax } from '../../src/core/sampling.ts';
@@ -71,6 +71,70 @@ describe('fixed schedule (LLaDA low-confidence remasking)', () => {
       blockLength: 2,
     });
     expect(commitsPerStep(t)).toEqual([[3], [2], [4], [5]]);
+  });
+});
+
+describe("Dream's step schedule", () => {
+  const conf = { 2: 0.5, 3: 0.9, 4: 0.7, 5: 0.6 };
+  const perStep = (n: number, steps: number) => {
+    const out: number[] = [];
+    for (let i = 0, left = n; i < steps; i++) {
+      out.push(dreamTransferCount(left, steps, i));
+      left -= out[i];
+    }
+    return out;
+  };
+
+  it('commits int(n (1 - s/t)) of the n masks left on linspace(1, eps, S + 1), as Dream computes it in float32', () => {
+    // reference values: Dream's _sample arithmetic run in PyTorch (float32 linspace, int() truncation)
+    expect(perStep(4, 4)).toEqual([0, 1, 1, 2]);
+    expect(perStep(8, 8)).toEqual([0, 1, 1, 1, 1, 1, 1, 2]);
+    expect(perStep(32, 8)).toEqual([3, 4, 4, 4, 4, 4, 4, 5]);
+    expect(perStep(100, 7)).toEqual([14, 14, 14, 14, 14, 14, 16]);
+    expect(perStep(13, 5)).toEqual([2, 2, 2, 3, 4]);
+    // LLaDA's even split of the same masks, for contrast: more early, fewer late
+    expect([0, 1, 2, 3, 4].map((i) => transferCount(13, 5, i))).toEqual([3, 3, 3, 2, 2]);
+  });
+
+  it('runs in the sampler: a first step that commits nothing, the rest at the last step', async () => {
+    const t = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 4, schedule: 'dream' });
+    expect(commitsPerStep(t)).toEqual([[], [3], [4], [2, 5]]);
+    expect(t.stats.forwardPasses).toBe(4);
+    const llada = await classic(fixedBeliefs(conf), PROMPT, { genLength: 4, steps: 4, schedule: 'llada' });
+    expect(commitsPerStep(llada)).toEqual([[3], [4], [5], [2]]);
+  });
+
+  it('works block by block and with every confidence measure', async () => {
+    // two blocks of 4, 4 steps each: Dream's [0, 1, 1, 2] in each block
+    const conf8 = { ...conf, 6: 0.55, 7: 0.8, 8: 0.65, 9: 0.75 };
+    for (const confidence of ['probability', 'margin', 'entropy'] as const) {
+      const t = await classic(fixedBeliefs(conf8), PROMPT, {
+        genLength: 8,
+        steps: 8,
+        blockLength: 4,
+        schedule: 'dream',
+        confidence,
+      });
+      expect(
+        commitsPerStep(t).map((c) => c.length),
+        confidence,
+      ).toEqual([0, 1, 1, 2, 0, 1, 1, 2]);
+      expect(commitsPerStep(t).slice(0, 4).flat().sort(), confidence).toEqual([2, 3, 4, 5]);
+    }
+    const random = await classic(fixedBeliefs(conf8), PROMPT, {
+      genLength: 8,
+      steps: 8,
+      blockLength: 4,
+      schedule: 'dream',
+      confidence: 'random',
+    });
+    expect(commitsPerStep(random).map((c) => c.length)).toEqual([0, 1, 1, 2, 0, 1, 1, 2]);
+  });
+
+  it('rejects an unknown schedule', async () => {
+    await expect(classic(fixedBeliefs(conf), PROMPT, { genLength: 4, schedule: 'cosine' as never })).rejects.toThrow(
+      /schedule.*must be one of llada, dream/,
+    );
   });
 });
 

@@ -1,0 +1,65 @@
+// What the page runs when the visitor changes nothing: one definition, used by the page (AppState), the command
+// line (npm run generate) and the quality eval (npm run eval), so the eval can never measure something the page
+// does not do. The sampler's own defaults (options.ts) say what an option means when it is left out; this says
+// which values the demo shows for a given pair.
+import type { CacheMode } from './denoiser-cache.ts';
+import {
+  AR_DEFAULTS,
+  DIFFUSION_DEFAULTS,
+  defaultBlockLength,
+  resolveArOptions,
+  resolveDiffusionOptions,
+  type ArOptions,
+  type DiffusionOptions,
+} from './options.ts';
+
+/** What the page's settings depend on: facts of the loaded pair (EngineInfo has them). */
+export interface PairFacts {
+  /** The pair's canvas length (its manifest genLength). */
+  genLength: number;
+  /** The denoiser has a cached graph, so Fast-dLLM's caches can run. */
+  cachedGraph: boolean;
+}
+
+/**
+ * The dual cache where the model has one: measured at these settings on both prompt sets of `npm run eval`
+ * (docs/sweep/cache.md), it computes ~4x fewer positions per story at no loss the gates can see.
+ */
+export const PAGE_CACHE: CacheMode = 'dual';
+
+export interface PageSettings {
+  diffusion: DiffusionOptions;
+  ar: ArOptions;
+}
+
+/**
+ * The settings the page starts from for a pair, with `overrides` (a link's or the command line's) on top. A
+ * length given without steps or blocks keeps the page's rule for them: one token per step, the default blocks.
+ */
+export function pageSettings(
+  pair: PairFacts,
+  overrides: { diffusion?: Partial<DiffusionOptions>; ar?: Partial<ArOptions> } = {},
+): PageSettings {
+  const given = overrides.diffusion ?? {};
+  const genLength = given.genLength ?? pair.genLength;
+  const diffusion = resolveDiffusionOptions({
+    ...DIFFUSION_DEFAULTS,
+    genLength,
+    steps: genLength,
+    blockLength: defaultBlockLength(genLength),
+    cache: pair.cachedGraph ? PAGE_CACHE : 'off',
+    ...given,
+  });
+  const ar = resolveArOptions({
+    ...AR_DEFAULTS,
+    maxNewTokens: genLength,
+    // token choice is the diffusion model's, so the comparison is fair
+    temperature: diffusion.temperature,
+    topK: diffusion.topK,
+    topP: diffusion.topP,
+    seed: diffusion.seed,
+    minLength: diffusion.minLength,
+    ...overrides.ar,
+  });
+  return { diffusion, ar };
+}

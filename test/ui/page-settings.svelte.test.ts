@@ -1,0 +1,115 @@
+// One definition of "the page's settings" (src/core/page-settings.ts): the page, the command line and the eval
+// all resolve to it, so the eval measures what the page does.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Engine, type EngineInfo } from '../../src/core/engine.ts';
+import { nodeReadFile } from '../../src/core/node-files.ts';
+import { PAGE_CACHE, pageSettings } from '../../src/core/page-settings.ts';
+import { AppState } from '../../src/ui/app-state.svelte.ts';
+import type { DemoBackend } from '../../src/worker/protocol.ts';
+import { ROOT, ort } from '../helpers/fixture.ts';
+
+const MODELS = join(ROOT, 'models', 'pairs', '/');
+
+async function fixtureInfo(): Promise<EngineInfo> {
+  const engine = await Engine.load({
+    ort,
+    root: MODELS,
+    readFile: nodeReadFile(MODELS),
+    pair: 'fixture',
+    backend: 'wasm',
+  });
+  await engine.release();
+  return engine.info;
+}
+
+/** The page's state after loading a pair, with a backend that only answers `load`. */
+async function pageAfterLoad(info: EngineInfo, search = ''): Promise<AppState> {
+  const backend = {
+    load: async () => ({ info, manifest: { default: info.pair, pairs: {} }, vocabText: [], maskId: 1, endOfTextId: 0 }),
+  } as unknown as DemoBackend;
+  const app = new AppState(backend);
+  if (search) app.readQuery(search);
+  await app.load();
+  return app;
+}
+
+const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x));
+
+describe("the page's settings", () => {
+  it('are the pair length, blocks of 4, one token per step, and the dual cache where the model has one', () => {
+    const withCache = pageSettings({ genLength: 224, cachedGraph: true });
+    expect(withCache.diffusion).toMatchObject({ genLength: 224, steps: 224, blockLength: 4, cache: PAGE_CACHE });
+    expect(withCache.ar).toMatchObject({ maxNewTokens: 224, temperature: withCache.diffusion.temperature });
+    expect(pageSettings({ genLength: 224, cachedGraph: false }).diffusion.cache).toBe('off');
+    // a length of the user's keeps the page's rule for steps and blocks
+    expect(
+      pageSettings({ genLength: 224, cachedGraph: true }, { diffusion: { genLength: 30 } }).diffusion,
+    ).toMatchObject({ genLength: 30, steps: 30, blockLength: 3 });
+  });
+
+  it('are what the page holds after loading a pair, unless the link chose otherwise', async () => {
+    const info = await fixtureInfo();
+    const app = await pageAfterLoad(info);
+    expect(plain(app.diffusion)).toEqual(pageSettings(info).diffusion);
+    expect(plain(app.ar)).toEqual(pageSettings(info).ar);
+    const linked = await pageAfterLoad(
+      info,
+      '?prompt=x&diffusion=' + encodeURIComponent('{"cache":"off","genLength":32}'),
+    );
+    expect(plain(linked.diffusion)).toEqual(
+      pageSettings(info, { diffusion: { cache: 'off', genLength: 32 } }).diffusion,
+    );
+  });
+
+  it('are what the command line runs when given no options', async () => {
+    const info = await fixtureInfo();
+    const out = execFileSync(
+      'npx',
+      ['tsx', 'src/cli/generate.ts', '--pair', 'fixture', '--prompt', 'Once upon a time', '--json'],
+      { cwd: ROOT, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const result = JSON.parse(out.toString());
+    expect(result.diffusion.options).toEqual(pageSettings(info).diffusion);
+    expect(result.diffusion.steps.filter((s: { fullPass: boolean }) => !s.fullPass).length).toBeGreaterThan(0);
+    expect(result.ar.options).toEqual(pageSettings(info).ar);
+  }, 60_000);
+
+  it('are what the eval measures, on both prompt sets', async () => {
+    const info = await fixtureInfo();
+    const file = join(mkdtempSync(join(tmpdir(), 'eval-')), 'quality.json');
+    execFileSync(
+      'npx',
+      [
+        'tsx',
+        'src/cli/eval-quality.ts',
+        '--pair',
+        'fixture',
+        '--prompts',
+        '1',
+        '--cut',
+        '1',
+        '--hand-written',
+        '1',
+        '--out',
+        file,
+      ],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
+    const q = JSON.parse(readFileSync(file, 'utf8'));
+    expect(q.pageSettings).toEqual(pageSettings(info));
+    expect(q.sets.map((s: { name: string; openings: string[] }) => [s.name, s.openings.length])).toEqual([
+      ['validation openings', 1],
+      ['visitor openings', 2],
+    ]);
+    for (const set of q.sets) {
+      expect(set.rows[0].options).toEqual(pageSettings(info).ar);
+      expect(set.rows[1].options).toEqual(pageSettings(info).diffusion);
+      expect(set.rows[2].options).toEqual(pageSettings(info, { diffusion: { blockLength: 32 } }).diffusion);
+    }
+    expect(q.gates.length).toBe(2 * 2 * 5); // two sets, two gated diffusion rows, five gates each
+  }, 120_000);
+});
