@@ -65,6 +65,22 @@ for (const r of results) {
       `| ${g.name} | ${g.passes.median} | ${g.wallMs.median.toFixed(0)} | ${g.tokensPerSecond.median.toFixed(1)} | ${g.genPpl.median.toFixed(2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
     );
   }
+  if (r.result.caches.length) {
+    const off = r.result.caches.find((c) => c.cache === 'off');
+    const ar = r.result.caches.find((c) => c.model === 'ar');
+    md.push(
+      '',
+      `| a story at the page's settings (${r.result.caches[0].genLength} positions) | forward passes | positions computed | wall ms | vs cache off | vs cached AR | gen-PPL |`,
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const c of r.result.caches) {
+      md.push(
+        `| ${c.name} | ${c.passes.median} | ${c.positions.median} | ${c.wallMs.median.toFixed(0)} | ` +
+          `${c.model === 'diffusion' && off ? `${(off.wallMs.median / c.wallMs.median).toFixed(2)}x faster` : '–'} | ` +
+          `${ar ? `${(c.wallMs.median / ar.wallMs.median).toFixed(2)}x the time` : '–'} | ${c.genPpl.toFixed(2)} |`,
+      );
+    }
+  }
   md.push('');
 }
 mkdirSync(args.out, { recursive: true });

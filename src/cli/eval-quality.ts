@@ -19,6 +19,7 @@ import { nodeReadFile } from '../core/node-files.ts';
 import type { DiffusionOptions } from '../core/options.ts';
 import { pageSettings } from '../core/page-settings.ts';
 import { Rng } from '../core/rng.ts';
+import { cleanTermination, distinct2, doomLoop, repeated4, unigramEntropy, words } from '../core/text-measures.ts';
 import type { Trace } from '../core/trace.ts';
 import { exitAfterOutput } from './exit.ts';
 
@@ -48,39 +49,6 @@ export function firstSentence(story: string): string {
 /** The first sentences of the first n validation stories that open differently (some share an opening). */
 export function heldOutOpenings(stories: string[], n: number): string[] {
   return [...new Set(stories.map(firstSentence))].slice(0, n);
-}
-
-export const words = (text: string) => text.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? [];
-
-function ngrams(ws: string[], n: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + n <= ws.length; i++) out.push(ws.slice(i, i + n).join(' '));
-  return out;
-}
-
-/** Unique bigrams / bigrams, over one sample's words. */
-export function distinct2(text: string): number {
-  const g = ngrams(words(text), 2);
-  return g.length ? new Set(g).size / g.length : 1;
-}
-
-/** Share of a sample's 4-grams that repeat an earlier 4-gram of the same sample. */
-export function repeated4(text: string): number {
-  const g = ngrams(words(text), 4);
-  const seen = new Set<string>();
-  let repeats = 0;
-  for (const x of g) {
-    if (seen.has(x)) repeats++;
-    seen.add(x);
-  }
-  return g.length ? repeats / g.length : 0;
-}
-
-/** An end-of-text was generated and everything after it is end-of-text too. */
-export function cleanTermination(trace: Trace): boolean {
-  const gen = trace.final.slice(trace.promptLength);
-  const first = gen.indexOf(trace.endOfTextId);
-  return first >= 0 && gen.slice(first).every((id) => id === trace.endOfTextId);
 }
 
 /** The first `n` sentences of a story (as firstSentence finds them), as they stand in it. */
@@ -113,34 +81,6 @@ export function cutOpenings(stories: string[], n: number, seed = 1): string[] {
     if (!out.includes(opening)) out.push(opening);
   }
   return out;
-}
-
-/** Sentences of a text: up to . ! or ? (and a closing quote), or the end. */
-export function sentences(text: string): string[] {
-  return (text.match(/[^.!?]+(?:[.!?]+["”']?|$)/g) ?? []).map((s) => s.trim()).filter(Boolean);
-}
-
-/** A doom loop: one sentence of three or more words said three or more times in one sample. */
-export function doomLoop(text: string): boolean {
-  const counts = new Map<string, number>();
-  for (const s of sentences(text)) {
-    const ws = words(s);
-    if (ws.length < 3) continue;
-    const key = ws.join(' ');
-    const c = (counts.get(key) ?? 0) + 1;
-    if (c >= 3) return true;
-    counts.set(key, c);
-  }
-  return false;
-}
-
-/** Entropy (nats) of the unigram distribution of one sample's token ids, as MDLM reports it beside gen-PPL. */
-export function unigramEntropy(ids: readonly number[]): number {
-  const counts = new Map<number, number>();
-  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-  let h = 0;
-  for (const c of counts.values()) h -= (c / ids.length) * Math.log(c / ids.length);
-  return h;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);

@@ -3,6 +3,10 @@
 // scored by the AR model, and the frontier chart's layout.
 import { generateAr } from './ar-sampler.ts';
 import { generateDiffusion } from './diffusion-sampler.ts';
+import { CACHE_MODES, type CacheMode } from './denoiser-cache.ts';
+import type { Engine } from './engine.ts';
+import { pageSettings } from './page-settings.ts';
+import { cleanTermination, doomLoop, repeated4 } from './text-measures.ts';
 import type { OrtCausalLM } from './ort-models.ts';
 import { tokenLogProbs } from './ort-models.ts';
 import type { CausalLM, Denoiser } from './models.ts';
@@ -136,4 +140,103 @@ export function frontierLayout(runs: FrontierRun[], width: number, height: numbe
     x: margin + (r.tokensPerSecond.median / maxX) * (width - margin - 20),
     y: height - 40 - ((Number.isFinite(r.genPpl.median) ? r.genPpl.median : 0) / maxY) * (height - 60),
   }));
+}
+
+export interface CacheRun {
+  name: string;
+  model: 'diffusion' | 'ar';
+  blocks: 'page' | 'blocks of 32';
+  cache: CacheMode | null;
+  genLength: number;
+  passes: Figure;
+  fullPasses: Figure;
+  positions: Figure;
+  wallMs: Figure;
+  tokensPerSecond: Figure;
+  genPpl: number;
+  repeated4: number;
+  doomLoops: number;
+  cleanEndings: number;
+}
+
+/**
+ * Whole stories as the page writes them, with Fast-dLLM's caches off, prefix and dual (at the page's blocks and at
+ * blocks of 32), and the cached AR model: each configuration on each prompt, a warm-up on the first, then
+ * `repeats` runs; quality from the first run. `genLength` shortens the canvas (the device benchmark's short form).
+ */
+export async function measureCaches(
+  engine: Engine,
+  prompts: string[],
+  repeats: number,
+  {
+    genLength,
+    blocksOf32 = true,
+    onProgress,
+  }: { genLength?: number; blocksOf32?: boolean; onProgress?: (name: string) => void } = {},
+): Promise<CacheRun[]> {
+  const length = genLength === undefined ? {} : { genLength };
+  const page = pageSettings(engine.info, { diffusion: length });
+  const configs: [CacheRun['name'], CacheRun['model'], CacheRun['blocks'], CacheMode | null][] = [];
+  for (const blocks of blocksOf32 ? (['page', 'blocks of 32'] as const) : (['page'] as const)) {
+    for (const cache of CACHE_MODES) {
+      const label = blocks === 'page' ? `blocks of ${page.diffusion.blockLength} (page)` : blocks;
+      configs.push([`diffusion, ${label}, cache ${cache}`, 'diffusion', blocks, cache]);
+    }
+  }
+  configs.push(['AR with its KV cache (page)', 'ar', 'page', null]);
+  const out: CacheRun[] = [];
+  for (const [name, model, blocks, cache] of configs) {
+    onProgress?.(name);
+    const options = pageSettings(engine.info, {
+      diffusion: { ...length, cache: cache ?? 'off', ...(blocks === 'blocks of 32' ? { blockLength: 32 } : {}) },
+    }).diffusion;
+    const run = (ids: number[]) =>
+      model === 'ar' ? generateAr(engine.ar, ids, page.ar) : generateDiffusion(engine.diffusion, ids, options);
+    const m = {
+      passes: [] as number[],
+      full: [] as number[],
+      positions: [] as number[],
+      wall: [] as number[],
+      tps: [] as number[],
+    };
+    let nll = 0;
+    let scored = 0;
+    const texts: string[] = [];
+    const clean: boolean[] = [];
+    for (const [i, prompt] of prompts.entries()) {
+      const ids = engine.tokenizer.encode(prompt);
+      if (i === 0) await run(ids); // warm-up
+      for (let r = 0; r < repeats; r++) {
+        const t = await run(ids);
+        m.passes.push(t.stats.forwardPasses);
+        m.full.push(t.steps.filter((s) => s.fullPass !== false).length);
+        m.positions.push(t.steps.reduce((a, s) => a + (s.positions ?? t.initial.length), 0));
+        m.wall.push(t.stats.wallMs);
+        m.tps.push(t.stats.tokensPerSecond);
+        if (r > 0) continue;
+        const s = await answerNll(engine.ar, t);
+        nll += s.nll;
+        scored += s.tokens;
+        texts.push(engine.tokenizer.decode(t.answer));
+        clean.push(cleanTermination(t));
+      }
+    }
+    out.push({
+      name,
+      model,
+      blocks,
+      cache,
+      genLength: options.genLength,
+      passes: figure(m.passes),
+      fullPasses: figure(m.full),
+      positions: figure(m.positions),
+      wallMs: figure(m.wall),
+      tokensPerSecond: figure(m.tps),
+      genPpl: Math.exp(nll / Math.max(1, scored)),
+      repeated4: texts.reduce((a, x) => a + repeated4(x), 0) / texts.length,
+      doomLoops: texts.filter(doomLoop).length / texts.length,
+      cleanEndings: clean.filter(Boolean).length / clean.length,
+    });
+  }
+  return out;
 }

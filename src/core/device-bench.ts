@@ -1,6 +1,6 @@
 // "Benchmark this device": a short version of `npm run bench` that runs in the page's worker on whatever
 // backend the page uses (WebGPU or WASM), so a visitor sees the measured trade-off on their own machine.
-import { figure, measureFrontier, type Figure, type FrontierRun } from './bench-core.ts';
+import { figure, measureCaches, measureFrontier, type CacheRun, type Figure, type FrontierRun } from './bench-core.ts';
 import type { Engine } from './engine.ts';
 
 export interface DeviceBenchResult {
@@ -9,7 +9,12 @@ export interface DeviceBenchResult {
   frontier: FrontierRun[];
   /** Generated tokens per frontier run. */
   tokens: number;
+  /** Fast-dLLM's caches off / prefix / dual on a story at the page's settings, shortened to CACHE_BENCH_LENGTH. */
+  caches: CacheRun[];
 }
+
+/** The canvas of the cache rows: the page's settings otherwise, short enough for a software GPU adapter. */
+export const CACHE_BENCH_LENGTH = 64;
 
 export const DEVICE_BENCH_PROMPT = 'Once upon a time, there was a little girl named Lily.';
 
@@ -42,5 +47,12 @@ export async function runDeviceBench(
   const frontier = await measureFrontier(engine.diffusion, engine.ar, [prompt], tokens, 1, (name) =>
     onProgress?.(`generating ${tokens} tokens: ${name}`),
   );
-  return { backend: engine.info.backend.backend, forward, frontier, tokens };
+  const caches = engine.info.cachedGraph
+    ? await measureCaches(engine, [DEVICE_BENCH_PROMPT], 1, {
+        genLength: Math.min(CACHE_BENCH_LENGTH, engine.info.genLength),
+        blocksOf32: false,
+        onProgress: (name) => onProgress?.(`a story at the page's settings: ${name}`),
+      })
+    : [];
+  return { backend: engine.info.backend.backend, forward, frontier, tokens, caches };
 }

@@ -2,21 +2,23 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import {
-  cleanTermination,
   cutOpenings,
-  distinct2,
-  doomLoop,
   firstSentence,
   firstSentences,
   gatesFor,
   heldOutOpenings,
+  VISITOR_OPENINGS_FILE,
+  type RowResult,
+} from '../../src/cli/eval-quality.ts';
+import {
+  cleanTermination,
+  distinct2,
+  doomLoop,
   repeated4,
   sentences,
   unigramEntropy,
-  VISITOR_OPENINGS_FILE,
   words,
-  type RowResult,
-} from '../../src/cli/eval-quality.ts';
+} from '../../src/core/text-measures.ts';
 import type { Trace } from '../../src/core/trace.ts';
 import { corpusPath, readJson } from '../helpers/fixture.ts';
 

@@ -85,6 +85,15 @@ describe('the page', () => {
     expect(diffusion).not.toContain('masked');
     expect(ar.filter((x) => x === 'committed').length).toBeGreaterThan(10);
     expect(Number(await s.page.getByTestId('diffusion-passes').textContent())).toBeGreaterThan(0);
+    // the page's settings use the dual KV cache: most passes compute a 4-position window, full passes are marked
+    expect(await s.page.locator('select:has(option[value=dual])').inputValue()).toBe('dual');
+    const [perPass, total] = (await s.page.getByTestId('diffusion-positions').textContent())!.split(' of ').map(Number);
+    expect(perPass).toBeLessThan(total / 2);
+    const fullPasses = await s.page.evaluate(
+      () => (globalThis as any).demo.traces.diffusion.done.steps.filter((x: any) => x.fullPass).length,
+    );
+    expect(fullPasses).toBeGreaterThan(0);
+    expect(await s.page.locator('rect.full-pass').count()).toBe(fullPasses);
     await s.page.screenshot({ path: `${SHOTS}/finished.png`, fullPage: true });
     expect(s.offsite).toEqual([]);
     await s.context.close();
@@ -309,6 +318,9 @@ describe('benchmark this device', () => {
     expect(text).toContain('AR, KV cache');
     expect(text).toContain('diffusion, threshold 0.9');
     expect(await s.page.locator('svg[aria-label="quality-speed frontier"] circle').count()).toBe(8);
+    const caches = await s.page.locator('[data-testid=bench-caches] tbody tr').allTextContents();
+    expect(caches).toHaveLength(4);
+    expect(caches.join('\n')).toMatch(/cache off[\s\S]*cache prefix[\s\S]*cache dual[\s\S]*AR with its KV cache/);
     await s.page.screenshot({ path: `${SHOTS}/benchmark-panel.png`, fullPage: true });
     await s.context.close();
   });
