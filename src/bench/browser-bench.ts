@@ -57,12 +57,12 @@ for (const r of results) {
     md.push(`| ${f.length} | ${f.diffusionMs.median.toFixed(2)} | ${f.arMs.median.toFixed(2)} |`);
   md.push(
     '',
-    `| run (${r.result.tokens} tokens) | forward passes | wall ms | tokens/s | gen-PPL | sampler share |`,
-    '|---|---|---|---|---|---|',
+    `| run (${r.result.tokens} tokens) | forward passes | wall ms | tokens/s | gen-PPL | entropy | sampler share |`,
+    '|---|---|---|---|---|---|---|',
   );
   for (const g of r.result.frontier) {
     md.push(
-      `| ${g.name} | ${g.passes.median} | ${g.wallMs.median.toFixed(0)} | ${g.tokensPerSecond.median.toFixed(1)} | ${g.genPpl.median.toFixed(2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
+      `| ${g.name} | ${g.passes.median} | ${g.wallMs.median.toFixed(0)} | ${g.tokensPerSecond.median.toFixed(1)} | ${g.genPpl.median.toFixed(2)} | ${g.entropy.toFixed(2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
     );
   }
   if (r.result.caches.length) {

@@ -6,7 +6,7 @@ import { generateDiffusion } from './diffusion-sampler.ts';
 import { CACHE_MODES, type CacheMode } from './denoiser-cache.ts';
 import type { Engine } from './engine.ts';
 import { pageSettings } from './page-settings.ts';
-import { cleanTermination, doomLoop, repeated4 } from './text-measures.ts';
+import { cleanTermination, doomLoop, repeated4, unigramEntropy } from './text-measures.ts';
 import type { OrtCausalLM } from './ort-models.ts';
 import { tokenLogProbs } from './ort-models.ts';
 import type { CausalLM, Denoiser } from './models.ts';
@@ -76,6 +76,10 @@ export interface FrontierRun {
   wallMs: Figure;
   tokensPerSecond: Figure;
   genPpl: Figure;
+  /** Mean unigram entropy of the answers' tokens (nats): repetition never passes as low gen-PPL unseen. */
+  entropy: number;
+  /** Share of answers with a doom loop (when the caller gave a decoder). */
+  doomLoops: number | null;
   samplerShare: Figure;
 }
 
@@ -87,6 +91,7 @@ export async function measureFrontier(
   length: number,
   repeats: number,
   onProgress?: (name: string) => void,
+  decode?: (ids: number[]) => string,
 ): Promise<FrontierRun[]> {
   const out: FrontierRun[] = [];
   for (const [name, run] of frontierConfigs(diffusion, ar)) {
@@ -96,6 +101,8 @@ export async function measureFrontier(
     const tps: number[] = [];
     const ppl: number[] = [];
     const share: number[] = [];
+    const entropy: number[] = [];
+    const doom: boolean[] = [];
     let L = length;
     for (const ids of prompts) {
       L = Math.min(length, Math.min(diffusion.contextLength, ar.contextLength) - ids.length);
@@ -107,7 +114,10 @@ export async function measureFrontier(
         wall.push(t.stats.wallMs);
         tps.push(t.stats.tokensPerSecond);
         share.push(t.stats.samplerShare);
-        if (r === 0) ppl.push(await genPerplexity(ar, t));
+        if (r > 0) continue;
+        ppl.push(await genPerplexity(ar, t));
+        entropy.push(unigramEntropy(t.answer));
+        if (decode) doom.push(doomLoop(decode(t.answer)));
       }
     }
     out.push({
@@ -117,6 +127,8 @@ export async function measureFrontier(
       wallMs: figure(wall),
       tokensPerSecond: figure(tps),
       genPpl: figure(ppl),
+      entropy: entropy.reduce((a, b) => a + b, 0) / entropy.length,
+      doomLoops: decode ? doom.filter(Boolean).length / doom.length : null,
       samplerShare: figure(share),
     });
   }

@@ -44,8 +44,14 @@ export async function runDeviceBench(
     forward.push({ length, diffusionMs: figure(d), arMs: figure(a) });
   }
   const prompt = engine.tokenizer.encode(DEVICE_BENCH_PROMPT);
-  const frontier = await measureFrontier(engine.diffusion, engine.ar, [prompt], tokens, 1, (name) =>
-    onProgress?.(`generating ${tokens} tokens: ${name}`),
+  const frontier = await measureFrontier(
+    engine.diffusion,
+    engine.ar,
+    [prompt],
+    tokens,
+    1,
+    (name) => onProgress?.(`generating ${tokens} tokens: ${name}`),
+    (ids) => engine.tokenizer.decode(ids),
   );
   const caches = engine.info.cachedGraph
     ? await measureCaches(engine, [DEVICE_BENCH_PROMPT], 1, {

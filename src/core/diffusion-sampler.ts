@@ -48,6 +48,7 @@ export interface RunContext {
 }
 
 /** Tokens committed at step i (0-based) of S for a block with N masks: floor(N/S) + [i < N mod S]. */
+// = LLaDA's get_num_transfer_tokens (generate.py); Dream's own schedule is dreamTransferCount
 export function transferCount(nMasked: number, steps: number, i: number): number {
   return Math.floor(nMasked / steps) + (i < nMasked % steps ? 1 : 0);
 }
@@ -73,7 +74,10 @@ export function dreamTransferCount(nMasked: number, steps: number, i: number): n
   return Math.trunc(f(nMasked * f(1 - f(s / t))));
 }
 
-/** Fast-dLLM factor rule: the largest n with (m + 1)(1 - c(m)) <= f for every m <= n (1-based), at least 1. */
+/**
+ * Fast-dLLM factor rule: the largest n with (m + 1)(1 - c(m)) <= f for every m <= n (1-based), at least 1.
+ * Differs from Fast-dLLM's code, which commits every mask when the first failing bound is the last (README).
+ */
 export function factorCount(sortedConfidences: number[], factor: number): number {
   let n = 0;
   while (n < sortedConfidences.length && (n + 2) * (1 - sortedConfidences[n]) <= factor) n++;
@@ -163,7 +167,8 @@ export async function generateDiffusion(
       } else for (let v = 0; v < vocabSize; v++) buffer[v] = cond[off + v];
       row = buffer;
     }
-    // Never predicted: the mask itself, and end-of-text where it is not allowed. Set aside and put back
+    // Never predicted (the reference samplers leave the mask's logit as it is: README): the mask itself, and
+    // end-of-text where it is not allowed. Set aside and put back
     // afterwards, since an in-place row belongs to the model's output.
     const banEot = !eotAllowed(p);
     const keptMask = row[maskId];
@@ -174,7 +179,8 @@ export async function generateDiffusion(
     if (o.topP < 1) filtered = topPFilter(filtered, o.topP);
     const summary = summarizeRow(filtered);
     const ghostToken = summary.best;
-    // at temperature 0 the choice is the argmax, which the summary already holds
+    // at temperature 0 the argmax, which the summary already holds; above it Gumbel-max: the distribution of
+    // LLaDA's add_gumbel_noise and Dream's Categorical draw, not their random streams
     const token = needSample && o.temperature > 0 ? chooseToken(filtered, o.temperature, rng) : ghostToken;
     const conf = needSample ? confidence(o.confidence, filtered, summary, token, rng) : summary.p1;
     const probOfCurrent = x[p] === maskId ? 0 : probabilityOf(filtered, summary, x[p]);
@@ -183,9 +189,9 @@ export async function generateDiffusion(
     return { token, conf, probOfCurrent, ghostToken, ghostProb: summary.p1 };
   };
 
-  // The first masked position after the current block that the model is sure ends the text, and every masked
-  // position after it: in the training data an end-of-text is only ever followed by end-of-text. Once per
-  // run: conditioned on a committed end, every earlier position looks likelier to end too, and deciding again
+  // An extension (no reference sampler decides the length early; README). The first masked position after the
+  // current block that the model is sure ends the text, and every masked position after it: in the training data
+  // an end-of-text is only ever followed by end-of-text. Once per run: conditioned on a committed end, every earlier position looks likelier to end too, and deciding again
   // at every step walks the end back towards the block (measured: stories of ~50 tokens instead of ~200).
   let lengthDecided = false;
   const endOfTextAhead = (block: number, preds: Map<number, Prediction>): Commit[] => {
@@ -330,6 +336,7 @@ export async function generateDiffusion(
           ghosts,
         };
 
+        // An extension: the reference samplers run every planned step (README)
         if (o.stopAtEndOfText) {
           const firstEot = generated.find((p) => x[p] === eot);
           if (firstEot !== undefined && !generated.some((p) => p < firstEot && x[p] === maskId)) {

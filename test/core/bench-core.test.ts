@@ -18,6 +18,8 @@ describe('frontierLayout', () => {
       wallMs: f(1),
       tokensPerSecond: f(tps),
       genPpl: f(ppl),
+      entropy: 4,
+      doomLoops: 0,
       samplerShare: f(0),
     };
   };
