@@ -95,7 +95,7 @@ export class Engine {
     });
     const manifest = parseManifest(JSON.parse(text(manifestBytes)), `${root}manifest.json`);
     const pairName = opts.pair ?? manifest.default;
-    const pair = manifest.pairs[pairName];
+    const pair = Object.hasOwn(manifest.pairs, pairName) ? manifest.pairs[pairName] : undefined; // not 'constructor'
     if (!pair) {
       throw new ModelLoadError(
         `${root}manifest.json`,

@@ -33,7 +33,7 @@ export function parseManifest(json: unknown, source: string): Manifest {
       throw new Error(`${source}: pair "${name}" has genLength ${p.genLength}; expected a positive integer`);
     }
   }
-  if (!(m.default in m.pairs)) {
+  if (!Object.hasOwn(m.pairs, m.default)) {
     throw new Error(`${source}: default pair "${m.default}" is not among ${Object.keys(m.pairs).join(', ')}`);
   }
   return m as Manifest;

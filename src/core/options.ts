@@ -137,7 +137,7 @@ const CONFIDENCE_KINDS: readonly ConfidenceKind[] = ['probability', 'margin', 'e
 
 function checkKeys(given: object, known: object) {
   for (const key of Object.keys(given)) {
-    if (!(key in known)) throw new UnknownOptionError(key, Object.keys(known));
+    if (!Object.hasOwn(known, key)) throw new UnknownOptionError(key, Object.keys(known));
   }
 }
 

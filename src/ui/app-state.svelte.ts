@@ -298,6 +298,7 @@ export class AppState {
 
   shareQuery(): string {
     return toQuery({
+      pair: this.loaded?.info.pair ?? this.pair, // a reload or a shared link opens the same models
       prompt: this.prompt,
       mode: this.mode,
       diffusion: $state.snapshot(this.diffusion),

@@ -530,6 +530,9 @@ describe('determinism, cancellation, validation', () => {
     await expect(classic(m, PROMPT, { genLenght: 4 } as never)).rejects.toThrow(
       /unknown option "genLenght"; known options: genLength/,
     );
+    for (const inherited of ['constructor', 'toString', 'hasOwnProperty']) {
+      await expect(classic(m, PROMPT, { [inherited]: 1 } as never)).rejects.toThrow(`unknown option "${inherited}"`);
+    }
     await expect(classic(m, PROMPT, { temperature: -1 })).rejects.toThrow(
       'temperature: must be a number in [0, 100], got -1',
     );

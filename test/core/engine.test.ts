@@ -171,6 +171,11 @@ describe('broken model files', () => {
     await expect(
       Engine.load({ ort, root: MODELS, readFile: nodeReadFile(MODELS), pair: 'nope', backend: 'wasm' }),
     ).rejects.toThrow(/no pair "nope"; pairs: (\w+, )*fixture\b/);
+    for (const inherited of ['constructor', 'toString', '__proto__']) {
+      await expect(
+        Engine.load({ ort, root: MODELS, readFile: nodeReadFile(MODELS), pair: inherited, backend: 'wasm' }),
+      ).rejects.toThrow(`no pair "${inherited}"; pairs:`);
+    }
   });
 });
 

@@ -63,6 +63,8 @@ describe("the page's settings", () => {
     expect(plain(linked.diffusion)).toEqual(
       pageSettings(info, { diffusion: { cache: 'off', genLength: 32 } }).diffusion,
     );
+    // and the link the page writes names the pair, so a reload or a shared link opens the same models
+    expect(new URLSearchParams(linked.shareQuery()).get('pair')).toBe(info.pair);
   });
 
   it('are what the command line runs when given no options', async () => {
