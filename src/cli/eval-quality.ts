@@ -27,6 +27,7 @@ const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [-
        [--out FILE] [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}] [--sweep FILE]
   Every run uses the page's settings for the pair; --cache overrides its cache mode for every diffusion row.
   --prompts: validation openings; --cut: validation stories cut at a random word (seeded);
+  --fill-context: an experiment, not the page: each diffusion canvas runs to the context end (whole blocks);
   --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE ({"name": {options}})
                 over the page's settings, beside the AR model, on both sets`;
 
@@ -168,6 +169,7 @@ async function main() {
       prompts: 32,
       cut: 24,
       handWritten: 'all',
+      fillContext: false,
       cache: '',
       out: '',
       models: 'models/pairs',
@@ -270,8 +272,15 @@ async function main() {
 
   const diffusionRow = (openings: string[], name: string, o: Partial<DiffusionOptions>) => {
     const options = pageSettings(engine.info, { diffusion: { ...cacheOverride, ...o } }).diffusion;
+    // --fill-context (an experiment, not the page): the canvas runs to the context end, in whole blocks, so the
+    // model sees sequences as long as the ones it was trained on
+    const filled = (ids: number[]) => {
+      const genLength =
+        Math.floor((engine.info.contextLength - ids.length) / options.blockLength) * options.blockLength;
+      return { ...options, genLength, steps: genLength };
+    };
     return runRow(openings, name, 'diffusion', options, (ids) =>
-      generateDiffusion(engine.diffusion, ids, options, { tokenText: tok.tokenText }),
+      generateDiffusion(engine.diffusion, ids, args.fillContext ? filled(ids) : options, { tokenText: tok.tokenText }),
     );
   };
   const arRow = (openings: string[]) =>
@@ -303,7 +312,12 @@ async function main() {
     console.log(`\n${gates.filter((g) => g.pass).length} of ${gates.length} gates pass`);
   }
   if (args.out) {
-    const run = { pair: engine.info.pair, pageSettings: page, cacheOverride: args.cache || null };
+    const run = {
+      pair: engine.info.pair,
+      pageSettings: page,
+      cacheOverride: args.cache || null,
+      fillContext: args.fillContext,
+    };
     writeFileSync(
       args.out,
       JSON.stringify({ ...run, ...(args.sweep ? { candidates } : {}), sets: results, gates }, null, 2),

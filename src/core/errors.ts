@@ -93,3 +93,14 @@ export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof Error) return { name: err.name, message: err.message };
   return { name: 'Error', message: String(err) };
 }
+
+/** A trace file that cannot be replayed: `where` names the field (e.g. diffusion.steps[3].commits[0].pos). */
+export class TraceFileError extends Error {
+  override name = 'TraceFileError';
+  constructor(
+    readonly where: string,
+    what: string,
+  ) {
+    super(`${where} ${what}`);
+  }
+}

@@ -135,17 +135,4 @@ export function stepSeries(steps: readonly TraceStep[]): StepSeries {
   };
 }
 
-/** Checks a JSON value read back from an exported file before replaying it. */
-export function parseTraceFile(json: unknown): { prompt: string; diffusion?: Trace; ar?: Trace; vocabText?: string[] } {
-  const f = json as { format?: string; prompt?: unknown; diffusion?: Trace; ar?: Trace; vocabText?: string[] };
-  if (!f || f.format !== 'diffusion-demo-trace/1') {
-    throw new Error('not a trace file of this demo (expected "format": "diffusion-demo-trace/1")');
-  }
-  for (const t of [f.diffusion, f.ar]) {
-    if (t && (t.version !== 1 || !Array.isArray(t.initial) || !Array.isArray(t.steps))) {
-      throw new Error('the trace file is damaged: a trace lacks its initial canvas or steps');
-    }
-  }
-  if (!f.diffusion && !f.ar) throw new Error('the trace file holds no trace');
-  return { prompt: String(f.prompt ?? ''), diffusion: f.diffusion, ar: f.ar, vocabText: f.vocabText };
-}
+export { parseTraceFile } from './trace-file.ts';

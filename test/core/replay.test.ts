@@ -95,7 +95,9 @@ describe('time axis', () => {
 describe('trace files', () => {
   it('rejects files that are not traces of this demo', () => {
     expect(() => parseTraceFile({})).toThrow(/not a trace file of this demo/);
-    expect(() => parseTraceFile({ format: 'diffusion-demo-trace/1', diffusion: { version: 1 } })).toThrow(/damaged/);
+    expect(() => parseTraceFile({ format: 'diffusion-demo-trace/1', diffusion: { version: 1 } })).toThrow(
+      /diffusion.kind must be "diffusion" or "ar"/,
+    );
     expect(() => parseTraceFile({ format: 'diffusion-demo-trace/1' })).toThrow(/holds no trace/);
   });
 });
