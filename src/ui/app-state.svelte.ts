@@ -312,8 +312,7 @@ export class AppState {
     const q = new URLSearchParams(search);
     const backend = q.get('backend');
     if (backend === 'wasm' || backend === 'webgpu') this.backendPref = backend;
-    const threads = Number(q.get('threads'));
-    if (Number.isInteger(threads) && threads > 0) this.threads = threads;
+    if (state.threads) this.threads = state.threads;
     if (state.prompt !== undefined) this.prompt = state.prompt;
     if (state.mode) this.mode = state.mode;
     if (state.diffusion) {

@@ -10,6 +10,8 @@ export interface SharedState {
   mode: Mode;
   diffusion: Partial<DiffusionOptions>;
   ar: Partial<ArOptions>;
+  /** WASM threads asked for in the link (benchmarks), within the device's cores. */
+  threads?: number;
 }
 
 function changed<T extends object>(values: Partial<T>, defaults: T): Partial<T> {
@@ -20,10 +22,16 @@ function changed<T extends object>(values: Partial<T>, defaults: T): Partial<T> 
   return out;
 }
 
+/**
+ * Longest prompt kept in the link: past a few KB a link fails to load (servers answer 431 to long request
+ * lines); such a prompt stays in the page and in exported traces.
+ */
+export const MAX_PROMPT_IN_LINK = 2000;
+
 export function toQuery(state: SharedState): string {
   const q = new URLSearchParams();
   if (state.pair) q.set('pair', state.pair);
-  q.set('prompt', state.prompt);
+  if (state.prompt.length <= MAX_PROMPT_IN_LINK) q.set('prompt', state.prompt);
   q.set('mode', state.mode);
   const d = changed(state.diffusion, DIFFUSION_DEFAULTS);
   const a = changed(state.ar, AR_DEFAULTS);
@@ -44,16 +52,31 @@ export function fromQuery(search: string): { state: Partial<SharedState>; proble
   const mode = q.get('mode');
   if (mode === 'diffusion' || mode === 'ar' || mode === 'both') state.mode = mode;
   else if (mode !== null) problems.push(`mode "${mode}" in the URL is not diffusion, ar or both`);
+  const known = { diffusion: DIFFUSION_DEFAULTS, ar: AR_DEFAULTS };
   for (const key of ['diffusion', 'ar'] as const) {
     const raw = q.get(key);
     if (raw === null) continue;
+    let parsed: Record<string, unknown>;
     try {
-      const parsed = JSON.parse(raw);
+      parsed = JSON.parse(raw);
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-      state[key] = parsed;
     } catch {
       problems.push(`the ${key} options in the URL are not valid JSON and were ignored`);
+      continue;
     }
+    // an option the page does not know would block Generate with nothing on the page to clear it
+    const unknown = Object.keys(parsed).filter((k) => !Object.hasOwn(known[key], k));
+    if (unknown.length)
+      problems.push(`unknown ${key} option${unknown.length > 1 ? 's' : ''} in the URL ignored: ${unknown.join(', ')}`);
+    state[key] = Object.fromEntries(Object.entries(parsed).filter(([k]) => Object.hasOwn(known[key], k)));
+  }
+  const threads = q.get('threads');
+  if (threads !== null) {
+    // more threads than cores cannot help, and a huge count hangs the WASM runtime's start
+    const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 4;
+    const n = Number(threads);
+    if (Number.isInteger(n) && n >= 1 && n <= cores) state.threads = n;
+    else problems.push(`threads=${threads} in the URL ignored: this device has ${cores} cores`);
   }
   return { state, problems };
 }
