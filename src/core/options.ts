@@ -141,16 +141,19 @@ function checkKeys(given: object, known: object) {
   }
 }
 
+/** A value as a message shows it (an emptied number field gives NaN, which JSON would call null). */
+const shown = (v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? 'an empty value' : JSON.stringify(v));
+
 function int(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new OptionError(name, `must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    throw new OptionError(name, `must be an integer in [${min}, ${max}], got ${shown(v)}`);
   }
   return v;
 }
 
 function num(name: string, v: unknown, min: number, max: number, { openMin = false } = {}): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (openMin && v === min)) {
-    throw new OptionError(name, `must be a number in ${openMin ? '(' : '['}${min}, ${max}], got ${JSON.stringify(v)}`);
+    throw new OptionError(name, `must be a number in ${openMin ? '(' : '['}${min}, ${max}], got ${shown(v)}`);
   }
   return v;
 }

@@ -12,6 +12,7 @@ import {
   type ArOptions,
   type DiffusionOptions,
 } from '../core/options.ts';
+import { expandInfillMarkers, MAX_SPAN } from '../core/infill.ts';
 import { pageSettings } from '../core/page-settings.ts';
 import { parseTraceFile, stepAt, stepTimes, type ReplayTrace, type TimeAxis } from '../core/replay.ts';
 import type { Trace, TraceStart, TraceStep } from '../core/trace.ts';
@@ -50,6 +51,8 @@ export class AppState {
   infillSpan = $state(8);
   /** Set once the user (or the URL) chose a generation length; until then each pair's own length applies. */
   private lengthChosen = false;
+  /** What the block length follows when the generation length changes: the default blocks, one block, or a typed length. */
+  blockRule: 'default' | 'one' | 'fixed' = 'default';
   /** Set once the link chose a cache mode; until then the page's setting for the pair applies. */
   private cacheChosen = false;
 
@@ -102,6 +105,17 @@ export class AppState {
       problems.push(`AR ${(err as Error).message}`);
     }
     if (!this.prompt.trim()) problems.push('the prompt is empty');
+    const span = this.infillSpan;
+    const spanOk = Number.isInteger(span) && span >= 1 && span <= MAX_SPAN;
+    if (!spanOk)
+      problems.push(
+        `infill [MASK] length must be an integer in [1, ${MAX_SPAN}], got ${Number.isNaN(span) ? 'an empty value' : JSON.stringify(span)}`,
+      );
+    try {
+      expandInfillMarkers(this.prompt, '', spanOk ? span : 1); // the markers, as the worker checks them
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
     return problems;
   });
 
@@ -234,8 +248,10 @@ export class AppState {
     const d = this.diffusion;
     const old = d.genLength;
     if (d.steps === old) d.steps = length;
-    if (d.blockLength === old) d.blockLength = length;
-    else if (d.blockLength === defaultBlockLength(old)) d.blockLength = defaultBlockLength(length);
+    // by the rule the blocks follow, not by their value: typing 100 passes through 1 and 10, where the default
+    // blocks and one block are the same length
+    if (this.blockRule === 'one') d.blockLength = Math.max(1, length);
+    else if (this.blockRule === 'default') d.blockLength = defaultBlockLength(length);
     d.genLength = length;
     this.ar.maxNewTokens = length;
     if (byUser) this.lengthChosen = true;
@@ -247,9 +263,16 @@ export class AppState {
     this.cacheChosen = true;
   }
 
+  /** A block length the visitor typed: kept whatever the generation length becomes. */
+  setBlockLength(length: number) {
+    this.diffusion.blockLength = length;
+    this.blockRule = 'fixed';
+  }
+
   applyPreset(preset: Preset) {
     this.diffusion = { ...this.diffusion, ...preset.diffusion };
     const length = this.diffusion.genLength;
+    this.blockRule = preset.blocks ?? (preset.diffusion.blockLength !== undefined ? 'fixed' : this.blockRule);
     if (preset.blocks === 'one') this.diffusion.blockLength = Math.max(1, length);
     if (preset.blocks === 'default') this.diffusion.blockLength = defaultBlockLength(length);
     if (preset.diffusion.temperature !== undefined) this.ar.temperature = preset.diffusion.temperature;
@@ -318,6 +341,7 @@ export class AppState {
     if (state.diffusion) {
       // a length from the link brings the page's steps and blocks for it, unless the link sets those too
       const { genLength, ...rest } = state.diffusion;
+      if (rest.blockLength !== undefined) this.blockRule = 'fixed';
       if (genLength !== undefined) this.setGenLength(genLength);
       this.diffusion = { ...this.diffusion, ...rest };
     }
