@@ -159,6 +159,22 @@ describe('the page', () => {
     await s.context.close();
   });
 
+  it('a double click on Generate runs once, and focus stays on the button as it turns into Cancel', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.focus('button[type=submit]');
+    await s.page.dblclick('button[type=submit]');
+    expect(await s.page.evaluate(() => document.activeElement?.textContent?.trim())).toMatch(/^(Cancel|Generate)$/);
+    await waitDone(s.page);
+    await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
+    const reasons = await s.page.evaluate(() =>
+      ['diffusion', 'ar'].map((k) => (globalThis as any).demo.traces[k].done.termination.reason),
+    );
+    expect(reasons).not.toContain('cancelled');
+    expect(await s.page.evaluate(() => document.activeElement?.tagName)).toBe('BUTTON');
+    await s.context.close();
+  });
+
   it('renders token text literally, never as HTML', async () => {
     const s = await open();
     await waitReady(s.page);
