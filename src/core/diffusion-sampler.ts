@@ -47,8 +47,10 @@ export interface RunContext {
   now?: () => number;
 }
 
-/** Tokens committed at step i (0-based) of S for a block with N masks: floor(N/S) + [i < N mod S]. */
-// = LLaDA's get_num_transfer_tokens (generate.py); Dream's own schedule is dreamTransferCount
+/**
+ * Tokens committed at step i (0-based) of S for a block with N masks: floor(N/S) + [i < N mod S], as LLaDA's
+ * get_num_transfer_tokens (generate.py); Dream's own schedule is dreamTransferCount.
+ */
 export function transferCount(nMasked: number, steps: number, i: number): number {
   return Math.floor(nMasked / steps) + (i < nMasked % steps ? 1 : 0);
 }
@@ -168,8 +170,8 @@ export async function generateDiffusion(
       row = buffer;
     }
     // Never predicted (the reference samplers leave the mask's logit as it is: README): the mask itself, and
-    // end-of-text where it is not allowed. Set aside and put back
-    // afterwards, since an in-place row belongs to the model's output.
+    // end-of-text where it is not allowed. Set aside and put back afterwards, since an in-place row belongs to
+    // the model's output.
     const banEot = !eotAllowed(p);
     const keptMask = row[maskId];
     const keptEot = row[eot];
@@ -191,8 +193,9 @@ export async function generateDiffusion(
 
   // An extension (no reference sampler decides the length early; README). The first masked position after the
   // current block that the model is sure ends the text, and every masked position after it: in the training data
-  // an end-of-text is only ever followed by end-of-text. Once per run: conditioned on a committed end, every earlier position looks likelier to end too, and deciding again
-  // at every step walks the end back towards the block (measured: stories of ~50 tokens instead of ~200).
+  // an end-of-text is only ever followed by end-of-text. Once per run: conditioned on a committed end, every
+  // earlier position looks likelier to end too, and deciding again at every step walks the end back towards the
+  // block (measured: stories of ~50 tokens instead of ~200).
   let lengthDecided = false;
   const endOfTextAhead = (block: number, preds: Map<number, Prediction>): Commit[] => {
     if (lengthDecided) return [];
