@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { Engine, type EngineInfo } from '../../src/core/engine.ts';
 import { nodeReadFile } from '../../src/core/node-files.ts';
 import { PAGE_CACHE, pageSettings } from '../../src/core/page-settings.ts';
+import { GATED_ROWS } from '../../src/cli/eval-quality.ts';
 import { AppState } from '../../src/ui/app-state.svelte.ts';
+import { PRESETS } from '../../src/ui/presets.ts';
 import type { DemoBackend } from '../../src/worker/protocol.ts';
 import { ROOT, ort } from '../helpers/fixture.ts';
 
@@ -79,6 +81,11 @@ describe("the page's settings", () => {
     expect(result.diffusion.steps.filter((s: { fullPass: boolean }) => !s.fullPass).length).toBeGreaterThan(0);
     expect(result.ar.options).toEqual(pageSettings(info).ar);
   }, 60_000);
+
+  it("the eval's second gated row is the page's out-of-order preset", () => {
+    const preset = PRESETS.find((p) => p.name.startsWith('Out of order'))!;
+    expect(GATED_ROWS['diffusion, blocks of 32 (out of order)']).toEqual({ blockLength: preset.diffusion.blockLength });
+  });
 
   it('are what the eval measures, on both prompt sets', async () => {
     const info = await fixtureInfo();
