@@ -10,14 +10,14 @@ import { launch, startPreview } from '../../test/e2e/browser.ts';
 
 const args = parseArgs(
   process.argv.slice(2),
-  { pair: '', out: 'bench-results' },
-  'usage: npm run bench:browser -- [--pair NAME] [--out DIR]',
+  { pair: '', out: 'bench-results', only: '' },
+  'usage: npm run bench:browser -- [--pair NAME] [--out DIR] [--only wasm|webgpu]',
 );
 const variants = [
   { name: 'WASM, 1 thread', query: 'backend=wasm&threads=1', webgpu: false },
   { name: 'WASM, 2 threads', query: 'backend=wasm&threads=2', webgpu: false },
   { name: 'WebGPU', query: 'backend=webgpu', webgpu: true },
-];
+].filter((v) => !args.only || (args.only === 'webgpu') === v.webgpu);
 const server = await startPreview();
 const results: { variant: string; result?: DeviceBenchResult; error?: string }[] = [];
 try {
@@ -41,49 +41,54 @@ try {
     } finally {
       await browser.close();
     }
+    write(); // after each variant, so a slow one (a software GPU adapter) cut short loses nothing before it
   }
 } finally {
   server.stop();
 }
-const md = ['# Browser benchmark (Chromium, the page\'s "Benchmark this device")', ''];
-for (const r of results) {
-  md.push(`## ${r.variant}`, '');
-  if (!r.result) {
-    md.push(`not measured: ${r.error}`, '');
-    continue;
-  }
-  md.push('| tokens in one pass | diffusion ms | AR ms (no cache) |', '|---|---|---|');
-  for (const f of r.result.forward)
-    md.push(`| ${f.length} | ${f.diffusionMs.median.toFixed(2)} | ${f.arMs.median.toFixed(2)} |`);
-  md.push(
-    '',
-    `| run (${r.result.tokens} tokens) | forward passes | wall ms | tokens/s | gen-PPL | entropy | sampler share |`,
-    '|---|---|---|---|---|---|---|',
-  );
-  for (const g of r.result.frontier) {
-    md.push(
-      `| ${g.name} | ${g.passes.median} | ${g.wallMs.median.toFixed(0)} | ${g.tokensPerSecond.median.toFixed(1)} | ${g.genPpl.median.toFixed(2)} | ${g.entropy.toFixed(2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
-    );
-  }
-  if (r.result.caches.length) {
-    const off = r.result.caches.find((c) => c.cache === 'off');
-    const ar = r.result.caches.find((c) => c.model === 'ar');
+/** Writes browser.json and browser.md from the results so far; returns the markdown. */
+function write(): string {
+  const md = ['# Browser benchmark (Chromium, the page\'s "Benchmark this device")', ''];
+  for (const r of results) {
+    md.push(`## ${r.variant}`, '');
+    if (!r.result) {
+      md.push(`not measured: ${r.error}`, '');
+      continue;
+    }
+    md.push('| tokens in one pass | diffusion ms | AR ms (no cache) |', '|---|---|---|');
+    for (const f of r.result.forward)
+      md.push(`| ${f.length} | ${f.diffusionMs.median.toFixed(2)} | ${f.arMs.median.toFixed(2)} |`);
     md.push(
       '',
-      `| a story at the page's settings (${r.result.caches[0].genLength} positions) | forward passes | positions computed | wall ms | vs cache off | vs cached AR | gen-PPL |`,
+      `| run (${r.result.tokens} tokens) | forward passes | wall ms | tokens/s | gen-PPL | entropy | sampler share |`,
       '|---|---|---|---|---|---|---|',
     );
-    for (const c of r.result.caches) {
+    for (const g of r.result.frontier) {
       md.push(
-        `| ${c.name} | ${c.passes.median} | ${c.positions.median} | ${c.wallMs.median.toFixed(0)} | ` +
-          `${c.model === 'diffusion' && off ? `${(off.wallMs.median / c.wallMs.median).toFixed(2)}x faster` : '–'} | ` +
-          `${ar ? `${(c.wallMs.median / ar.wallMs.median).toFixed(2)}x the time` : '–'} | ${c.genPpl.toFixed(2)} |`,
+        `| ${g.name} | ${g.passes.median} | ${g.wallMs.median.toFixed(0)} | ${g.tokensPerSecond.median.toFixed(1)} | ${g.genPpl.median.toFixed(2)} | ${g.entropy.toFixed(2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
       );
     }
+    if (r.result.caches.length) {
+      const off = r.result.caches.find((c) => c.cache === 'off');
+      const ar = r.result.caches.find((c) => c.model === 'ar');
+      md.push(
+        '',
+        `| a story at the page's settings (${r.result.caches[0].genLength} positions) | forward passes | positions computed | wall ms | vs cache off | vs cached AR | gen-PPL |`,
+        '|---|---|---|---|---|---|---|',
+      );
+      for (const c of r.result.caches) {
+        md.push(
+          `| ${c.name} | ${c.passes.median} | ${c.positions.median} | ${c.wallMs.median.toFixed(0)} | ` +
+            `${c.model === 'diffusion' && off ? `${(off.wallMs.median / c.wallMs.median).toFixed(2)}x faster` : '–'} | ` +
+            `${ar ? `${(c.wallMs.median / ar.wallMs.median).toFixed(2)}x the time` : '–'} | ${c.genPpl.toFixed(2)} |`,
+        );
+      }
+    }
+    md.push('');
   }
-  md.push('');
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'browser.json'), JSON.stringify(results, null, 2));
+  writeFileSync(join(args.out, 'browser.md'), md.join('\n'));
+  return md.join('\n');
 }
-mkdirSync(args.out, { recursive: true });
-writeFileSync(join(args.out, 'browser.json'), JSON.stringify(results, null, 2));
-writeFileSync(join(args.out, 'browser.md'), md.join('\n'));
-console.log(md.join('\n'));
+console.log(write());
