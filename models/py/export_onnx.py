@@ -45,27 +45,19 @@ class DiffusionGraph(nn.Module):
         return self.model(input_ids)[0]
 
 
-class CausalGraph(nn.Module):
-    def __init__(self, model: Transformer):
+class KvGraph(nn.Module):
+    """The model over `input_ids` against cached keys/values: the AR model's graph (presents = past + new), or the
+    denoiser's cached graph (`window_only`: presents = the window's own, logits unshifted)."""
+
+    def __init__(self, model: Transformer, window_only: bool):
         super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask, position_ids, *past_flat):
-        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
-        logits, presents = self.model(input_ids, attention_mask, position_ids, past)
-        return (logits, *[t for kv in presents for t in kv])
-
-
-class WindowGraph(nn.Module):
-    def __init__(self, model: Transformer):
-        super().__init__()
-        self.model = model
+        self.model, self.window_only = model, window_only
 
     def forward(self, input_ids, attention_mask, position_ids, *past_flat):
         past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
         logits, presents = self.model(input_ids, attention_mask, position_ids, past, shift=False)
-        cached = past_flat[0].shape[2]
-        return (logits, *[t[:, :, cached:] for kv in presents for t in kv])  # the window's own keys/values
+        cached = past_flat[0].shape[2] if self.window_only else 0
+        return (logits, *[t[:, :, cached:] for kv in presents for t in kv])
 
 
 CACHED_GRAPH = "onnx/model_cached.onnx"
@@ -85,23 +77,26 @@ def cache_config() -> dict:
     }
 
 
-def export_window(model: Transformer, path: str):
+def export_with_cache(model: Transformer, path: str, window_only: bool):
+    """The transformers.js KV layout: input_ids, attention_mask, position_ids, past_key_values.{i}.key/value ->
+    logits, present.{i}.key/value, each (batch, heads, seq, head_dim)."""
     cfg = model.cfg
-    b, past_len, w = 2, 6, 3
-    ids = torch.randint(2, cfg.vocab_size, (b, w))
-    mask = torch.ones(b, past_len + w, dtype=torch.long)
-    pos = torch.arange(2, 2 + w).unsqueeze(0).expand(b, w).contiguous()
+    b, past_len, s = 2, 3, 5
+    seq = "window_length" if window_only else "sequence_length"
+    ids = torch.randint(2, cfg.vocab_size, (b, s))
+    mask = torch.ones(b, past_len + s, dtype=torch.long)
+    pos = torch.arange(past_len, past_len + s).unsqueeze(0).expand(b, s).contiguous()
     past = [torch.randn(b, cfg.n_heads, past_len, cfg.head_dim) for _ in range(2 * cfg.n_layers)]
     past_names = [f"past_key_values.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
     present_names = [f"present.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
-    axes = {"input_ids": {0: "batch_size", 1: "window_length"},
+    axes = {"input_ids": {0: "batch_size", 1: seq},
             "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
-            "position_ids": {0: "batch_size", 1: "window_length"},
-            "logits": {0: "batch_size", 1: "window_length"}}
+            "position_ids": {0: "batch_size", 1: seq},
+            "logits": {0: "batch_size", 1: seq}}
     axes.update({n: {0: "batch_size", 2: "past_sequence_length"} for n in past_names})
-    axes.update({n: {0: "batch_size", 2: "window_length"} for n in present_names})
+    axes.update({n: {0: "batch_size", 2: seq if window_only else "total_sequence_length"} for n in present_names})
     torch.onnx.export(
-        WindowGraph(model), (ids, mask, pos, *past), path, opset_version=OPSET,
+        KvGraph(model, window_only), (ids, mask, pos, *past), path, opset_version=OPSET,
         input_names=["input_ids", "attention_mask", "position_ids", *past_names],
         output_names=["logits", *present_names], dynamic_axes=axes,
     )
@@ -112,7 +107,7 @@ def add_cached_graph(model: Transformer, folder: str):
     import onnx
 
     path = os.path.join(folder, CACHED_GRAPH)
-    export_window(model, path)
+    export_with_cache(model, path, window_only=True)
     onnx.checker.check_model(onnx.load(path))
     config_path = os.path.join(folder, "config.json")
     with open(config_path) as f:
@@ -135,24 +130,7 @@ def export(model: Transformer, path: str):
                           "logits": {0: "batch_size", 1: "sequence_length"}},
         )
         return
-    b, past_len, s = 2, 3, 5
-    ids = torch.randint(2, cfg.vocab_size, (b, s))
-    mask = torch.ones(b, past_len + s, dtype=torch.long)
-    pos = torch.arange(past_len, past_len + s).unsqueeze(0).expand(b, s).contiguous()
-    past = [torch.randn(b, cfg.n_heads, past_len, cfg.head_dim) for _ in range(2 * cfg.n_layers)]
-    past_names = [f"past_key_values.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
-    present_names = [f"present.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
-    axes = {"input_ids": {0: "batch_size", 1: "sequence_length"},
-            "attention_mask": {0: "batch_size", 1: "total_sequence_length"},
-            "position_ids": {0: "batch_size", 1: "sequence_length"},
-            "logits": {0: "batch_size", 1: "sequence_length"}}
-    axes.update({n: {0: "batch_size", 2: "past_sequence_length"} for n in past_names})
-    axes.update({n: {0: "batch_size", 2: "total_sequence_length"} for n in present_names})
-    torch.onnx.export(
-        CausalGraph(model), (ids, mask, pos, *past), path, opset_version=OPSET,
-        input_names=["input_ids", "attention_mask", "position_ids", *past_names],
-        output_names=["logits", *present_names], dynamic_axes=axes,
-    )
+    export_with_cache(model, path, window_only=False)
 
 
 def hf_config(model: Transformer, ckpt: dict) -> dict:
