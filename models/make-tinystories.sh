@@ -33,9 +33,9 @@ train() { # train.py arguments
 train --config models/configs/tinystories.json --objective ar --data "$WORK" --out "$WORK/ar.pt" \
   --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-90}"
 train --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \
-  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-8000}" --minutes "${DIFF_MINUTES:-150}"
+  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-4000}" --minutes "${DIFF_MINUTES:-150}"
 train --config models/configs/tinystories-diffusion-anneal.json --objective diffusion --data "$WORK" \
-  --out "$WORK/$DENOISER.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-4500}" \
+  --out "$WORK/$DENOISER.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-1500}" \
   --minutes "${ANNEAL_MINUTES:-90}"
 # the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
 train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \

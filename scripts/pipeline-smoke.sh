@@ -13,8 +13,24 @@ npx tsx models/ts/prepare.ts --out "$WORK/data" --vocab-size 300 --max-train-doc
 $PY models/py/train.py --config models/configs/fixture.json --objective ar --data "$WORK/data" \
   --out "$WORK/ar.pt" --max-steps 20 --minutes 2
 # the denoiser with shifted logits, as the default pair's (the fixture pair covers the unshifted one)
-$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["shift_logits"] = True; print(json.dumps(c))' \
-  models/configs/fixture.json > "$WORK/shifted.json"
+# and long documents cut after their last whole sentence, ending with end-of-text, as the default pair's
+$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["shift_logits"] = True
+c["train"]["end_long_documents"] = True; print(json.dumps(c))' models/configs/fixture.json > "$WORK/shifted.json"
+# that cut: every example that had to be cut ends with a sentence end, then end-of-text
+$PY - "$WORK/data" <<'EOF'
+import sys
+sys.path.insert(0, "models/py")
+import numpy as np
+from objectives import load_documents, make_batch, sentence_end_ids
+docs, ends = load_documents(sys.argv[1], "train", 0), sentence_end_ids(sys.argv[1])
+long = [i for i, d in enumerate(docs) if len(d) >= 64 and np.isin(d[:63], ends).any()]
+assert len(ends) and len(long) > 10, (ends, len(long))
+for row in make_batch(docs, long, 64, 0, ends).numpy():
+    last = np.flatnonzero(row != 0)[-1]
+    assert last < 63 and row[last] in ends and (row[last + 1:] == 0).all(), row
+plain = make_batch(docs, long, 64, 0).numpy()
+assert (plain[:, -1] != 0).all()  # without it they run to the window's end
+EOF
 $PY models/py/train.py --config "$WORK/shifted.json" --objective diffusion --data "$WORK/data" \
   --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
 # resuming a finished run is a no-op that still saves

@@ -1,12 +1,16 @@
 """Data and the two training objectives, shared by train.py and evaluate.py.
 
 Examples: each is one document from its start, truncated to the context, then <|endoftext|> padding up
-to the context length, so the denoiser learns to fill the tail with end-of-text.
+to the context length, so the denoiser learns to fill the tail with end-of-text. With `end_long_documents`
+(train config), a document longer than the context is cut after its last whole sentence that fits and ends with
+<|endoftext|>: otherwise a fifth of TinyStories examples run to the context end with no ending, and the denoiser
+learns that texts need not end (measured in docs/sweep/retrain.md).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import torch
@@ -31,11 +35,27 @@ def load_documents(data_dir: str, split: str, eot_id: int) -> list[np.ndarray]:
     return [ids[a:b] for a, b in zip(starts, ends) if b > a]
 
 
-def make_batch(docs: list[np.ndarray], indices, context: int, eot_id: int) -> torch.Tensor:
-    """(batch, context) int64: each document from its start, then <|endoftext|> padding."""
+def sentence_end_ids(data_dir: str) -> np.ndarray:
+    """Ids of the tokens that end a sentence ('.', '!', '?', alone or with a closing quote), from tokenizer.json."""
+    with open(os.path.join(data_dir, "tokenizer.json")) as f:
+        vocab = json.load(f)["model"]["vocab"]
+    return np.array(sorted(i for tok, i in vocab.items() if re.fullmatch(r'"?[.!?]"?', tok)), dtype=np.int64)
+
+
+def make_batch(docs: list[np.ndarray], indices, context: int, eot_id: int, sentence_ends=None) -> torch.Tensor:
+    """(batch, context) int64: each document from its start, then <|endoftext|> padding.
+
+    sentence_ends (token ids): cut a document that does not fit after its last sentence end that leaves room
+    for the <|endoftext|> (one with no sentence end in reach is truncated as before).
+    """
     batch = np.full((len(indices), context), eot_id, dtype=np.int64)
     for row, i in enumerate(indices):
-        doc = docs[i][:context]
+        doc = docs[i]
+        if len(doc) >= context and sentence_ends is not None:
+            ends = np.flatnonzero(np.isin(doc[: context - 1], sentence_ends))
+            if len(ends):
+                doc = doc[: ends[-1] + 1]
+        doc = doc[:context]
         batch[row, : len(doc)] = doc
     return torch.from_numpy(batch)
 

@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from model import ModelConfig, Transformer  # noqa: E402
-from objectives import ar_loss, diffusion_loss, load_documents, load_meta, make_batch  # noqa: E402
+from objectives import ar_loss, diffusion_loss, load_documents, load_meta, make_batch, sentence_end_ids  # noqa: E402
 
 
 def lr_at(step: int, tc: dict) -> float:
@@ -41,14 +41,14 @@ def batch_loss(model, x, objective, meta, tc, gen):
 
 
 @torch.no_grad()
-def validation_loss(model, docs, objective, meta, tc, context) -> float:
+def validation_loss(model, docs, objective, meta, tc, context, sentence_ends) -> float:
     """Mean loss over the first eval_batches of validation examples, with a fixed seed (comparable over steps)."""
     model.eval()
     gen = torch.Generator().manual_seed(1234)
     bs = tc["batch_size"]
     losses = []
     for start in range(0, min(len(docs), bs * tc["eval_batches"]), bs):
-        x = make_batch(docs, range(start, min(start + bs, len(docs))), context, meta["end_of_text_id"])
+        x = make_batch(docs, range(start, min(start + bs, len(docs))), context, meta["end_of_text_id"], sentence_ends)
         losses.append(batch_loss(model, x, objective, meta, tc, gen).item())
     model.train()
     return float(np.mean(losses))
@@ -106,6 +106,7 @@ def main():
 
     train_docs = load_documents(args.data, "train", meta["end_of_text_id"])
     val_docs = load_documents(args.data, "validation", meta["end_of_text_id"])
+    sentence_ends = sentence_end_ids(args.data) if tc.get("end_long_documents") else None
     print(
         f"{args.objective}: {model.num_parameters():,} parameters, {len(train_docs)} train docs, "
         f"context {context}, threads {args.threads}",
@@ -139,7 +140,9 @@ def main():
         step = state["step"]
         for group in optim.param_groups:
             group["lr"] = lr_at(step, tc)
-        x = make_batch(train_docs, rng.integers(0, len(train_docs), tc["batch_size"]), context, meta["end_of_text_id"])
+        x = make_batch(
+            train_docs, rng.integers(0, len(train_docs), tc["batch_size"]), context, meta["end_of_text_id"], sentence_ends
+        )
         t0 = time.time()
         loss = batch_loss(model, x, args.objective, meta, tc, gen)
         optim.zero_grad(set_to_none=True)
@@ -151,7 +154,7 @@ def main():
         state["tokens"] += x.numel()
         state["wall_seconds"] += dt
         if state["step"] % tc["eval_every"] == 0 or state["step"] == tc["max_steps"]:
-            val = validation_loss(model, val_docs, args.objective, meta, tc, context)
+            val = validation_loss(model, val_docs, args.objective, meta, tc, context, sentence_ends)
             entry = {
                 "step": state["step"],
                 "tokens": state["tokens"],

@@ -27,7 +27,6 @@ const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [-
        [--out FILE] [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}] [--sweep FILE]
   Every run uses the page's settings for the pair; --cache overrides its cache mode for every diffusion row.
   --prompts: validation openings; --cut: validation stories cut at a random word (seeded);
-  --fill-context: an experiment, not the page: each diffusion canvas runs to the context end (whole blocks);
   --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE ({"name": {options}})
                 over the page's settings, beside the AR model, on both sets`;
 
@@ -169,7 +168,6 @@ async function main() {
       prompts: 32,
       cut: 24,
       handWritten: 'all',
-      fillContext: false,
       cache: '',
       out: '',
       models: 'models/pairs',
@@ -272,15 +270,8 @@ async function main() {
 
   const diffusionRow = (openings: string[], name: string, o: Partial<DiffusionOptions>) => {
     const options = pageSettings(engine.info, { diffusion: { ...cacheOverride, ...o } }).diffusion;
-    // --fill-context (an experiment, not the page): the canvas runs to the context end, in whole blocks, so the
-    // model sees sequences as long as the ones it was trained on
-    const filled = (ids: number[]) => {
-      const genLength =
-        Math.floor((engine.info.contextLength - ids.length) / options.blockLength) * options.blockLength;
-      return { ...options, genLength, steps: genLength };
-    };
     return runRow(openings, name, 'diffusion', options, (ids) =>
-      generateDiffusion(engine.diffusion, ids, args.fillContext ? filled(ids) : options, { tokenText: tok.tokenText }),
+      generateDiffusion(engine.diffusion, ids, options, { tokenText: tok.tokenText }),
     );
   };
   const arRow = (openings: string[]) =>
@@ -290,8 +281,9 @@ async function main() {
 
   const d = page.diffusion;
   console.log(
-    `pair ${engine.info.pair}, page settings: ${d.genLength} positions, blocks of ${d.blockLength}, temperature ` +
-      `${d.temperature}, end-of-text ahead ${d.endOfTextAhead ?? 'off'}, cache ${d.cache}; AR ${page.ar.maxNewTokens} tokens`,
+    `pair ${engine.info.pair}, page settings: ${d.fillContext ? 'canvas to the context end' : `${d.genLength} positions`}, ` +
+      `blocks of ${d.blockLength}, temperature ${d.temperature}, end-of-text ahead ${d.endOfTextAhead ?? 'off'}, ` +
+      `cache ${d.cache}; AR ${page.ar.fillContext ? 'to the context end' : `${page.ar.maxNewTokens} tokens`}`,
   );
   const candidates = args.sweep
     ? (JSON.parse(readFileSync(args.sweep, 'utf8')) as Record<string, Partial<DiffusionOptions>>)
@@ -316,7 +308,6 @@ async function main() {
       pair: engine.info.pair,
       pageSettings: page,
       cacheOverride: args.cache || null,
-      fillContext: args.fillContext,
     };
     writeFileSync(
       args.out,

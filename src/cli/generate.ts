@@ -14,6 +14,8 @@ import { replayTrace } from './replay.ts';
 
 const USAGE = `usage: npm run generate -- --prompt TEXT [--mode diffusion|ar|both] [--pair NAME] [--models DIR]
   Every option not given is the page's setting for the pair (src/core/page-settings.ts).
+  both:      --fill-context / --no-fill-context: the canvas (and the AR budget) runs to the context end, fitted to
+             the prompt in whole blocks (the page's default, unless --gen-length or --max-new-tokens is given)
   diffusion: --gen-length N (default: the pair's own, from the manifest) --steps N --block-length N --schedule llada|dream
              --confidence probability|margin|entropy|random
              --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
@@ -105,6 +107,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
     else if (flag === 'no-stop-at-eot') d.stopAtEndOfText = false;
     else if (flag === 'no-eot-ahead') d.endOfTextAhead = null;
     else if (flag === 'no-cache') a.useCache = false;
+    else if (flag === 'fill-context' || flag === 'no-fill-context')
+      d.fillContext = a.fillContext = flag === 'fill-context';
     else if (flag === 'max-new-tokens') a.maxNewTokens = number();
     else if (flag in DIFFUSION_FLAGS) {
       const v = STRING_FLAGS.has(flag) ? value() : number();

@@ -18,11 +18,13 @@ export async function generateAr(
   const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
   const { endOfTextId: eot, vocabSize } = model;
   if (input.length === 0) throw new EmptyPromptError();
+  const room = model.contextLength - input.length;
+  if (options.fillContext && room >= 1) options = { ...options, maxNewTokens: room };
   const requested = options.maxNewTokens ?? AR_DEFAULTS.maxNewTokens;
   if (input.length + requested > model.contextLength) {
     throw new PromptTooLongError(input.length, requested, model.contextLength);
   }
-  const o = resolveArOptions(options, model.contextLength - input.length);
+  const o = resolveArOptions(options, room);
   for (const id of input) if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new TokenIdError(id, vocabSize);
   const rng = new Rng(o.seed);
   const seq = [...input];

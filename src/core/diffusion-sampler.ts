@@ -5,7 +5,7 @@
 import { CachedDenoiser } from './denoiser-cache.ts';
 import { EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError, TokenIdError } from './errors.ts';
 import type { Denoiser, TokenText } from './models.ts';
-import { DIFFUSION_DEFAULTS, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
+import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
 import { Rng } from './rng.ts';
 import {
   chooseToken,
@@ -110,6 +110,7 @@ export async function generateDiffusion(
   const now = ctx.now ?? (() => performance.now());
   const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
   const { maskId, endOfTextId: eot, vocabSize } = model;
+  options = fitToContext(options, model.contextLength - input.length);
   const requested = options.genLength ?? DIFFUSION_DEFAULTS.genLength;
   if (input.length + requested > model.contextLength) {
     throw new PromptTooLongError(input.length, requested, model.contextLength);

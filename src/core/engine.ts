@@ -71,11 +71,11 @@ export interface EngineInfo {
 
 /**
  * An infill prompt generates only its spans: the options that shape an appended canvas (length, steps, blocks,
- * minimum length) do not apply, so the page's settings for continuing a prompt can be sent as they are.
+ * minimum length, filling the context) do not apply, so the page's settings for continuing a prompt can be sent as they are.
  */
 function spansOnly(options: Partial<DiffusionOptions> = {}): Partial<DiffusionOptions> {
   const { genLength: _genLength, steps: _steps, blockLength: _blockLength, minLength: _minLength, ...rest } = options;
-  return { ...rest, genLength: 0 };
+  return { ...rest, genLength: 0, fillContext: false };
 }
 
 export class Engine {

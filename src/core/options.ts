@@ -61,10 +61,17 @@ export interface DiffusionOptions {
    * (only the current block recomputed); both refresh the cache with a full pass at each block's first step.
    */
   cache: CacheMode;
+  /**
+   * The canvas runs from the prompt to the context end, in whole blocks: genLength and steps are fitted to the
+   * prompt when a run starts (fitToContext). The models are trained on context-long sequences only; a shorter
+   * canvas ends texts less often (docs/sweep/canvas.md).
+   */
+  fillContext: boolean;
   seed: number;
 }
 
 export interface ArOptions {
+  /** At most this many tokens (end-of-text stops sooner). */
   maxNewTokens: number;
   temperature: number;
   topK: number;
@@ -72,6 +79,8 @@ export interface ArOptions {
   minLength: number;
   /** false: recompute the whole sequence every token (for comparison); true: KV cache. */
   useCache: boolean;
+  /** maxNewTokens is the context left after the prompt (the diffusion canvas's fillContext, for a fair race). */
+  fillContext: boolean;
   seed: number;
 }
 
@@ -120,6 +129,7 @@ export const DIFFUSION_DEFAULTS: DiffusionOptions = {
   stopAtEndOfText: true,
   endOfTextAhead: 0.5,
   cache: 'off',
+  fillContext: false,
   seed: 0,
 };
 
@@ -130,6 +140,7 @@ export const AR_DEFAULTS: ArOptions = {
   topP: 1,
   minLength: 0,
   useCache: true,
+  fillContext: false,
   seed: 0,
 };
 
@@ -242,8 +253,30 @@ export function resolveDiffusionOptions(
   if (typeof o.stopAtEndOfText !== 'boolean') throw new OptionError('stopAtEndOfText', 'must be true or false');
   if (o.endOfTextAhead !== null) num('endOfTextAhead', o.endOfTextAhead, 0.5, 1);
   oneOf('cache', o.cache, CACHE_MODES);
+  if (typeof o.fillContext !== 'boolean') throw new OptionError('fillContext', 'must be true or false');
   int('seed', o.seed, 0, 2 ** 32 - 1);
   return o;
+}
+
+/**
+ * fillContext: the options with the canvas fitted to `room` (the context left after the prompt). Blocks keep
+ * their length and their steps each (the canvas is cut to whole blocks; a prompt that leaves less than one block
+ * gets one block of what is left); one block over the whole canvas grows with it, its steps in proportion.
+ * Options without fillContext come back as they are.
+ */
+export function fitToContext(given: Partial<DiffusionOptions>, room: number): Partial<DiffusionOptions> {
+  if (!given.fillContext || room < 1) return given;
+  const length = given.genLength ?? DIFFUSION_DEFAULTS.genLength;
+  const block = given.blockLength ?? defaultBlockLength(length);
+  const oneBlock = length === 0 || block >= length;
+  const blockLength = oneBlock || block > room ? room : block;
+  const genLength = blockLength * Math.floor(room / blockLength);
+  const fitted: Partial<DiffusionOptions> = { ...given, genLength, blockLength };
+  if (given.steps !== undefined && length > 0) {
+    const perBlock = oneBlock ? (given.steps * blockLength) / length : (given.steps * block) / length;
+    fitted.steps = Math.min(blockLength, Math.max(1, Math.round(perBlock))) * (genLength / blockLength);
+  }
+  return fitted;
 }
 
 export function resolveArOptions(given: Partial<ArOptions>, maxNewTokens = Infinity): ArOptions {
@@ -255,6 +288,7 @@ export function resolveArOptions(given: Partial<ArOptions>, maxNewTokens = Infin
   num('topP', o.topP, 0, 1, { openMin: true });
   int('minLength', o.minLength, 0);
   if (typeof o.useCache !== 'boolean') throw new OptionError('useCache', 'must be true or false');
+  if (typeof o.fillContext !== 'boolean') throw new OptionError('fillContext', 'must be true or false');
   int('seed', o.seed, 0, 2 ** 32 - 1);
   return o;
 }

@@ -8,6 +8,7 @@ import {
   defaultBlockLength,
   DIFFUSION_DEFAULTS,
   resolveArOptions,
+  fitToContext,
   resolveDiffusionOptions,
   type ArOptions,
   type DiffusionOptions,
@@ -95,7 +96,10 @@ export class AppState {
     const context = this.loaded?.info.contextLength ?? Infinity;
     const problems: string[] = [];
     try {
-      resolveDiffusionOptions(this.diffusion, context);
+      // the canvas to the context end: the options as a run fits them, here for the widest canvas (a one-token
+      // prompt); a longer prompt only cuts whole blocks off it
+      const d = Number.isFinite(context) ? fitToContext(this.diffusion, context - 1) : this.diffusion;
+      resolveDiffusionOptions(d, context);
     } catch (err) {
       problems.push(`diffusion ${(err as Error).message}`);
     }
@@ -151,7 +155,11 @@ export class AppState {
       this.vocabText = this.loaded.vocabText;
       // the page's settings for this pair, for what the visitor (or the link) has not chosen
       const page = pageSettings(this.loaded.info);
-      if (!this.lengthChosen) this.setGenLength(page.diffusion.genLength, false);
+      if (!this.lengthChosen) {
+        this.setGenLength(page.diffusion.genLength, false);
+        this.diffusion.fillContext = page.diffusion.fillContext;
+        this.ar.fillContext = page.ar.fillContext;
+      }
       if (!this.cacheChosen) this.diffusion.cache = page.diffusion.cache;
       this.status = 'ready';
     } catch (err) {
@@ -254,7 +262,17 @@ export class AppState {
     else if (this.blockRule === 'default') d.blockLength = defaultBlockLength(length);
     d.genLength = length;
     this.ar.maxNewTokens = length;
-    if (byUser) this.lengthChosen = true;
+    if (byUser) {
+      // a length typed is a length wanted: the canvas no longer runs to the context end
+      d.fillContext = this.ar.fillContext = false;
+      this.lengthChosen = true;
+    }
+  }
+
+  /** Both canvases to the context end (the length then follows the prompt), or the length in the field. */
+  setFillContext(on: boolean) {
+    this.diffusion.fillContext = this.ar.fillContext = on;
+    this.lengthChosen = true;
   }
 
   /** The visitor's cache mode, kept when another pair loads. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { dreamTransferCount, factorCount, generateDiffusion, transferCount } from '../../src/core/diffusion-sampler.ts';
-import { FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
-import { DIFFUSION_DEFAULTS, resolveDiffusionOptions } from '../../src/core/options.ts';
+import { generateAr } from '../../src/core/ar-sampler.ts';
+import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
+import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions } from '../../src/core/options.ts';
 import { softmax } from '../../src/core/sampling.ts';
 import { canvasAt, type Trace } from '../../src/core/trace.ts';
 
@@ -645,5 +646,58 @@ describe('defaults', () => {
     const t = await generateDiffusion(fixedBeliefs({}), PROMPT, { genLength: 16 });
     expect(t.steps.map((s) => s.block)).toEqual([...Array(16)].map((_, i) => Math.floor(i / 4)));
     expect(t.steps.every((s) => s.commits.length === 1)).toBe(true);
+  });
+});
+
+describe('the canvas to the context end (fillContext)', () => {
+  const anyBeliefs = () => fixedBeliefs({});
+  const small = (contextLength: number) =>
+    new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ 3: 1 })), MASK, EOT, contextLength);
+
+  it('fits the canvas to whole blocks after the prompt, keeping each block its steps', () => {
+    // 2 steps per block of 4; 13 positions left: 3 whole blocks
+    expect(fitToContext({ fillContext: true, genLength: 8, steps: 4, blockLength: 4 }, 13)).toMatchObject({
+      genLength: 12,
+      blockLength: 4,
+      steps: 6,
+    });
+    // one block over the canvas grows with it, its steps in proportion
+    expect(fitToContext({ fillContext: true, genLength: 8, steps: 4, blockLength: 8 }, 13)).toMatchObject({
+      genLength: 13,
+      blockLength: 13,
+      steps: 7,
+    });
+    // less room than a block: one block of what is left
+    expect(fitToContext({ fillContext: true, genLength: 8, blockLength: 4 }, 3)).toMatchObject({
+      genLength: 3,
+      blockLength: 3,
+    });
+    // off: the options as given
+    const off = { genLength: 8, steps: 4, blockLength: 4 };
+    expect(fitToContext(off, 13)).toBe(off);
+  });
+
+  it('runs the sampler over the fitted canvas, and records the fitted options', async () => {
+    const t = await generateDiffusion(small(17), PROMPT, {
+      fillContext: true,
+      genLength: 8,
+      steps: 8,
+      blockLength: 4,
+      temperature: 0,
+      stopAtEndOfText: false,
+    });
+    expect(t.final.length).toBe(2 + 12); // 15 left: three blocks of 4
+    expect(t.options).toMatchObject({ genLength: 12, steps: 12, blockLength: 4, fillContext: true });
+    expect(t.steps.length).toBe(12);
+    // without it the length is the one given
+    const fixed = await generateDiffusion(anyBeliefs(), PROMPT, { genLength: 4, steps: 4, temperature: 0 });
+    expect(fixed.final.length).toBe(6);
+  });
+
+  it('gives the AR model the rest of the context', async () => {
+    const ar = new FakeCausalLM(V, () => logitsFrom(1, V, () => ({ 3: 1 })), EOT, 10);
+    const t = await generateAr(ar, PROMPT, { fillContext: true, maxNewTokens: 4, temperature: 0 });
+    expect(t.final.length).toBe(10);
+    expect(t.options).toMatchObject({ maxNewTokens: 8 });
   });
 });

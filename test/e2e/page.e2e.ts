@@ -133,6 +133,7 @@ describe('the page', () => {
       d.diffusion.steps = 100;
       d.diffusion.blockLength = 100;
       d.diffusion.stopAtEndOfText = false;
+      d.diffusion.fillContext = d.ar.fillContext = false;
       d.ar.maxNewTokens = 100;
     });
     await s.page.fill('#prompt', 'Once upon a time');
@@ -215,7 +216,9 @@ describe('the page', () => {
     await waitReady(s.page);
     expect(await s.page.inputValue('#prompt')).toBe('The little bird');
     expect(await s.page.evaluate(() => (globalThis as any).demo.diffusion.threshold)).toBe(0.5);
+    // the canvas to the context end fits any block length (whole blocks); a fixed length must divide
     await s.page.getByLabel('block length').fill('7');
+    await s.page.getByLabel('canvas to the context end').uncheck();
     await s.page
       .getByRole('alert')
       .filter({
@@ -280,9 +283,7 @@ describe('the page', () => {
     const s = await open();
     await waitReady(s.page);
     const subtitle = () => s.page.locator('section[aria-label="Diffusion"] .subtitle').textContent();
-    await expect(subtitle()).resolves.toContain(
-      `${await s.page.getByLabel('generation length').inputValue()} positions,`,
-    );
+    await expect(subtitle()).resolves.toContain('positions to the context end,');
     await s.page.fill('#prompt', 'Tom had a [MASK:3] ball. He [MASK] with it.');
     await s.page.click('button[type=submit]');
     await waitDone(s.page);

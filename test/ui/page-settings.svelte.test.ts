@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Engine, type EngineInfo } from '../../src/core/engine.ts';
 import { nodeReadFile } from '../../src/core/node-files.ts';
-import { PAGE_CACHE, pageSettings } from '../../src/core/page-settings.ts';
+import { fitToContext, resolveDiffusionOptions } from '../../src/core/options.ts';
+import { PAGE_CACHE, PAGE_FILL_CONTEXT, pageSettings } from '../../src/core/page-settings.ts';
 import { GATED_ROWS } from '../../src/cli/eval-quality.ts';
 import { AppState } from '../../src/ui/app-state.svelte.ts';
 import { PRESETS } from '../../src/ui/presets.ts';
@@ -44,13 +45,23 @@ const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 describe("the page's settings", () => {
   it('are the pair length, blocks of 4, one token per step, and the dual cache where the model has one', () => {
     const withCache = pageSettings({ genLength: 224, cachedGraph: true });
-    expect(withCache.diffusion).toMatchObject({ genLength: 224, steps: 224, blockLength: 4, cache: PAGE_CACHE });
-    expect(withCache.ar).toMatchObject({ maxNewTokens: 224, temperature: withCache.diffusion.temperature });
+    expect(withCache.diffusion).toMatchObject({
+      genLength: 224,
+      steps: 224,
+      blockLength: 4,
+      cache: PAGE_CACHE,
+      fillContext: PAGE_FILL_CONTEXT,
+    });
+    expect(withCache.ar).toMatchObject({
+      maxNewTokens: 224,
+      temperature: withCache.diffusion.temperature,
+      fillContext: PAGE_FILL_CONTEXT,
+    });
     expect(pageSettings({ genLength: 224, cachedGraph: false }).diffusion.cache).toBe('off');
     // a length of the user's keeps the page's rule for steps and blocks
     expect(
       pageSettings({ genLength: 224, cachedGraph: true }, { diffusion: { genLength: 30 } }).diffusion,
-    ).toMatchObject({ genLength: 30, steps: 30, blockLength: 3 });
+    ).toMatchObject({ genLength: 30, steps: 30, blockLength: 3, fillContext: false });
   });
 
   it('are what the page holds after loading a pair, unless the link chose otherwise', async () => {
@@ -65,6 +76,11 @@ describe("the page's settings", () => {
     expect(plain(linked.diffusion)).toEqual(
       pageSettings(info, { diffusion: { cache: 'off', genLength: 32 } }).diffusion,
     );
+    // a length typed is a length wanted: both canvases stop following the prompt, until the box is ticked again
+    app.setGenLength(100);
+    expect([app.diffusion.fillContext, app.ar.fillContext, app.diffusion.genLength]).toEqual([false, false, 100]);
+    app.setFillContext(true);
+    expect([app.diffusion.fillContext, app.ar.fillContext]).toEqual([true, true]);
     // and the link the page writes names the pair, so a reload or a shared link opens the same models
     expect(new URLSearchParams(linked.shareQuery()).get('pair')).toBe(info.pair);
   });
@@ -77,9 +93,14 @@ describe("the page's settings", () => {
       { cwd: ROOT, maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] },
     );
     const result = JSON.parse(out.toString());
-    expect(result.diffusion.options).toEqual(pageSettings(info).diffusion);
+    // the page's settings, the canvas fitted to this prompt as every run fits it (to the context end)
+    const page = pageSettings(info);
+    const room =
+      info.contextLength - result.diffusion.initial.filter((id: number) => id !== result.diffusion.maskId).length;
+    expect(result.diffusion.options).toEqual(resolveDiffusionOptions(fitToContext(page.diffusion, room)));
+    expect(result.diffusion.options.genLength).toBe(room - (room % page.diffusion.blockLength));
     expect(result.diffusion.steps.filter((s: { fullPass: boolean }) => !s.fullPass).length).toBeGreaterThan(0);
-    expect(result.ar.options).toEqual(pageSettings(info).ar);
+    expect(result.ar.options).toEqual({ ...page.ar, maxNewTokens: room });
   }, 60_000);
 
   it("the eval's second gated row is the page's out-of-order preset", () => {
