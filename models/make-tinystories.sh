@@ -18,6 +18,9 @@ BASE=$WORK/baseline # a models root of its own, so `npm run eval` can score the 
 CORPUS_DIR=${CORPUS_DIR:-../shared/corpora}
 AR_STEPS=${AR_STEPS:-3000} # 2.3x the stories of the first pair (both corpus files): 3.9 epochs of 3.17 M tokens
 DENOISER=diffusion-anneal # the shipped denoiser: the checkpoint of the last diffusion stage
+BASELINE=${BASELINE:-1}
+# the pair shipped before this one, measured by `npm run eval` at today's page settings: the cards compare with it
+PREVIOUS=${PREVIOUS:-docs/sweep/s7-previous-pair.json}
 mkdir -p "$WORK"
 # A stage that runs out of its time budget saves its checkpoint and stops the script (exit 75); running the
 # script again resumes it, and the stages after it never see an unfinished model.
@@ -33,14 +36,17 @@ train() { # train.py arguments
 train --config models/configs/tinystories.json --objective ar --data "$WORK" --out "$WORK/ar.pt" \
   --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-90}"
 train --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \
-  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-4000}" --minutes "${DIFF_MINUTES:-150}"
+  --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps "${DIFF_STEPS:-2000}" --minutes "${DIFF_MINUTES:-150}"
 train --config models/configs/tinystories-diffusion-anneal.json --objective diffusion --data "$WORK" \
-  --out "$WORK/$DENOISER.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-1500}" \
+  --out "$WORK/$DENOISER.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-600}" \
   --minutes "${ANNEAL_MINUTES:-90}"
 # the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
-train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
-  --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-90}"
-for kind in ar "$DENOISER" diffusion-scratch; do
+# (BASELINE=0 leaves it out, and the cards with it)
+if [ "$BASELINE" = 1 ]; then
+  train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
+    --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-90}"
+fi
+for kind in ar "$DENOISER" $([ "$BASELINE" = 1 ] && echo diffusion-scratch); do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
 done
 export_pair() { # extra export_onnx.py arguments (--card-only, figures for the cards)
@@ -54,13 +60,16 @@ export_pair() { # extra export_onnx.py arguments (--card-only, figures for the c
 }
 export_pair
 $PY models/py/golden.py --checkpoint "$WORK/$DENOISER.pt" --data "$WORK" --out "$PAIR/golden/sampler.json"
-rm -rf "$BASE" && mkdir -p "$BASE/scratch" && cp -r "$PAIR/ar" "$BASE/scratch/ar"
-$PY models/py/export_onnx.py --checkpoint "$WORK/diffusion-scratch.pt" --tokenizer "$WORK" \
-  --out "$BASE/scratch/diffusion" --metrics "$WORK/diffusion-scratch.eval.json"
-echo '{"default": "scratch", "pairs": {"scratch": {"title": "baseline", "ar": "scratch/ar",
-  "diffusion": "scratch/diffusion", "description": "from-scratch denoiser beside the shipped AR model"}}}' > "$BASE/manifest.json"
 npx tsx src/cli/eval-quality.ts --pair tinystories --out "$WORK/quality.json"
-npx tsx src/cli/eval-quality.ts --models "$BASE" --out "$WORK/baseline-quality.json"
-export_pair --card-only --quality "$WORK/quality.json" \
-  --baseline "$WORK/ar.eval.json" "$WORK/diffusion-scratch.eval.json" "$WORK/baseline-quality.json"
+card=(--quality "$WORK/quality.json" --previous "$PREVIOUS")
+if [ "$BASELINE" = 1 ]; then
+  rm -rf "$BASE" && mkdir -p "$BASE/scratch" && cp -r "$PAIR/ar" "$BASE/scratch/ar"
+  $PY models/py/export_onnx.py --checkpoint "$WORK/diffusion-scratch.pt" --tokenizer "$WORK" \
+    --out "$BASE/scratch/diffusion" --metrics "$WORK/diffusion-scratch.eval.json"
+  echo '{"default": "scratch", "pairs": {"scratch": {"title": "baseline", "ar": "scratch/ar",
+    "diffusion": "scratch/diffusion", "description": "from-scratch denoiser beside the shipped AR model"}}}' > "$BASE/manifest.json"
+  npx tsx src/cli/eval-quality.ts --models "$BASE" --out "$WORK/baseline-quality.json"
+  card+=(--baseline "$WORK/ar.eval.json" "$WORK/diffusion-scratch.eval.json" "$WORK/baseline-quality.json")
+fi
+export_pair --card-only "${card[@]}"
 echo "pair written to $PAIR with model cards; sample quality: $WORK/quality.json"

@@ -191,6 +191,9 @@ def main():
     p.add_argument("--baseline", nargs=3, default=None, metavar=("AR_EVAL", "SCRATCH_EVAL", "SCRATCH_QUALITY"),
                    help="evaluate.py JSONs of the AR model and of a from-scratch denoiser trained on as many tokens, "
                         "and the from-scratch pair's `npm run eval` JSON ('-' for none): the card's baseline")
+    p.add_argument("--previous", default=None,
+                   help="`npm run eval` JSON of the pair shipped before, at the same page settings: the card's "
+                        "side-by-side comparison")
     p.add_argument("--card-only", action="store_true",
                    help="rewrite only README.md (the model card) of an exported folder, e.g. once `npm run eval` ran")
     p.add_argument("--golden", default=None, help="where to write golden logits for the parity test")
@@ -216,6 +219,8 @@ def main():
     metrics = json.load(open(args.metrics)) if args.metrics else None
     samples = open(args.samples).read() if args.samples else None
     quality = json.load(open(args.quality)) if args.quality else None
+    if quality and args.previous:
+        quality["previous"] = json.load(open(args.previous))
     baseline = None
     if args.baseline:
         ar_eval, scratch_eval, scratch_quality = args.baseline

@@ -14,9 +14,13 @@ def _quality_lines(quality: dict, causal: bool) -> list[str]:
     kind = "ar" if causal else "diffusion"
     d, ar = quality["pageSettings"]["diffusion"], quality["pageSettings"]["ar"]
     lines = ["", "## Sample quality (`npm run eval`, at the page's settings, on two prompt sets)", "",
-             f"The page's settings: {d['genLength']} positions, blocks of {d['blockLength']}, {d['steps']} steps, "
+             "The page's settings: "
+             + ("the canvas to the context end (in whole blocks)" if d.get("fillContext") else f"{d['genLength']} positions")
+             + f", blocks of {d['blockLength']}, one token per step, "
              f"temperature {d['temperature']}, end-of-text ahead at p >= {d['endOfTextAhead']}, cache {d['cache']}; "
-             f"the AR model writes up to {ar['maxNewTokens']} tokens at temperature {ar['temperature']}. Sets: "
+             f"the AR model writes up to "
+             + ("the context end" if ar.get("fillContext") else f"{ar['maxNewTokens']} tokens")
+             + f" at temperature {ar['temperature']}. Sets: "
              + "; ".join(f"{q['name']} ({len(q['openings'])})" for q in quality["sets"]) + ".", "",
              "| set | run | gen-PPL (AR-scored) | entropy | distinct-2 | repeated 4-grams | doom loops | known words "
              "| clean endings | passes | positions computed |",
@@ -32,11 +36,31 @@ def _quality_lines(quality: dict, causal: bool) -> list[str]:
         passed = sum(g["pass"] for g in quality["gates"])
         lines += ["", f"Quality gates of the pair ({passed} of {len(quality['gates'])} pass):", ""]
         lines += [f"- {'PASS' if g['pass'] else 'FAIL'}: {g['gate']} ({g['value']})" for g in quality["gates"]]
+    if quality.get("previous"):
+        lines += _previous_lines(quality, kind)
     visitor = quality["sets"][-1]
     first = next(r for r in visitor["rows"] if r["model"] == kind)
     lines += ["", f"## Six unedited samples ({visitor['name']}, {first['name']})", ""]
     for opening, sample in list(zip(visitor["openings"], first["samples"]))[-6:]:
         lines += ["```text", (opening + sample).strip(), "```", ""]
+    return lines
+
+
+def _previous_lines(quality: dict, kind: str) -> list[str]:
+    """This pair beside the one shipped before it, both measured by the same eval at the same page settings."""
+    previous = {(q["name"], r["name"]): r for q in quality["previous"]["sets"] for r in q["rows"]}
+    lines = ["", "### Beside the previous pair (trained on `tinystories.txt` only; same eval, same page settings)", "",
+             "| set | run | gen-PPL | entropy | repeated 4-grams | doom loops | clean endings |",
+             "|---|---|---|---|---|---|---|"]
+    for q in quality["sets"]:
+        for r in q["rows"]:
+            old = previous.get((q["name"], r["name"]))
+            if r["model"] != kind or not old:
+                continue
+            lines.append(f"| {q['name']} | {r['name']} | {old['genPpl']:.2f} -> {r['genPpl']:.2f} | "
+                         f"{old['entropy']:.3f} -> {r['entropy']:.3f} | {old['repeated4']:.3f} -> {r['repeated4']:.3f} | "
+                         f"{100 * old['doomLoops']:.0f}% -> {100 * r['doomLoops']:.0f}% | "
+                         f"{100 * old['cleanEndings']:.0f}% -> {100 * r['cleanEndings']:.0f}% |")
     return lines
 
 
@@ -123,7 +147,9 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
                          f"{metrics['elbo_bits_per_byte']:.4f} bits/byte (grid of {metrics['grid']} mask ratios, "
                          f"{metrics['documents']} documents) |")
     if data["corpus"] == "tinystories":
-        lines += ["", "Data: TinyStories (Eldan & Li, 2023, arXiv:2305.07759), CDLA-Sharing-1.0; a 6,271-story subset. "
+        lines += ["", "Data: TinyStories (Eldan & Li, 2023, arXiv:2305.07759), CDLA-Sharing-1.0; the subsets in "
+                  "`../shared/corpora` (`tinystories.txt`, 6,271 stories, and `tinystories-extra.txt`, 8,047 more), "
+                  "each split into train and validation by a hash of the story. "
                   "The full dataset is `roneneldan/TinyStories` on the Hugging Face hub."]
     if baseline:
         lines += _baseline_lines(baseline, metrics, state)

@@ -90,12 +90,13 @@ export async function measureFrontier(
   prompts: number[][],
   length: number,
   repeats: number,
-  onProgress?: (name: string) => void,
+  /** Called before each configuration runs; a promise it returns is awaited (and may reject to stop). */
+  onProgress?: (name: string) => void | Promise<void>,
   decode?: (ids: number[]) => string,
 ): Promise<FrontierRun[]> {
   const out: FrontierRun[] = [];
   for (const [name, run] of frontierConfigs(diffusion, ar)) {
-    onProgress?.(name);
+    await onProgress?.(name);
     const passes: number[] = [];
     const wall: number[] = [];
     const tps: number[] = [];
@@ -184,7 +185,7 @@ export async function measureCaches(
     genLength,
     blocksOf32 = true,
     onProgress,
-  }: { genLength?: number; blocksOf32?: boolean; onProgress?: (name: string) => void } = {},
+  }: { genLength?: number; blocksOf32?: boolean; onProgress?: (name: string) => void | Promise<void> } = {},
 ): Promise<CacheRun[]> {
   const length = genLength === undefined ? {} : { genLength };
   const page = pageSettings(engine.info, { diffusion: length });
@@ -198,7 +199,7 @@ export async function measureCaches(
   configs.push(['AR with its KV cache (page)', 'ar', 'page', null]);
   const out: CacheRun[] = [];
   for (const [name, model, blocks, cache] of configs) {
-    onProgress?.(name);
+    await onProgress?.(name);
     const options = pageSettings(engine.info, {
       diffusion: { ...length, cache: cache ?? 'off', ...(blocks === 'blocks of 32' ? { blockLength: 32 } : {}) },
     }).diffusion;

@@ -1,7 +1,8 @@
 // "Benchmark this device": a short version of `npm run bench` that runs in the page's worker on whatever
 // backend the page uses (WebGPU or WASM), so a visitor sees the measured trade-off on their own machine.
 import { figure, measureCaches, measureFrontier, type CacheRun, type Figure, type FrontierRun } from './bench-core.ts';
-import type { Engine } from './engine.ts';
+import { yieldToEventLoop, type Engine } from './engine.ts';
+import { BenchCancelledError } from './errors.ts';
 
 export interface DeviceBenchResult {
   backend: string;
@@ -18,15 +19,23 @@ export const CACHE_BENCH_LENGTH = 64;
 
 export const DEVICE_BENCH_PROMPT = 'Once upon a time, there was a little girl named Lily.';
 
+/**
+ * `signal`: cancels between two measurements (each reports its progress first), with BenchCancelledError.
+ */
 export async function runDeviceBench(
   engine: Engine,
-  onProgress?: (what: string) => void,
-  { tokens = 32, repeats = 2 } = {},
+  reportProgress?: (what: string) => void,
+  { tokens = 32, repeats = 2, signal }: { tokens?: number; repeats?: number; signal?: AbortSignal } = {},
 ): Promise<DeviceBenchResult> {
+  const onProgress = async (what: string) => {
+    await yieldToEventLoop(); // a model run never yields, so a cancel message gets in only here
+    if (signal?.aborted) throw new BenchCancelledError();
+    reportProgress?.(what);
+  };
   const ctx = engine.info.contextLength;
   const forward: DeviceBenchResult['forward'] = [];
   for (const length of [32, 64, 128].filter((l) => l <= ctx)) {
-    onProgress?.(`one forward pass, ${length} tokens`);
+    await onProgress(`one forward pass, ${length} tokens`);
     const ids = Array.from({ length }, (_, i) => 2 + (i % (engine.info.vocabSize - 2)));
     const d: number[] = [];
     const a: number[] = [];
@@ -50,14 +59,14 @@ export async function runDeviceBench(
     [prompt],
     tokens,
     1,
-    (name) => onProgress?.(`generating ${tokens} tokens: ${name}`),
+    (name) => onProgress(`generating ${tokens} tokens: ${name}`),
     (ids) => engine.tokenizer.decode(ids),
   );
   const caches = engine.info.cachedGraph
     ? await measureCaches(engine, [DEVICE_BENCH_PROMPT], 1, {
         genLength: Math.min(CACHE_BENCH_LENGTH, engine.info.genLength),
         blocksOf32: false,
-        onProgress: (name) => onProgress?.(`a story at the page's settings: ${name}`),
+        onProgress: (name) => onProgress(`a story at the page's settings: ${name}`),
       })
     : [];
   return { backend: engine.info.backend.backend, forward, frontier, tokens, caches };

@@ -104,3 +104,11 @@ export class TraceFileError extends Error {
     super(`${where} ${what}`);
   }
 }
+
+/** The visitor cancelled the device benchmark: it stops between two measurements, keeping nothing half-made. */
+export class BenchCancelledError extends Error {
+  override name = 'BenchCancelledError';
+  constructor() {
+    super('the benchmark was cancelled');
+  }
+}

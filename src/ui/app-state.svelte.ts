@@ -59,6 +59,8 @@ export class AppState {
 
   traces = $state.raw<{ diffusion: LiveTrace | null; ar: LiveTrace | null }>({ diffusion: null, ar: null });
   arSkipped = $state<string | null>(null);
+  /** The prompt of the run shown (or of the trace opened): what Export writes, whatever the box holds now. */
+  runPrompt = $state<string | null>(null);
 
   axis = $state<TimeAxis>('passes');
   /** Cursor on the shared time axis (forward passes or ms). */
@@ -76,17 +78,23 @@ export class AppState {
 
   constructor(private readonly backend: DemoBackend) {}
 
+  /** The device benchmark is running (the page is busy with it, not with a generation). */
+  benchRunning = $state(false);
+
   async benchmark() {
     if (this.status !== 'ready') return;
     this.status = 'generating';
+    this.benchRunning = true;
     this.error = null;
     this.benchResult = null;
     try {
       this.benchResult = await this.backend.bench((what) => (this.benchProgress = what));
     } catch (err) {
-      this.fail(err);
+      if ((err as Error).name === 'BenchCancelledError') this.notice = 'Benchmark cancelled.';
+      else this.fail(err);
     } finally {
       this.benchProgress = null;
+      this.benchRunning = false;
       if (this.status === 'generating') this.status = 'ready';
     }
   }
@@ -170,6 +178,7 @@ export class AppState {
   async generate() {
     if (this.status !== 'ready' || this.validation.length) return;
     this.status = 'generating';
+    this.runPrompt = this.prompt;
     this.error = null;
     this.arSkipped = null;
     this.traces = { diffusion: null, ar: null };
@@ -312,6 +321,12 @@ export class AppState {
     else this.time = [...all].reverse().find((t) => t < this.time - 1e-9) ?? 0;
   }
 
+  /** Shows `step` (1-based) of one model's run: the cursor moves to that step's time on the shared axis. */
+  seekStep(model: ModelKind, step: number) {
+    const t = this.times[model][step - 1];
+    if (t !== undefined) this.seek(t);
+  }
+
   seek(t: number) {
     this.following = false;
     this.time = Math.max(0, Math.min(this.maxTime, t));
@@ -371,7 +386,7 @@ export class AppState {
   exportTraces(): string {
     return JSON.stringify({
       format: 'diffusion-demo-trace/1',
-      prompt: this.prompt,
+      prompt: this.runPrompt ?? this.prompt, // the run's, whatever the box holds since
       pair: this.loaded?.info.pair,
       diffusion: this.traces.diffusion?.done ?? undefined,
       ar: this.traces.ar?.done ?? undefined,
@@ -381,12 +396,20 @@ export class AppState {
 
   /** Opens an exported trace for replay without running a model. */
   importTraces(text: string) {
+    if (this.status === 'generating') {
+      // its steps would mix with the run's, which would then replace it: refuse, losing nothing
+      this.error = {
+        name: 'TraceFileError',
+        message: 'could not open the trace file: a run is in progress; cancel it or wait for it to end first',
+      };
+      return;
+    }
     try {
       const f = parseTraceFile(JSON.parse(text));
       const live = (t: Trace | undefined): LiveTrace | null =>
         t ? { ...t, plannedSteps: t.termination.plannedSteps, done: t } : null;
       this.traces = { diffusion: live(f.diffusion), ar: live(f.ar) };
-      this.prompt = f.prompt;
+      this.prompt = this.runPrompt = f.prompt;
       if (f.vocabText) this.vocabText = f.vocabText;
       this.time = this.maxTime;
       this.following = false;

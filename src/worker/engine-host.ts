@@ -1,4 +1,4 @@
-// The worker side of DemoBackend: owns the Engine, one generation at a time, cancellable.
+// The worker side of DemoBackend: owns the Engine, one generation (or benchmark) at a time, cancellable.
 import { runDeviceBench, type DeviceBenchResult } from '../core/device-bench.ts';
 import { Engine, type GenerateRequest, type GenerateResult, type ReadFile } from '../core/engine.ts';
 import type { OrtModule } from '../core/ort-models.ts';
@@ -56,6 +56,13 @@ export class EngineHost implements DemoBackend {
 
   async bench(onProgress?: (what: string) => void): Promise<DeviceBenchResult> {
     if (!this.engine) throw new Error('no model is loaded yet: wait for loading to finish');
-    return runDeviceBench(this.engine, onProgress);
+    this.running?.abort();
+    const controller = new AbortController();
+    this.running = controller; // so cancel() stops the benchmark too
+    try {
+      return await runDeviceBench(this.engine, onProgress, { signal: controller.signal });
+    } finally {
+      if (this.running === controller) this.running = null;
+    }
   }
 }

@@ -1,8 +1,11 @@
-// Shared helpers for the end-to-end tests: Debian's Chromium through playwright-core, and a Vite preview
-// server of the built page on a free localhost port.
+// Shared helpers for the end-to-end tests: Debian's Chromium through playwright-core, a Vite preview server of
+// the built page on a free localhost port, and a plain static host of it (no special headers).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
@@ -15,19 +18,21 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-export function launch(options: { webgpu?: boolean } = {}): Promise<Browser> {
+export function launch(options: { webgpu?: boolean; args?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: options.webgpu
-      ? [
-          ...FLAGS,
-          '--enable-unsafe-webgpu',
-          '--enable-features=Vulkan',
-          '--use-angle=swiftshader',
-          '--use-webgpu-adapter=swiftshader',
-        ]
-      : FLAGS,
+    args: [...(options.args ?? [])].concat(
+      options.webgpu
+        ? [
+            ...FLAGS,
+            '--enable-unsafe-webgpu',
+            '--enable-features=Vulkan',
+            '--use-angle=swiftshader',
+            '--use-webgpu-adapter=swiftshader',
+          ]
+        : FLAGS,
+    ),
   });
 }
 
@@ -64,4 +69,49 @@ export async function startPreview(): Promise<{ url: string; stop: () => void }>
   }
   process.kill(-child.pid!, 'SIGTERM');
   throw new Error(`vite preview did not answer on ${url}`);
+}
+
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+/**
+ * The built page (dist/) from a plain static file server, as a host that ignores public/_headers serves it:
+ * no COOP/COEP, so no cross-origin isolation and one WASM thread. A missing file is a 404.
+ */
+export async function startStaticHost(dir = 'dist'): Promise<{ url: string; stop: () => void }> {
+  const root = resolve(dir);
+  const server = createHttpServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    const file = join(root, normalize(path === '/' ? '/index.html' : path));
+    if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': STATIC_TYPES[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  const port = await freePort();
+  await new Promise<void>((ok) => server.listen(port, '127.0.0.1', ok));
+  return { url: `http://localhost:${port}/`, stop: () => server.close() };
+}
+
+/** Presses Generate on a loaded page and resolves once both models' runs are done. */
+export async function generateBoth(page: Page, timeout = 120_000): Promise<void> {
+  await page.click('button[type=submit]');
+  await page.waitForFunction(
+    () => {
+      const d = (globalThis as any).demo;
+      return d.status === 'ready' && d.traces.diffusion?.done && d.traces.ar?.done;
+    },
+    null,
+    { timeout },
+  );
 }

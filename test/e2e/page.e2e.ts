@@ -1,7 +1,7 @@
 // The page as a user meets it: loads offline, generates with both models, scrubs, cancels, shows errors,
 // renders token text literally, and keeps the main thread free of long tasks. Screenshots of the main
 // states go to test-results/.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launch, startPreview } from './browser.ts';
@@ -108,12 +108,20 @@ describe('the page', () => {
     const slider = s.page.getByLabel('scrub through the steps');
     await slider.fill('0');
     const atStart = await cellStates(s.page, 'Diffusion');
-    expect(atStart.filter((x) => x === 'masked')).toHaveLength(64);
+    // the canvas runs to the fixture's context end (128 tokens), in whole blocks of 4
+    const [canvas, prompt] = await s.page.evaluate(() => {
+      const t = (globalThis as any).demo.traces.diffusion;
+      return [t.initial.filter((id: number) => id === t.maskId).length, t.promptLength];
+    });
+    expect(canvas % 4).toBe(0);
+    expect(prompt + canvas).toBeLessThanOrEqual(128);
+    expect(prompt + canvas).toBeGreaterThan(128 - 4);
+    expect(atStart.filter((x) => x === 'masked')).toHaveLength(canvas);
     const max = Number(await slider.getAttribute('max'));
     await slider.fill(String(Math.floor(max / 2)));
     const middle = (await cellStates(s.page, 'Diffusion')).filter((x) => x === 'masked').length;
     expect(middle).toBeGreaterThan(0);
-    expect(middle).toBeLessThan(64);
+    expect(middle).toBeLessThan(canvas);
     await s.page.screenshot({ path: `${SHOTS}/scrubbed-halfway.png`, fullPage: true });
     await s.page.click('h1'); // keyboard focus away from inputs
     await s.page.keyboard.press('ArrowRight');
@@ -319,6 +327,147 @@ describe('the page', () => {
     expect(b).toBe(a);
     await s.context.close();
     await fresh.context.close();
+  });
+});
+
+describe('a careless visitor, the keyboard, a phone and the timeline', () => {
+  it('refuses to open a trace during a run, and Export writes the prompt of the run, not of the box', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.fill('#prompt', 'Once upon a time, a cat');
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    const exported = await s.page.evaluate(() => (globalThis as any).demo.exportTraces());
+    // a long run, and a trace file opened while it runs
+    await s.page.evaluate(() => {
+      const d = (globalThis as any).demo;
+      d.diffusion.fillContext = d.ar.fillContext = false;
+      Object.assign(d.diffusion, { genLength: 100, steps: 100, blockLength: 100, stopAtEndOfText: false });
+      d.ar.maxNewTokens = 100;
+    });
+    await s.page.fill('#prompt', 'The second run');
+    await s.page.click('button[type=submit]');
+    await s.page.waitForFunction(() => ((globalThis as any).demo.traces.diffusion?.steps.length ?? 0) >= 2);
+    await s.page.setInputFiles('input[type=file]', {
+      name: 'trace.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(exported),
+    });
+    await s.page.getByRole('alert').filter({ hasText: 'a run is in progress' }).waitFor();
+    await waitDone(s.page);
+    const after = await s.page.evaluate(() => {
+      const d = (globalThis as any).demo;
+      return { steps: d.traces.diffusion.steps.length, notice: d.notice };
+    });
+    expect(after.steps).toBe(100); // the run's own steps only, nothing of the file mixed in
+    expect(after.notice ?? '').not.toContain('Replaying');
+    // the box changes after the run; Export keeps the run's prompt
+    await s.page.fill('#prompt', 'something typed later');
+    const second = JSON.parse(await s.page.evaluate(() => (globalThis as any).demo.exportTraces()));
+    expect(second.prompt).toBe('The second run');
+    expect(JSON.parse(exported).prompt).toBe('Once upon a time, a cat');
+    await s.context.close();
+  });
+
+  it('Cancel stops the device benchmark', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.getByText('Benchmark this device').click();
+    await s.page.getByRole('button', { name: 'Run the benchmark' }).click();
+    await s.page.getByRole('status').filter({ hasText: 'generating' }).waitFor({ timeout: 60_000 });
+    await s.page.getByRole('button', { name: 'Cancel the benchmark' }).click();
+    await s.page.getByRole('status').filter({ hasText: 'Benchmark cancelled.' }).waitFor({ timeout: 30_000 });
+    expect(await status(s.page)).toBe('ready');
+    expect(await s.page.locator('[data-testid=bench-frontier]').count()).toBe(0);
+    await s.context.close();
+  });
+
+  it('the subtitle describes the run shown, not settings changed since', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    const subtitle = () => s.page.locator('section[aria-label="Diffusion"] .subtitle').textContent();
+    await expect(subtitle()).resolves.toContain('blocks of 4,');
+    await s.page.getByLabel('block length').fill('8');
+    await expect(subtitle()).resolves.toContain('blocks of 4,');
+    await s.context.close();
+  });
+
+  it("keys on a focused control are the control's: Space on the settings summary toggles it, never playback", async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    const summary = s.page.locator('summary', { hasText: 'Sampler settings' });
+    const openBefore = await summary.evaluate((el) => (el.parentElement as HTMLDetailsElement).open);
+    await summary.focus();
+    await s.page.keyboard.press('Space');
+    expect(await summary.evaluate((el) => (el.parentElement as HTMLDetailsElement).open)).toBe(!openBefore);
+    expect(await s.page.evaluate(() => (globalThis as any).demo.playing)).toBe(false);
+    // keyboard order: the prompt, then Generate, then playback
+    await s.page.focus('#prompt');
+    await s.page.keyboard.press('Tab');
+    expect(await s.page.evaluate(() => document.activeElement?.textContent)).toBe('Generate');
+    await s.page.keyboard.press('Tab');
+    expect(await s.page.evaluate(() => !!document.activeElement?.closest('[aria-label=playback]'))).toBe(true);
+    await s.context.close();
+  });
+
+  it('draws the whole run as a timeline: hover says what was decided, a click shows that step, it saves as PNG', async () => {
+    const s = await open();
+    await waitReady(s.page);
+    await s.page.click('button[type=submit]');
+    await waitDone(s.page);
+    await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
+    const timeline = s.page.getByTestId('diffusion-timeline');
+    const box = (await timeline.boundingBox())!;
+    // the first generated position, at the bottom row: decided by then
+    await s.page.mouse.move(box.x + 1, box.y + box.height - 2);
+    const info = s.page.locator('section[aria-label="Diffusion"] .timeline .info');
+    await expect(info.textContent()).resolves.toMatch(/position \d+, step \d+: .* decided at step \d+ \(confidence/);
+    // a click halfway down shows a step halfway through the run
+    await s.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    const shown = await s.page.evaluate(() => {
+      const d = (globalThis as any).demo;
+      return { step: d.shownStep.diffusion, total: d.traces.diffusion.steps.length };
+    });
+    expect(shown.step).toBeGreaterThan(0.3 * shown.total);
+    expect(shown.step).toBeLessThan(0.7 * shown.total);
+    expect(await s.page.getByTestId('autoregressive-timeline').count()).toBe(1);
+    const [download] = await Promise.all([
+      s.page.waitForEvent('download'),
+      s.page.locator('section[aria-label="Diffusion"]').getByRole('button', { name: 'Save picture (PNG)' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('diffusion-timeline.png');
+    const png = readFileSync((await download.path())!);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    await s.page.screenshot({ path: `${SHOTS}/desktop.png`, fullPage: false });
+    await s.context.close();
+  });
+
+  it('on a 390 px phone: no sideways scrolling, settings closed, the canvas first', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto(server.url + '?pair=fixture');
+    await waitReady(page);
+    await page.click('button[type=submit]');
+    await waitDone(page);
+    const layout = await page.evaluate(() => {
+      const top = (sel: string) => document.querySelector(sel)!.getBoundingClientRect().top;
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+        settingsOpen: (document.querySelector('details.settings') as HTMLDetailsElement).open,
+        canvasTop: top('section[aria-label="Diffusion"]'),
+        settingsTop: top('details.settings'),
+      };
+    });
+    expect(layout.scrollWidth).toBeLessThanOrEqual(layout.clientWidth);
+    expect(layout.settingsOpen).toBe(false);
+    expect(layout.canvasTop).toBeLessThan(layout.settingsTop);
+    await page.screenshot({ path: `${SHOTS}/phone.png`, fullPage: false });
+    await context.close();
   });
 });
 

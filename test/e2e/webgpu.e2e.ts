@@ -2,7 +2,7 @@
 // temperature-0 tokens as the WASM path, for both models.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launch, startPreview } from './browser.ts';
+import { generateBoth, launch, startPreview } from './browser.ts';
 
 let server: { url: string; stop: () => void };
 const browsers: Browser[] = [];
@@ -26,15 +26,7 @@ async function run(webgpu: boolean) {
   await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, {
     timeout: 90_000,
   });
-  await page.click('button[type=submit]');
-  await page.waitForFunction(
-    () => {
-      const d = (globalThis as any).demo;
-      return d.status === 'ready' && d.traces.diffusion?.done && d.traces.ar?.done;
-    },
-    null,
-    { timeout: 120_000 },
-  );
+  await generateBoth(page);
   return page.evaluate(() => {
     const d = (globalThis as any).demo;
     return {
