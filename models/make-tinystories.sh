@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The TinyStories default pair, reproducibly, from both corpus files (tinystories.txt and tinystories-extra.txt,
 # the same hash split for each story): tokenizer (2,048 tokens) -> AR model -> diffusion model
-# initialised from the AR weights (shifted logits) -> the same denoiser annealed further at a low learning rate
-# (the shipped one, diffusion-anneal.pt) -> the equal-compute baseline (a denoiser from scratch on as
-# many tokens as the AR model) -> metrics -> ONNX folders in models/pairs/tinystories -> `npm run eval` of the
-# pair and of the baseline -> model cards carrying those figures.
-#   bash models/make-tinystories.sh      (about 6 h on 2 cores, 3 h 20 min of it the diffusion stages;
+# initialised from the AR weights (shifted logits; stories longer than the context cut after their last whole
+# sentence and ended with end-of-text) -> the same denoiser annealed further at a low learning rate (the shipped
+# one, diffusion-anneal.pt) -> the equal-compute baseline (a denoiser from scratch on as many tokens as the AR
+# model; BASELINE=0 leaves it out) -> metrics -> ONNX folders in models/pairs/tinystories -> `npm run eval` of the
+# pair (and of the baseline) -> model cards carrying those figures beside the previous pair's ($PREVIOUS).
+#   bash models/make-tinystories.sh      (on this project's 2-core machine: AR 3,000 steps about 1 h 30 min to
+#                                         2 h 20 min, diffusion 2,000 + 600 steps about 1 h 25 min at ~2 s a
+#                                         step, the baseline as long as the AR model, each eval about 25 min;
 #                                         each training stage resumes from its checkpoint, see train() below)
 # AR_STEPS / DIFF_STEPS / ANNEAL_STEPS override the step counts; AR_MINUTES / DIFF_MINUTES / ANNEAL_MINUTES the
 # wall-clock budgets.

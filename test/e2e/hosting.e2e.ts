@@ -1,8 +1,10 @@
-// The built page as others host it: from a plain static host that sends no COOP/COEP headers (it must still
-// work, on one thread, and say why), with its public/ assets.
+// The built page as others host it and use it for long: from a plain static host that sends no COOP/COEP
+// headers (it must still work, on one thread, and say why), with its public/ assets; and its memory over 30
+// runs in a row, reported.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, startStaticHost } from './browser.ts';
+import { launch, startPreview, startStaticHost } from './browser.ts';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -50,4 +52,59 @@ describe('a static host without cross-origin isolation headers', () => {
     expect(await page.locator('link[rel=icon]').getAttribute('href')).toBe('/icon.svg');
     await page.close();
   });
+});
+
+describe('memory over many runs', () => {
+  let preview: { url: string; stop: () => void };
+  beforeAll(async () => {
+    preview = await startPreview();
+  });
+  afterAll(() => preview?.stop());
+
+  it('30 runs in a row on the fixture pair: memory reported, the page heap growing under 1 MB a run', async () => {
+    const page = await browser.newPage();
+    await page.goto(preview.url + '?pair=fixture&prompt=Once+upon+a+time');
+    await waitReady(page);
+    const cdp = await browser.newBrowserCDPSession();
+    const pageCdp = await page.context().newCDPSession(page);
+    // everything the renderers hold (the page, its worker, the runtime's wasm memory: resident set size), and the
+    // page's JavaScript heap, both after a garbage collection
+    const measure = async () => {
+      await pageCdp.send('HeapProfiler.collectGarbage');
+      const heap = (await pageCdp.send('Runtime.getHeapUsage')).usedSize;
+      const { processInfo } = (await cdp.send('SystemInfo.getProcessInfo' as any)) as {
+        processInfo: { type: string; id: number }[];
+      };
+      let rss = 0;
+      for (const p of processInfo.filter((p) => p.type === 'renderer')) {
+        rss += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.id}/status`, 'utf8'))![1]) * 1024;
+      }
+      return { rss, heap };
+    };
+    const samples: { run: number; rss: number; heap: number }[] = [];
+    for (let run = 1; run <= 30; run++) {
+      const result = await runOnce(page);
+      expect(result, `run ${run}`).toMatchObject({ status: 'ready', error: null, diffusion: true, ar: true });
+      if (run === 1 || run % 5 === 0) samples.push({ run, ...(await measure()) });
+    }
+    // growth once the first runs have warmed every cache and pool: runs 5 -> 30
+    const first = samples.find((x) => x.run === 5)!;
+    const last = samples.at(-1)!;
+    const perRun = (key: 'rss' | 'heap') => (last[key] - first[key]) / (last.run - first.run);
+    const report = {
+      samples,
+      rssGrowthPerRun: Math.round(perRun('rss')),
+      heapGrowthPerRun: Math.round(perRun('heap')),
+    };
+    mkdirSync('test-results', { recursive: true });
+    writeFileSync('test-results/memory-30-runs.json', JSON.stringify(report, null, 2));
+    console.log(`memory over 30 runs (bytes): ${JSON.stringify(report)}`);
+    expect(first.rss).toBeGreaterThan(0);
+    expect(perRun('heap')).toBeLessThan(1 << 20);
+    // Measured: the page's heap grows ~6 KB a run, but the renderers' resident memory 1.1-1.5 MB a run (runs
+    // 5 -> 30 and 10 -> 30), outside the page's heap (the worker, the runtime's wasm memory or Chromium's own
+    // caches; not yet pinned down, see issue 18). Held below 4 MB a run here, a tripwire for a real leak.
+    expect(perRun('rss')).toBeLessThan(4 << 20);
+    await page.close();
+  }, 600_000);
 });
