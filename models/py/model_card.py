@@ -50,6 +50,8 @@ def _previous_lines(quality: dict, kind: str) -> list[str]:
     """This pair beside the one shipped before it, both measured by the same eval at the same page settings."""
     previous = {(q["name"], r["name"]): r for q in quality["previous"]["sets"] for r in q["rows"]}
     lines = ["", "### Beside the previous pair (trained on `tinystories.txt` only; same eval, same page settings)", "",
+             "Previous -> this pair. Each pair's gen-PPL is scored by its own AR model (the new one is the better "
+             "scorer), so that column compares within a pair, as the gates do, not across the arrow.", "",
              "| set | run | gen-PPL | entropy | repeated 4-grams | doom loops | clean endings |",
              "|---|---|---|---|---|---|---|"]
     for q in quality["sets"]:
