@@ -3,15 +3,16 @@
 # the same hash split for each story): tokenizer (2,048 tokens) -> AR model -> diffusion model
 # initialised from the AR weights (shifted logits; stories longer than the context cut after their last whole
 # sentence and ended with end-of-text) -> the same denoiser annealed further at a low learning rate (the shipped
-# one, diffusion-anneal.pt) -> the equal-compute baseline (a denoiser from scratch on as many tokens as the AR
+# one, diffusion-anneal.pt) -> the block-diffusion model (BD3-LM) from the same AR weights, blocks of $BLOCK_SIZE
+# (and of $BLOCK_COMPARE beside it, for the comparison; BLOCK_COMPARE= leaves it out) -> the equal-compute baseline (a denoiser from scratch on as many tokens as the AR
 # model; BASELINE=0 leaves it out) -> metrics -> ONNX folders in models/pairs/tinystories -> `npm run eval` of the
 # pair (and of the baseline) -> model cards carrying those figures beside the previous pair's ($PREVIOUS).
 #   bash models/make-tinystories.sh      (on this project's 2-core machine: AR 3,000 steps about 1 h 30 min to
 #                                         2 h 20 min, diffusion 2,000 + 600 steps about 1 h 25 min at ~2 s a
 #                                         step, the baseline as long as the AR model, each eval about 25 min;
 #                                         each training stage resumes from its checkpoint, see train() below)
-# AR_STEPS / DIFF_STEPS / ANNEAL_STEPS override the step counts; AR_MINUTES / DIFF_MINUTES / ANNEAL_MINUTES the
-# wall-clock budgets.
+# AR_STEPS / DIFF_STEPS / ANNEAL_STEPS / BLOCK_STEPS override the step counts; AR_MINUTES / DIFF_MINUTES /
+# ANNEAL_MINUTES / BLOCK_MINUTES the wall-clock budgets. The block models train with one thread each, two at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
@@ -22,6 +23,9 @@ CORPUS_DIR=${CORPUS_DIR:-../shared/corpora}
 AR_STEPS=${AR_STEPS:-3000} # 2.3x the stories of the first pair (both corpus files): 3.9 epochs of 3.17 M tokens
 DENOISER=diffusion-anneal # the shipped denoiser: the checkpoint of the last diffusion stage
 BASELINE=${BASELINE:-1}
+BLOCK_SIZE=${BLOCK_SIZE:-4}          # the shipped block model's (measured against 16: docs/sweep/block.md)
+BLOCK_COMPARE=${BLOCK_COMPARE-16}    # trained beside it for the comparison; empty to leave it out
+BLOCK=block$BLOCK_SIZE
 # the pair shipped before this one, measured by `npm run eval` at today's page settings: the cards compare with it
 PREVIOUS=${PREVIOUS:-docs/sweep/s7-previous-pair.json}
 mkdir -p "$WORK"
@@ -43,26 +47,38 @@ train --config models/configs/tinystories-diffusion.json --objective diffusion -
 train --config models/configs/tinystories-diffusion-anneal.json --objective diffusion --data "$WORK" \
   --out "$WORK/$DENOISER.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-600}" \
   --minutes "${ANNEAL_MINUTES:-90}"
+# block diffusion: each block size from the AR weights, on the same data, at once on one thread each
+block_sizes="$BLOCK_SIZE $BLOCK_COMPARE"
+for size in $block_sizes; do
+  train --config models/configs/tinystories-block.json --objective block --block-size "$size" --data "$WORK" \
+    --out "$WORK/block$size.pt" --init-from "$WORK/ar.pt" --threads 1 ${BLOCK_STEPS:+--max-steps "$BLOCK_STEPS"} \
+    --minutes "${BLOCK_MINUTES:-150}" > "$WORK/block$size.log" &
+done
+wait
+for size in $block_sizes; do tail -n 1 "$WORK/block$size.log" | grep -q '^finished' || { echo "block$size: stopped by its time budget: run this script again to resume"; exit 75; }; done
 # the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
 # (BASELINE=0 leaves it out, and the cards with it)
 if [ "$BASELINE" = 1 ]; then
   train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
     --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-90}"
 fi
-for kind in ar "$DENOISER" $([ "$BASELINE" = 1 ] && echo diffusion-scratch); do
+for kind in ar "$DENOISER" $(for size in $block_sizes; do echo "block$size"; done) \
+  $([ "$BASELINE" = 1 ] && echo diffusion-scratch); do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
 done
 export_pair() { # extra export_onnx.py arguments (--card-only, figures for the cards)
   local kind checkpoint
-  for kind in ar diffusion; do
+  for kind in ar diffusion block; do
     checkpoint=$kind
     if [ "$kind" = diffusion ]; then checkpoint=$DENOISER; fi
+    if [ "$kind" = block ]; then checkpoint=$BLOCK; fi
     $PY models/py/export_onnx.py --checkpoint "$WORK/$checkpoint.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
       --metrics "$WORK/$checkpoint.eval.json" --golden "$PAIR/golden/$kind-logits.json" "$@"
   done
 }
 export_pair
 $PY models/py/golden.py --checkpoint "$WORK/$DENOISER.pt" --data "$WORK" --out "$PAIR/golden/sampler.json"
+$PY models/py/golden.py --checkpoint "$WORK/$BLOCK.pt" --data "$WORK" --out "$PAIR/golden/block-sampler.json"
 npx tsx src/cli/eval-quality.ts --pair tinystories --out "$WORK/quality.json"
 card=(--quality "$WORK/quality.json" --previous "$PREVIOUS")
 if [ "$BASELINE" = 1 ]; then

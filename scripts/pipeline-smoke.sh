@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Smoke of the Python side in about a minute: a small tokenizer, a few training steps of both objectives
-# (the diffusion model initialised from the AR one, with shifted logits), evaluation, golden outputs, ONNX
+# Smoke of the Python side in about a minute: a small tokenizer, a few training steps of every objective
+# (the diffusion and block models initialised from the AR one, with shifted logits), evaluation, golden outputs, ONNX
 # export, then the same parity tests the fixture pair passes, run against the freshly exported pair (not the
 # reference-sampler comparison: 20 steps leave confidences tied within float noise; see sampler-golden.test.ts).
 set -euo pipefail
@@ -33,10 +33,17 @@ assert (plain[:, -1] != 0).all()  # without it they run to the window's end
 EOF
 $PY models/py/train.py --config "$WORK/shifted.json" --objective diffusion --data "$WORK/data" \
   --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
+# block diffusion (BD3-LM): the vectorised training pass equals decoding block by block against a cache; then a
+# block model from the AR weights (blocks of 4, shifted logits), trained a few steps
+$PY models/py/check_block.py
+$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["block_size"] = 4; print(json.dumps(c))' \
+  "$WORK/shifted.json" > "$WORK/block.json"
+$PY models/py/train.py --config "$WORK/block.json" --objective block --data "$WORK/data" \
+  --out "$WORK/block.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
 # resuming a finished run is a no-op that still saves
 $PY models/py/train.py --config models/configs/fixture.json --objective ar --data "$WORK/data" \
   --out "$WORK/ar.pt" --max-steps 20 --minutes 2 | grep resumed > /dev/null
-for kind in ar diffusion; do
+for kind in ar diffusion block; do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK/data" --max-docs 16 --grid 2 \
     --out "$WORK/$kind.eval.json" > /dev/null
   $PY models/py/export_onnx.py --checkpoint "$WORK/$kind.pt" --tokenizer "$WORK/data" --out "$PAIR/$kind" \
@@ -47,3 +54,5 @@ $PY models/py/golden.py --checkpoint "$WORK/diffusion.pt" --data "$WORK/data" --
 $PY models/py/export_onnx.py --from-exported "$PAIR/diffusion" --check-golden "$PAIR/golden/diffusion-logits.json" \
   2>&1 | grep "rebuilt model matches"
 PAIR_DIR="$PAIR" npx vitest run test/models/pair.test.ts test/models/denoiser-cache.test.ts
+# the block model's graphs and exact cache (not its sampler comparisons: see above)
+PAIR_DIR="$PAIR" npx vitest run test/models/block.test.ts -t "config.json|match PyTorch|against the cache|golden logits"

@@ -3,7 +3,8 @@
   python3 models/py/evaluate.py --checkpoint models/work/fixture/ar.pt --data models/work/fixture --out ar.eval.json
 
 AR: next-token loss in nats/token and bits/byte (targets up to the first <|endoftext|>, as in training).
-Diffusion: the masked-diffusion ELBO (LLaDA eq. 3 as a bound on -log p) averaged over a fixed grid of
+Diffusion and block diffusion: the masked-diffusion ELBO (BD3-LM's for a block model, blocks before each block
+clean) (LLaDA eq. 3 as a bound on -log p) averaged over a fixed grid of
 mask ratios t = (k + 0.5) / K with fixed seeds, in nats per real token (document + its end-of-text) and
 bits/byte; plus the padded training loss, for comparison with the training log.
 """
@@ -18,7 +19,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from objectives import ar_loss, diffusion_loss, load_checkpoint, load_documents, make_batch  # noqa: E402
+from objectives import ar_loss, block_diffusion_loss, diffusion_loss, load_checkpoint, load_documents, make_batch  # noqa: E402
 
 
 def token_bytes(tokenizer_dir: str) -> torch.Tensor:
@@ -60,8 +61,13 @@ def evaluate(ckpt_path: str, data_dir: str, max_docs: int = 0, grid: int = 8, ba
             real += lens.sum().item()
             nbytes += sizes[x].sum().item()
             for k in range(grid):
-                t = torch.full((x.shape[0],), (k + 0.5) / grid)
-                per_seq = diffusion_loss(model, x, mask, t, generator=torch.Generator().manual_seed(1000 + k))
+                gen = torch.Generator().manual_seed(1000 + k)
+                if model.cfg.block_size:  # BD3-LM's bound: every block at the same ratio here
+                    t = torch.full((x.shape[0], -(-L // model.cfg.block_size)), (k + 0.5) / grid)
+                    per_seq = block_diffusion_loss(model, x, mask, t, generator=gen)
+                else:
+                    t = torch.full((x.shape[0],), (k + 0.5) / grid)
+                    per_seq = diffusion_loss(model, x, mask, t, generator=gen)
                 elbo += per_seq.sum().item() * L / grid  # nats per sequence, averaged over the grid
                 padded += per_seq.sum().item() / grid
         out.update(elbo_nats_per_token=elbo / real, elbo_bits_per_byte=elbo / math.log(2) / nbytes,

@@ -14,6 +14,10 @@ window's own keys (after RoPE) and values.
 adds the cached graph to a folder exported before it existed, rebuilding the model from the folder's own graph.
 AR: the transformers.js `llama` layout with a KV cache: input_ids, attention_mask, position_ids,
 past_key_values.{i}.key/value -> logits, present.{i}.key/value, each (batch, heads, seq, head_dim).
+Block diffusion (BD3-LM): onnx/model.onnx as the denoiser's (the whole sequence under the block-causal rule,
+shifted logits applied), and onnx/model_cached.onnx in the AR model's layout (presents = past + window, logits
+unshifted): a window after a cache of positions 0..past-1 under the same rule, bidirectional inside a block, so
+finished blocks enter the cache exactly, as an AR model's tokens do.
 """
 from __future__ import annotations
 
@@ -63,8 +67,12 @@ class KvGraph(nn.Module):
 CACHED_GRAPH = "onnx/model_cached.onnx"
 
 
-def cache_config() -> dict:
+def cache_config(block: bool = False) -> dict:
     """What config.json says about the cached graph (read by src/core/ort-models.ts)."""
+    if block:
+        # the AR model's layout: present = past + window, so committing a finished block is keeping the presents
+        return {"graph": CACHED_GRAPH, "keys": "after-rope", "logits": "unshifted", "present": "past-and-window",
+                "attention": "block-causal"}
     return {
         "graph": CACHED_GRAPH,
         # Positions never move during diffusion, so keys rotated once stay right: caching them after RoPE saves
@@ -107,12 +115,13 @@ def add_cached_graph(model: Transformer, folder: str):
     import onnx
 
     path = os.path.join(folder, CACHED_GRAPH)
-    export_with_cache(model, path, window_only=True)
+    block = model.cfg.block_size > 0
+    export_with_cache(model, path, window_only=not block)
     onnx.checker.check_model(onnx.load(path))
     config_path = os.path.join(folder, "config.json")
     with open(config_path) as f:
         config = json.load(f)
-    config["diffusion"]["cache"] = cache_config()
+    config["diffusion"]["cache"] = cache_config(block)
     with open(config_path, "w") as f:
         json.dump(config, f, indent=2)
     print(f"cached graph -> {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
@@ -159,6 +168,12 @@ def hf_config(model: Transformer, ckpt: dict) -> dict:
     }
     if cfg.causal:
         return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "is_causal": True, **common}
+    if cfg.block_size:
+        # A block-causal Llama trained with BD3-LM's objective: blocks of block_size positions counted from position
+        # 0, bidirectional inside a block, each block seeing the clean blocks before it.
+        return {"architectures": ["BD3LMModel"], "model_type": "bd3lm", "is_causal": False,
+                "diffusion": {"objective": "bd3lm", "block_size": cfg.block_size, "mask_token_id": data["mask_id"],
+                              "shift_logits_in_graph": cfg.shift_logits}, **common}
     # A bidirectional Llama trained with LLaDA's masked-diffusion objective; no KV cache.
     return {"architectures": ["LLaDAModelLM"], "model_type": "llada", "is_causal": False,
             "diffusion": {"objective": "llada-masked", "mask_token_id": data["mask_id"],

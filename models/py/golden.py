@@ -17,10 +17,13 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from objectives import load_checkpoint, load_documents  # noqa: E402
-from reference_sampler import llada_generate  # noqa: E402
+from reference_sampler import bd3_generate, llada_generate  # noqa: E402
 
 # (prompt tokens, gen_length, steps, block_length): one token per step, two per step, and uneven counts.
 CASES = [(8, 32, 32, 32), (6, 32, 16, 8), (10, 24, 10, 12), (4, 40, 8, 40)]
+# Block models (their own block size): (prompt tokens, gen_length, steps per block); the prompt lengths put the
+# first block inside the prompt or on a boundary, and two steps per block commit two tokens a step.
+BLOCK_CASES = [(7, 16, 4), (8, 16, 2), (5, 12, 4), (3, 24, 1)]
 
 
 def byte_decoder(tokenizer_dir: str):
@@ -60,6 +63,15 @@ def main():
     docs = load_documents(args.data, "validation", eot)
     decode = byte_decoder(args.data)
     cases = []
+    if model.cfg.block_size:
+        for i, (n_prompt, gen_length, per_block) in enumerate(BLOCK_CASES):
+            prompt = docs[i][:n_prompt].tolist()
+            seq, trace = bd3_generate(model, prompt, mask_id=mask, gen_length=gen_length, steps_per_block=per_block)
+            cases.append({"prompt": prompt, "gen_length": gen_length, "steps_per_block": per_block,
+                          "block_size": model.cfg.block_size, "output": seq, "committed_per_step": trace})
+            print(f"[block {model.cfg.block_size}, {gen_length}/{per_block} per block] {decode(prompt)!r} -> "
+                  f"{decode(seq[n_prompt:])!r}")
+        CASES.clear()  # a block model decodes only its own blocks
     for i, (n_prompt, gen_length, steps, block_length) in enumerate(CASES):
         prompt = docs[i][:n_prompt].tolist()
         seq, trace = llada_generate(model, prompt, mask_id=mask, gen_length=gen_length, steps=steps,
@@ -70,6 +82,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"checkpoint": os.path.basename(args.checkpoint), "mask_id": mask, "end_of_text_id": eot,
+                   "sampler": "bd3" if model.cfg.block_size else "llada",
                    "remasking": "low_confidence", "temperature": 0, "cases": cases}, f)
 
 

@@ -1,8 +1,11 @@
-"""One transformer for both models: a small Llama (RMSNorm, RoPE, SwiGLU, tied embeddings).
+"""One transformer for every model: a small Llama (RMSNorm, RoPE, SwiGLU, tied embeddings).
 
-The only architectural switch between the diffusion denoiser and the autoregressive baseline is
-`causal`: bidirectional attention for the denoiser, causal attention for AR; either can run a window of positions
-against cached keys and values of the others (`past`).
+The only architectural switch between the models is the attention rule, which is data: a query at position q may
+see a key at position k when block(k) <= block(q). Blocks of one position make it causal (the AR model), one block
+spanning everything makes it bidirectional (the LLaDA-style denoiser), blocks of `block_size` positions make it
+block-causal (the BD3-LM block-diffusion model). Any of them can run a window of positions against cached keys and
+values of the others (`past`); training BD3-LM on noised and clean copies together passes an explicit rule
+(`bd3_training_rule`).
 """
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ class ModelConfig:
     hidden_dim: int = 0  # SwiGLU width; 0 means 8/3 * dim rounded up to a multiple of 32 (Llama's rule)
     norm_eps: float = 1e-5
     rope_theta: float = 10000.0
-    causal: bool = True  # False: bidirectional attention (masked-diffusion denoiser)
+    causal: bool = True  # False: bidirectional attention (masked-diffusion denoiser), or block-causal with block_size
+    # > 0 (with causal False): block-causal attention, bidirectional inside blocks of this many positions (BD3-LM)
+    block_size: int = 0
     # Dream's shifted logits: position i is predicted from the hidden state at i - 1, as in the AR model a
     # denoiser is initialised from, so adaptation keeps the AR readout. Position 0 is never predicted.
     shift_logits: bool = False
@@ -38,6 +43,13 @@ class ModelConfig:
             raise ValueError("head_dim must be even for RoPE")
         if self.shift_logits and self.causal:
             raise ValueError("shift_logits is for the bidirectional denoiser; a causal model already predicts i + 1")
+        if self.block_size and self.causal:
+            raise ValueError("block_size is for the block-diffusion model (causal False); causal is blocks of 1")
+
+    @property
+    def rule_block(self) -> int:
+        """Positions per attention block: 1 causal, block_size block-causal, 0 bidirectional (one block)."""
+        return 1 if self.causal else self.block_size
 
     @property
     def head_dim(self) -> int:
@@ -90,9 +102,17 @@ class Attention(nn.Module):
         if past is not None:
             k = torch.cat([past[0], k], dim=2)  # (batch, heads, past+seq, head_dim)
             v = torch.cat([past[1], v], dim=2)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # (batch, heads, seq, past+seq)
-        if bias is not None:
-            scores = scores + bias
+        q = q * (1.0 / math.sqrt(d))  # scaled here: fewer elements than the scores (seq x head_dim vs seq x keys)
+        if bias is not None and bias.shape[0] == 1:
+            # the bias added inside the batched matmul: one pass over the (seq x keys) scores fewer, which is what
+            # BD3-LM training over twice the sequence is bound by
+            t = k.shape[2]
+            scores = torch.baddbmm(bias.reshape(1, s, t), q.reshape(b * h, s, d), k.reshape(b * h, t, d).transpose(1, 2))
+            scores = scores.view(b, h, s, t)
+        else:
+            scores = q @ k.transpose(-2, -1)  # (batch, heads, seq, past+seq)
+            if bias is not None:
+                scores = scores + bias
         out = F.softmax(scores, dim=-1) @ v  # (batch, heads, seq, head_dim)
         out = out.transpose(1, 2).reshape(b, s, h * d)  # (batch, seq, dim)
         return self.wo(out), (k, v)
@@ -143,7 +163,7 @@ class Transformer(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None, shift=True):
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None, shift=True, rule=None, rows=None):
         """input_ids (batch, seq) -> logits (batch, seq, vocab), presents [(k, v)] per layer.
 
         attention_mask (batch, past+seq): 1 for positions that may be attended to, 0 for padding or stale cache
@@ -151,35 +171,63 @@ class Transformer(nn.Module):
         past: per layer (k, v), each (batch, heads, past, head_dim), keys after RoPE: an AR model's cache, or a
         denoiser's cached keys/values of the positions outside the window `input_ids` (Fast-dLLM).
         shift=False returns a shifted-logits denoiser's raw rows (row i is the state at i, predicting i + 1).
+        rule (seq, past+seq) bool: who may see whom, replacing the config's rule (BD3-LM training).
+        rows (n,) int: read out only these rows' states, in this order (no shift applied): training computes the
+        vocabulary head only where there are targets.
         """
         b, s = input_ids.shape
         past_len = 0 if past is None else past[0][0].shape[2]
         if position_ids is None:
             position_ids = torch.arange(past_len, past_len + s).unsqueeze(0).expand(b, s)
         cos, sin = rope_cos_sin(position_ids, self.cfg.head_dim, self.cfg.rope_theta)
-        bias = self._attention_bias(b, s, past_len, attention_mask)
+        bias = self._attention_bias(b, s, past_len, attention_mask, rule)
         x = self.embed(input_ids)
         presents = []
         for i, block in enumerate(self.blocks):
             x, present = block(x, cos, sin, bias, None if past is None else past[i])
             presents.append(present)
-        logits = self.norm(x) @ self.embed.weight.t()  # tied embeddings: (batch, seq, vocab)
+        x = self.norm(x)
+        if rows is not None:
+            return x[:, rows] @ self.embed.weight.t(), presents
+        logits = x @ self.embed.weight.t()  # tied embeddings: (batch, seq, vocab)
         if self.cfg.shift_logits and shift:  # position i from state i - 1; position 0 keeps its own (unused)
             logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
         return logits, presents
 
-    def _attention_bias(self, b, s, past_len, attention_mask):
+    def _attention_bias(self, b, s, past_len, attention_mask, rule=None):
         """Additive bias (batch or 1, 1, seq, past+seq): 0 where attention is allowed, a large negative elsewhere.
 
+        The rule is positional: the window's queries sit at positions past_len.. after a cache of positions
+        0..past_len-1 (AR and block models; the dual-cache denoiser is bidirectional and needs no rule).
         A finite negative (not -inf) keeps rows that see nothing (queries on padding) free of NaN.
         """
-        if not self.cfg.causal and attention_mask is None:
+        block = self.cfg.rule_block
+        if rule is None and block == 0 and attention_mask is None:
             return None
         allowed = torch.ones(1, 1, s, past_len + s, dtype=torch.bool)
-        if self.cfg.causal:
+        if rule is not None:
+            allowed = rule.view(1, 1, s, past_len + s)
+        elif block:
             q_pos = torch.arange(s).unsqueeze(1) + past_len  # (seq, 1)
             k_pos = torch.arange(past_len + s).unsqueeze(0)  # (1, past+seq)
-            allowed = (k_pos <= q_pos).view(1, 1, s, past_len + s)
+            allowed = (torch.div(k_pos, block, rounding_mode="floor") <= torch.div(q_pos, block, rounding_mode="floor"))
+            allowed = allowed.view(1, 1, s, past_len + s)
         if attention_mask is not None:
             allowed = allowed & attention_mask.to(torch.bool).view(b, 1, 1, -1)
         return (~allowed).to(torch.float32) * (torch.finfo(torch.float32).min / 2)  # float32 in the graph too
+
+
+def bd3_training_rule(length: int, block_size: int) -> torch.Tensor:
+    """BD3-LM's vectorised training rule over [noised copy (length) ; clean copy (length)], (2L, 2L) bool.
+
+    A noised block sees itself (bidirectionally) and the clean blocks before it; the clean copy sees itself
+    block-causally, never the noised one. So one pass gives every block exactly the view it has at generation time
+    against a cache of the finished blocks (Arriola et al. 2025, eq. 8).
+    """
+    blk = torch.div(torch.arange(length), block_size, rounding_mode="floor")
+    q, k = blk.unsqueeze(1), blk.unsqueeze(0)
+    noised_noised = q == k
+    noised_clean = k < q
+    clean_clean = k <= q
+    clean_noised = torch.zeros(length, length, dtype=torch.bool)
+    return torch.cat([torch.cat([noised_noised, noised_clean], 1), torch.cat([clean_noised, clean_clean], 1)], 0)

@@ -9,9 +9,8 @@ def _fmt_seconds(s: float) -> str:
     return f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"
 
 
-def _quality_lines(quality: dict, causal: bool) -> list[str]:
+def _quality_lines(quality: dict, kind: str) -> list[str]:
     """`npm run eval` at the page's settings: this model's rows on both prompt sets, every gate, six samples."""
-    kind = "ar" if causal else "diffusion"
     d, ar = quality["pageSettings"]["diffusion"], quality["pageSettings"]["ar"]
     lines = ["", "## Sample quality (`npm run eval`, at the page's settings, on two prompt sets)", "",
              "The page's settings: "
@@ -36,7 +35,7 @@ def _quality_lines(quality: dict, causal: bool) -> list[str]:
         passed = sum(g["pass"] for g in quality["gates"])
         lines += ["", f"Quality gates of the pair ({passed} of {len(quality['gates'])} pass):", ""]
         lines += [f"- {'PASS' if g['pass'] else 'FAIL'}: {g['gate']} ({g['value']})" for g in quality["gates"]]
-    if quality.get("previous"):
+    if quality.get("previous") and kind != "block":  # the previous pair had no block model
         lines += _previous_lines(quality, kind)
     visitor = quality["sets"][-1]
     first = next(r for r in visitor["rows"] if r["model"] == kind)
@@ -111,8 +110,10 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
                      quality: dict | None = None, baseline: dict | None = None):
     cfg, state, data = model.cfg, ckpt["state"], ckpt["data"]
     kind = "autoregressive (causal attention, next-token loss)" if cfg.causal else \
-        "masked diffusion (bidirectional attention, LLaDA objective" + \
+        (f"block diffusion (BD3-LM objective, block-causal attention over blocks of {cfg.block_size}" if cfg.block_size
+         else "masked diffusion (bidirectional attention, LLaDA objective") + \
         (", shifted logits)" if cfg.shift_logits else ")")
+    row_kind = "ar" if cfg.causal else "block" if cfg.block_size else "diffusion"
     init_line = ", itself ".join(
         f"initialised from the `{c['objective']}` checkpoint `{c['path']}` ({c['step']:,} steps, {c['tokens']:,} "
         f"tokens, {_fmt_seconds(c['wall_seconds'])})" for c in _ancestors(state)) or "random weights"
@@ -122,7 +123,7 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
         f"# {os.path.basename(os.path.normpath(out_dir))}: {kind}", "",
         "Part of the masked-diffusion browser demo: a small Llama-style transformer (RMSNorm, RoPE, SwiGLU, "
         "tied embeddings). The diffusion and AR models of a pair share this architecture, tokenizer and data; "
-        "the only architectural difference is causal vs bidirectional attention." +
+        "the only architectural difference is the attention rule (causal, bidirectional, or block-causal)." +
         (" This denoiser reads the prediction for position i from the state at i - 1, as the AR model it was "
          "initialised from does (Dream's shifted logits); the ONNX graph applies the shift, so its row i is the "
          "prediction for position i and position 0 (always a prompt token) is never predicted."
@@ -156,9 +157,14 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
     if baseline:
         lines += _baseline_lines(baseline, metrics, state)
     if quality:
-        lines += _quality_lines(quality, cfg.causal)
+        lines += _quality_lines(quality, row_kind)
     if samples:
         lines += ["", "## Unedited samples", "", "```text", samples.rstrip(), "```"]
+    if cfg.block_size:
+        lines += ["", f"Generation: block by block (blocks of {cfg.block_size} positions from position 0), the prompt's "
+                  "finished blocks and every finished block entering an exact key/value cache "
+                  "(`onnx/model_cached.onnx`, the AR model's cache layout); inside a block the tokens are denoised "
+                  "in parallel and out of order. Arriola et al. 2025, Block Diffusion (BD3-LM)."]
     lines += ["", "Files: `onnx/model.onnx` (float32), `config.json`, `tokenizer.json`, `tokenizer_config.json`."]
     with open(os.path.join(out_dir, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

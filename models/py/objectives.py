@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model import ModelConfig, Transformer
+from model import ModelConfig, Transformer, bd3_training_rule
 
 
 def load_meta(data_dir: str) -> dict:
@@ -94,6 +94,31 @@ def diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: torch.T
     logits, _ = model(noisy)
     nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x.reshape(-1), reduction="none").view(b, L)
     return (nll * masked).sum(dim=1) / t / L
+
+
+def block_diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: torch.Tensor, generator=None):
+    """BD3-LM's loss, vectorised: one pass over [x_t ; x_0] with `bd3_training_rule`, LLaDA's 1/t weighting.
+
+    t (batch, blocks): a mask ratio per block, so every block of a sequence is trained at its own noise level (as
+    each is at generation time). Loss on the masked positions of the noised copy only; the clean copy supplies the
+    keys/values a block sees of the blocks before it. Shifted logits: position i is read from the state at i - 1,
+    which for a block's first position is the clean copy's last position of the block before (at generation time,
+    the row that entered the cache). Returns per-sequence losses (batch,) divided by t and by the length.
+    """
+    b, L = x.shape
+    B = model.cfg.block_size
+    t_pos = t.repeat_interleave(B, dim=1)[:, :L]  # (batch, L)
+    masked = torch.rand(b, L, generator=generator) < t_pos
+    if model.cfg.shift_logits:
+        masked[:, 0] = False  # nothing predicts position 0; at run time it is the prompt's first token
+    noisy = torch.where(masked, torch.full_like(x, mask_id), x)
+    positions = torch.arange(L).repeat(2).unsqueeze(0).expand(b, 2 * L)
+    rows = torch.arange(L)  # the noised copy's row i predicts position i
+    if model.cfg.shift_logits:  # row i - 1, from the clean copy (rows L..2L-1) at a block's first position
+        rows = torch.where(rows % B == 0, L + rows - 1, rows - 1).clamp(min=0)
+    logits, _ = model(torch.cat([noisy, x], 1), position_ids=positions, rule=bd3_training_rule(L, B), rows=rows)
+    nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x.reshape(-1), reduction="none").view(b, L)
+    return (nll * masked / t_pos).sum(dim=1) / L
 
 
 def load_checkpoint(path: str) -> tuple[Transformer, dict]:

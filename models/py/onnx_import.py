@@ -23,7 +23,7 @@ def config_from_hf(hf: dict) -> ModelConfig:
         vocab_size=hf["vocab_size"], context=hf["max_position_embeddings"], dim=hf["hidden_size"],
         n_layers=hf["num_hidden_layers"], n_heads=hf["num_attention_heads"], hidden_dim=hf["intermediate_size"],
         norm_eps=hf["rms_norm_eps"], rope_theta=hf["rope_theta"], causal=hf.get("is_causal", True),
-        shift_logits=bool(diffusion.get("shift_logits_in_graph", False)),
+        shift_logits=bool(diffusion.get("shift_logits_in_graph", False)), block_size=int(diffusion.get("block_size", 0)),
     )
 
 

@@ -49,3 +49,31 @@ def llada_generate(model, prompt: list[int], *, mask_id: int, gen_length: int = 
                 x[0, p] = best[p]
             trace.append(chosen)
     return x[0].tolist(), trace
+
+
+@torch.no_grad()
+def bd3_generate(model, prompt: list[int], *, mask_id: int, gen_length: int, steps_per_block: int
+                 ) -> tuple[list[int], list[list[int]]]:
+    """Greedy block diffusion (BD3-LM, Arriola et al. 2025): the model's own blocks, counted from position 0, left
+    to right; inside a block LLaDA's low-confidence remasking with probability confidence, `steps_per_block` steps
+    (one per mask when a block holds fewer masks, as the first block after a prompt may). Each step runs the
+    sequence up to the block's end with the model's block-causal rule (no cache: the cache is exact, so the TS
+    sampler's cached run must give the same tokens). Returns the sequence and the positions committed per step.
+    """
+    size = model.cfg.block_size
+    x = torch.tensor([prompt + [mask_id] * gen_length], dtype=torch.long)
+    end = len(prompt) + gen_length
+    trace: list[list[int]] = []
+    for lo in range(len(prompt) // size * size, end, size):
+        hi = min(lo + size, end)
+        n = int((x[0, lo:hi] == mask_id).sum())
+        for k in transfer_counts(n, min(steps_per_block, n)):
+            logits, _ = model(x[:, :hi])
+            probs = torch.softmax(logits[0].double(), dim=-1)
+            best = probs.argmax(dim=-1)
+            conf = probs.gather(-1, best.unsqueeze(-1)).squeeze(-1)
+            candidates = sorted((p for p in range(lo, hi) if x[0, p] == mask_id), key=lambda p: (-conf[p].item(), p))
+            for p in candidates[:k]:
+                x[0, p] = best[p]
+            trace.append(candidates[:k])
+    return x[0].tolist(), trace

@@ -1,4 +1,5 @@
-"""Train the denoiser (LLaDA objective) or the AR baseline (next-token), one script.
+"""Train the denoiser (LLaDA objective), the block-diffusion model (BD3-LM objective, `block_size` in the config's
+model section) or the AR baseline (next-token), one script.
 
   python3 models/py/train.py --config models/configs/fixture.json --objective ar \
       --data models/work/fixture --out models/work/fixture/ar.pt [--minutes 5] [--init-from ar.pt]
@@ -21,7 +22,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from model import ModelConfig, Transformer  # noqa: E402
-from objectives import ar_loss, diffusion_loss, load_documents, load_meta, make_batch, sentence_end_ids  # noqa: E402
+from onnx_import import load_exported  # noqa: E402
+from objectives import ar_loss, block_diffusion_loss, diffusion_loss, load_documents, load_meta, make_batch, sentence_end_ids  # noqa: E402
 
 
 def lr_at(step: int, tc: dict) -> float:
@@ -36,6 +38,10 @@ def batch_loss(model, x, objective, meta, tc, gen):
     if objective == "ar":
         return ar_loss(model, x, meta["end_of_text_id"])
     eps = tc["mask_eps"]
+    if objective == "block":
+        blocks = -(-x.shape[1] // model.cfg.block_size)
+        t = eps + (1 - eps) * torch.rand(x.shape[0], blocks, generator=gen)
+        return block_diffusion_loss(model, x, meta["mask_id"], t, generator=gen).mean()
     t = eps + (1 - eps) * torch.rand(x.shape[0], generator=gen)
     return diffusion_loss(model, x, meta["mask_id"], t, generator=gen).mean()
 
@@ -57,13 +63,15 @@ def validation_loss(model, docs, objective, meta, tc, context, sentence_ends) ->
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="JSON with 'model' and 'train' sections")
-    p.add_argument("--objective", required=True, choices=["ar", "diffusion"])
+    p.add_argument("--objective", required=True, choices=["ar", "diffusion", "block"])
     p.add_argument("--data", required=True, help="folder written by `npm run tokenizer`")
     p.add_argument("--out", required=True, help="checkpoint path (resumed from when it exists)")
     p.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget for this run")
     p.add_argument("--max-steps", type=int, default=None, help="overrides train.max_steps")
-    p.add_argument("--init-from", default=None, help="start from another checkpoint's weights (AR -> diffusion)")
+    p.add_argument("--init-from", default=None,
+                   help="start from another checkpoint's weights (AR -> diffusion), or from an exported model folder")
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--block-size", type=int, default=None, help="overrides model.block_size (objective block)")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -73,7 +81,14 @@ def main():
     if args.max_steps is not None:
         tc["max_steps"] = args.max_steps
     meta = load_meta(args.data)
-    mc = ModelConfig(**{**config["model"], "vocab_size": meta["vocab_size"], "causal": args.objective == "ar"})
+    model_section = dict(config["model"])
+    if args.block_size is not None:
+        model_section["block_size"] = args.block_size
+    if args.objective != "block":
+        model_section.pop("block_size", None)
+    elif not model_section.get("block_size"):
+        p.error("the block objective needs model.block_size in the config (or --block-size)")
+    mc = ModelConfig(**{**model_section, "vocab_size": meta["vocab_size"], "causal": args.objective == "ar"})
     context = mc.context
 
     torch.manual_seed(tc["seed"])
@@ -92,8 +107,13 @@ def main():
         gen.set_state(ckpt["torch_rng"])
         print(f"resumed {args.out} at step {state['step']}", flush=True)
     elif args.init_from:
-        src = torch.load(args.init_from, map_location="cpu")
-        model.load_state_dict(src["model"])  # same shapes; only the attention mask differs
+        if os.path.isdir(args.init_from):  # an exported folder (a committed model whose checkpoint is not kept)
+            exported, hf = load_exported(args.init_from)
+            src = {"model": exported.state_dict(), "objective": "ar" if hf.get("is_causal", True) else "diffusion",
+                   "state": {"step": 0, "tokens": 0, "wall_seconds": 0.0, "init_from": None}}
+        else:
+            src = torch.load(args.init_from, map_location="cpu")
+        model.load_state_dict(src["model"])  # same shapes; only the attention rule differs
         state["init_from"] = {
             "path": os.path.basename(args.init_from),
             "objective": src["objective"],

@@ -1,4 +1,4 @@
-// npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--cache MODE] [--out FILE] [--sweep FILE]
+// npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--cache MODE] [--out FILE] [--sweep FILE] [--only block]
 // Sample quality of a pair at the page's own settings (src/core/page-settings.ts) on two prompt sets nobody tuned
 // for: the first sentences of validation stories, and what a visitor types (validation stories cut at a random
 // word of their first two sentences, and openings written by hand in models/eval/visitor-openings.json). Measures:
@@ -16,7 +16,7 @@ import { generateDiffusion } from '../core/diffusion-sampler.ts';
 import type { CacheMode } from '../core/denoiser-cache.ts';
 import { Engine } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
-import type { DiffusionOptions } from '../core/options.ts';
+import { blockModelOptions, type DiffusionOptions } from '../core/options.ts';
 import { pageSettings } from '../core/page-settings.ts';
 import { Rng } from '../core/rng.ts';
 import { cleanTermination, distinct2, doomLoop, repeated4, unigramEntropy, words } from '../core/text-measures.ts';
@@ -28,7 +28,8 @@ const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [-
   Every run uses the page's settings for the pair; --cache overrides its cache mode for every diffusion row.
   --prompts: validation openings; --cut: validation stories cut at a random word (seeded);
   --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE ({"name": {options}})
-                over the page's settings, beside the AR model, on both sets`;
+                over the page's settings, beside the AR model, on both sets
+  --only block: the AR and block-diffusion rows alone (a pair with a block model runs its rows after the others)`;
 
 /** The hand-written openings (never trained on: a test checks neither corpus file holds them). */
 export const VISITOR_OPENINGS_FILE = resolve(
@@ -88,7 +89,7 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 /** One model at one setting on one prompt set. */
 export interface RowResult {
   name: string;
-  model: 'diffusion' | 'ar';
+  model: 'diffusion' | 'block' | 'ar';
   /** The options it ran with (diffusion: the page's with the row's changes on top). */
   options: object;
   genPpl: number;
@@ -154,6 +155,37 @@ export function gatesFor(set: string, d: RowResult, ar: RowResult): Gate[] {
   ];
 }
 
+/** Issue 15's targets for a block-diffusion row against the AR row of the same set. */
+export function blockGatesFor(set: string, b: RowResult, ar: RowResult): Gate[] {
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const entropyGap = (b.entropy - ar.entropy) / ar.entropy;
+  return [
+    {
+      gate: `${set}, ${b.name}: gen-PPL <= 1.15 x AR (entropy beside it)`,
+      pass: b.genPpl <= 1.15 * ar.genPpl,
+      value:
+        `gen-PPL ${b.genPpl.toFixed(2)} vs ${(1.15 * ar.genPpl).toFixed(2)}, ` +
+        `entropy ${b.entropy.toFixed(3)} vs AR ${ar.entropy.toFixed(3)} (${(100 * entropyGap).toFixed(1)}%)`,
+    },
+    {
+      gate: `${set}, ${b.name}: doom-loop rate <= AR's`,
+      pass: b.doomLoops <= ar.doomLoops,
+      value: `${pct(b.doomLoops)} vs AR ${pct(ar.doomLoops)}`,
+    },
+    {
+      gate: `${set}, ${b.name}: >= 90% clean endings within the canvas`,
+      pass: b.cleanEndings >= 0.9,
+      value: pct(b.cleanEndings),
+    },
+  ];
+}
+
+/** Block-diffusion rows: the page's settings in the model's own blocks, and threshold decoding inside blocks. */
+export const BLOCK_ROWS: Record<string, Partial<DiffusionOptions>> = {
+  'block diffusion (page settings)': {},
+  'block diffusion, threshold 0.9': { threshold: 0.9 },
+};
+
 /** The diffusion rows that carry gates: the page's settings, and the page's "out of order" preset. */
 export const GATED_ROWS: Record<string, Partial<DiffusionOptions>> = {
   'diffusion (page settings)': {},
@@ -173,9 +205,11 @@ async function main() {
       models: 'models/pairs',
       corpusDir: DEFAULT_CORPUS_DIR,
       sweep: '',
+      only: '',
     },
     USAGE,
   );
+  if (args.only && args.only !== 'block') throw new Error(`--only must be block, got ${args.only}\n${USAGE}`);
   if (args.cache && !['off', 'prefix', 'dual'].includes(args.cache)) {
     throw new Error(`--cache must be off, prefix or dual, got ${args.cache}\n${USAGE}`);
   }
@@ -210,7 +244,7 @@ async function main() {
   const runRow = async (
     openings: string[],
     name: string,
-    model: 'diffusion' | 'ar',
+    model: RowResult['model'],
     options: object,
     gen: (ids: number[]) => Promise<Trace>,
   ): Promise<RowResult> => {
@@ -274,6 +308,16 @@ async function main() {
       generateDiffusion(engine.diffusion, ids, options, { tokenText: tok.tokenText }),
     );
   };
+  const blockRow = (openings: string[], name: string, o: Partial<DiffusionOptions>) => {
+    const block = engine.block!;
+    const options = blockModelOptions(
+      pageSettings(engine.info, { diffusion: { ...cacheOverride, ...o } }).diffusion,
+      block.blockSize!,
+    );
+    return runRow(openings, name, 'block', options, (ids) =>
+      generateDiffusion(block, ids, options, { tokenText: tok.tokenText }),
+    );
+  };
   const arRow = (openings: string[]) =>
     runRow(openings, 'AR (page settings)', 'ar', page.ar, (ids) =>
       generateAr(engine.ar, ids, page.ar, { tokenText: tok.tokenText }),
@@ -294,9 +338,18 @@ async function main() {
     console.log(`\n${set.name} (${set.openings.length})`);
     const ar = await arRow(set.openings);
     const rows = [ar];
-    for (const [name, o] of Object.entries(candidates)) rows.push(await diffusionRow(set.openings, name, o));
+    if (args.only !== 'block') {
+      for (const [name, o] of Object.entries(candidates)) rows.push(await diffusionRow(set.openings, name, o));
+    }
+    if (engine.block && !args.sweep) {
+      for (const [name, o] of Object.entries(BLOCK_ROWS)) rows.push(await blockRow(set.openings, name, o));
+    }
     results.push({ ...set, rows });
-    if (!args.sweep) for (const row of rows.slice(1)) gates.push(...gatesFor(set.name, row, ar));
+    if (!args.sweep) {
+      for (const row of rows.slice(1)) {
+        gates.push(...(row.model === 'block' ? blockGatesFor(set.name, row, ar) : gatesFor(set.name, row, ar)));
+      }
+    }
   }
   if (gates.length) {
     console.log('');

@@ -1,9 +1,9 @@
-// npm run generate -- --prompt "Once upon a time" --mode diffusion|ar|both [sampler options] [--json] [--replay]
+// npm run generate -- --prompt "Once upon a time" --mode all|both|diffusion|block|ar [sampler options] [--json] [--replay]
 // Runs the engine in Node on onnxruntime-web (WASM) and prints text and stats, the whole trace as JSON,
 // or an ANSI animation of the denoising.
 import * as ort from 'onnxruntime-web';
 import { join, resolve } from 'node:path';
-import { Engine, type Mode } from '../core/engine.ts';
+import { Engine, MODES, type Mode } from '../core/engine.ts';
 import { nodeReadFile } from '../core/node-files.ts';
 import { toErrorInfo } from '../core/errors.ts';
 import { pageSettings } from '../core/page-settings.ts';
@@ -12,8 +12,11 @@ import type { Trace } from '../core/trace.ts';
 import { exitAfterOutput } from './exit.ts';
 import { replayTrace } from './replay.ts';
 
-const USAGE = `usage: npm run generate -- --prompt TEXT [--mode diffusion|ar|both] [--pair NAME] [--models DIR]
+const USAGE = `usage: npm run generate -- --prompt TEXT [--mode all|both|diffusion|block|ar] [--pair NAME] [--models DIR]
   Every option not given is the page's setting for the pair (src/core/page-settings.ts).
+  all (default): every model of the pair (diffusion, block diffusion when the pair has one, AR); both: diffusion and AR
+  block:     the block-diffusion model runs the diffusion options below in its own blocks (--block-length, if given,
+             must be the size it was trained on)
   both:      --fill-context / --no-fill-context: the canvas (and the AR budget) runs to the context end, fitted to
              the prompt in whole blocks (the page's default, unless --gen-length or --max-new-tokens is given)
   diffusion: --gen-length N (default: the pair's own, from the manifest) --steps N --block-length N --schedule llada|dream
@@ -67,7 +70,7 @@ export interface CliArgs {
 export function parseCliArgs(argv: string[]): CliArgs {
   const args: CliArgs = {
     prompt: '',
-    mode: 'both',
+    mode: 'all',
     models: resolve(import.meta.dirname, '..', '..', 'models', 'pairs'),
     json: false,
     replay: false,
@@ -95,9 +98,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
     else if (flag === 'prompt') args.prompt = value();
     else if (flag === 'mode') {
       const m = value();
-      if (m !== 'diffusion' && m !== 'ar' && m !== 'both')
-        throw new Error(`--mode must be diffusion, ar or both, got ${m}`);
-      args.mode = m;
+      if (!MODES.includes(m as Mode)) throw new Error(`--mode must be one of ${MODES.join(', ')}, got ${m}`);
+      args.mode = m as Mode;
     } else if (flag === 'pair') args.pair = value();
     else if (flag === 'models') args.models = resolve(value());
     else if (flag === 'json') args.json = true;
@@ -169,6 +171,8 @@ export async function main(argv: string[]): Promise<number> {
       prompt: args.prompt,
       mode: args.mode,
       ...settings,
+      // a block length given is checked against the block model's own (an error if it differs), not replaced
+      block: args.diffusion.blockLength !== undefined && args.mode === 'block' ? settings.diffusion : undefined,
       infillSpan: args.infillSpan,
     });
     if (args.json) {
@@ -180,12 +184,16 @@ export async function main(argv: string[]): Promise<number> {
         ),
       );
     } else {
-      if (args.replay && result.diffusion) await replayTrace(result.diffusion, engine.tokenizer.tokenText);
+      const replayed = result.diffusion ?? result.block;
+      if (args.replay && replayed) await replayTrace(replayed, engine.tokenizer.tokenText);
       const backend = `${engine.info.backend.backend} (${engine.info.backend.reason})`;
       if (result.diffusion)
         console.log(
           `\n[diffusion] ${args.prompt}${result.diffusion.answerText}\n${summary(result.diffusion, backend)}`,
         );
+      if (result.block)
+        console.log(`\n[block] ${args.prompt}${result.block.answerText}\n${summary(result.block, backend)}`);
+      if (result.blockSkipped) console.log(`\n[block] not run: ${result.blockSkipped}`);
       if (result.ar) console.log(`\n[ar] ${args.prompt}${result.ar.answerText}\n${summary(result.ar, backend)}`);
       if (result.arSkipped) console.log(`\n[ar] not run: ${result.arSkipped}`);
     }

@@ -10,7 +10,7 @@ import { cleanTermination, doomLoop, repeated4, unigramEntropy } from './text-me
 import type { OrtCausalLM } from './ort-models.ts';
 import { tokenLogProbs } from './ort-models.ts';
 import type { CausalLM, Denoiser } from './models.ts';
-import type { ArOptions, DiffusionOptions } from './options.ts';
+import { blockModelOptions, type ArOptions, type DiffusionOptions } from './options.ts';
 import type { Trace } from './trace.ts';
 
 export interface Figure {
@@ -157,7 +157,7 @@ export function frontierLayout(runs: FrontierRun[], width: number, height: numbe
 
 export interface CacheRun {
   name: string;
-  model: 'diffusion' | 'ar';
+  model: 'diffusion' | 'block' | 'ar';
   blocks: 'page' | 'blocks of 32';
   cache: CacheMode | null;
   genLength: number;
@@ -174,7 +174,8 @@ export interface CacheRun {
 
 /**
  * Whole stories as the page writes them, with Fast-dLLM's caches off, prefix and dual (at the page's blocks and at
- * blocks of 32), and the cached AR model: each configuration on each prompt, a warm-up on the first, then
+ * blocks of 32), the block-diffusion model when the pair has one (its exact cache on and off, and threshold
+ * decoding inside blocks), and the cached AR model: each configuration on each prompt, a warm-up on the first, then
  * `repeats` runs; quality from the first run. `genLength` shortens the canvas (the device benchmark's short form).
  */
 export async function measureCaches(
@@ -196,15 +197,41 @@ export async function measureCaches(
       configs.push([`diffusion, ${label}, cache ${cache}`, 'diffusion', blocks, cache]);
     }
   }
+  const blockExtra: Record<string, Partial<DiffusionOptions>> = {};
+  const separate = new Set<string>();
+  if (engine.block) {
+    const size = engine.block.blockSize;
+    configs.push([`block diffusion, blocks of ${size}, exact cache (page)`, 'block', 'page', 'dual']);
+    configs.push([
+      `block diffusion, blocks of ${size}, exact cache, a pass per finished block`,
+      'block',
+      'page',
+      'dual',
+    ]);
+    separate.add(configs[configs.length - 1][0]);
+    configs.push([`block diffusion, blocks of ${size}, no cache`, 'block', 'page', 'off']);
+    configs.push([`block diffusion, blocks of ${size}, exact cache, threshold 0.9`, 'block', 'page', 'dual']);
+    blockExtra[configs[configs.length - 1][0]] = { threshold: 0.9 };
+  }
   configs.push(['AR with its KV cache (page)', 'ar', 'page', null]);
   const out: CacheRun[] = [];
   for (const [name, model, blocks, cache] of configs) {
     await onProgress?.(name);
-    const options = pageSettings(engine.info, {
-      diffusion: { ...length, cache: cache ?? 'off', ...(blocks === 'blocks of 32' ? { blockLength: 32 } : {}) },
-    }).diffusion;
+    let options = pageSettings(engine.info, {
+      diffusion: {
+        ...length,
+        cache: cache ?? 'off',
+        ...(blocks === 'blocks of 32' ? { blockLength: 32 } : {}),
+        ...blockExtra[name],
+      },
+    }).diffusion as Partial<DiffusionOptions>;
+    if (model === 'block') options = blockModelOptions(options, engine.block!.blockSize!);
     const run = (ids: number[]) =>
-      model === 'ar' ? generateAr(engine.ar, ids, page.ar) : generateDiffusion(engine.diffusion, ids, options);
+      model === 'ar'
+        ? generateAr(engine.ar, ids, page.ar)
+        : generateDiffusion(model === 'block' ? engine.block! : engine.diffusion, ids, options, {
+            blockCommit: separate.has(name) ? 'separate' : undefined,
+          });
     const m = {
       passes: [] as number[],
       full: [] as number[],
@@ -239,7 +266,7 @@ export async function measureCaches(
       model,
       blocks,
       cache,
-      genLength: options.genLength,
+      genLength: options.genLength ?? page.diffusion.genLength,
       passes: figure(m.passes),
       fullPasses: figure(m.full),
       positions: figure(m.positions),

@@ -8,25 +8,51 @@
 //   dual   later steps recompute only the current block, reading every other position from the cache.
 // Positions outside the computed window get no new prediction at such a step: their ghosts stay as last shown,
 // and edits and the end-of-text look-ahead only judge positions that were computed.
+// A block-diffusion model (BD3-LM, `blockSize`) is another matter: its blocks never see later ones, so its cache is
+// exact, not an approximation. Any mode but off decodes each block against the keys/values of the finished
+// blocks, which enter the cache with one pass when the sampler moves past them; off runs the whole sequence up to
+// the block's end at every step. Either way only the current block is predicted (later masks get no guesses: the
+// model does not see them).
 import { OptionError } from './errors.ts';
-import type { Denoiser, DenoiserCache, WindowLogits } from './models.ts';
+import type { Denoiser, DenoiserCache, KvCache, WindowLogits } from './models.ts';
 
 export type CacheMode = 'off' | 'prefix' | 'dual';
 export const CACHE_MODES: readonly CacheMode[] = ['off', 'prefix', 'dual'];
 
+/**
+ * How a block model's finished blocks enter its cache: a pass of their own when the next block starts ('separate'),
+ * or in the next block's first pass, whose window then runs from the finished block to the end of the new one
+ * ('folded': the same positions in one pass fewer; the rule keeps the finished block from seeing the new one).
+ * Both give the same predictions; only the cost differs (npm run bench measures both).
+ */
+export type BlockCommit = 'separate' | 'folded';
+export const DEFAULT_BLOCK_COMMIT: BlockCommit = 'folded';
+
 /** One step's predictions, and whether the pass ran the whole sequence. */
 export interface StepPass extends WindowLogits {
   full: boolean;
+  /** Forward passes this step ran per sequence (2 when finished blocks entered a block model's cache first). */
+  passes: number;
 }
 
 /** A denoiser as one run's step loop sees it under a cache mode. Create one per run; dispose at its end. */
 export class CachedDenoiser {
   private cache: DenoiserCache | null = null;
+  /** Block models: the finished blocks' keys/values, and each sequence's last row of them (shifted logits). */
+  private blockCache: KvCache | null = null;
+  private lastRows: Float32Array[] = [];
 
   constructor(
     private readonly model: Denoiser,
     readonly mode: CacheMode,
+    readonly blockCommit: BlockCommit = DEFAULT_BLOCK_COMMIT,
   ) {
+    if (model.blockSize) {
+      if (mode !== 'off' && !model.forwardBlock) {
+        throw new OptionError('cache', `"${mode}" needs a model with a cached graph, and ${model.name} has none`);
+      }
+      return;
+    }
     if (mode !== 'off' && !(model.forwardAndCache && model.forwardWindow)) {
       throw new OptionError('cache', `"${mode}" needs a model with a cached graph, and ${model.name} has none`);
     }
@@ -38,22 +64,74 @@ export class CachedDenoiser {
    */
   async predict(sequences: Int32Array[], block: { from: number; to: number }, blockStart: boolean): Promise<StepPass> {
     const length = sequences[0].length;
+    if (this.model.blockSize) return this.predictBlock(sequences, block);
     if (this.mode === 'off') {
       const rows = await this.model.forward(sequences);
-      return { rows, from: 0, to: length, computed: length, full: true };
+      return { rows, from: 0, to: length, computed: length, full: true, passes: 1 };
     }
     if (blockStart || !this.cache) {
       this.cache?.dispose();
       const { logits, cache } = await this.model.forwardAndCache!(sequences);
       this.cache = cache;
-      return { ...logits, full: true };
+      return { ...logits, full: true, passes: 1 };
     }
     const to = this.mode === 'dual' ? block.to : length;
-    return { ...(await this.model.forwardWindow!(sequences, block.from, to, this.cache)), full: false };
+    return { ...(await this.model.forwardWindow!(sequences, block.from, to, this.cache)), full: false, passes: 1 };
+  }
+
+  /**
+   * A block model's predictions for the model block holding `block.from` (from its first position, which may be
+   * a prompt token), up to `block.to`.
+   */
+  private async predictBlock(sequences: Int32Array[], block: { from: number; to: number }): Promise<StepPass> {
+    const model = this.model;
+    const size = model.blockSize!;
+    const vocab = model.vocabSize;
+    const start = Math.floor(block.from / size) * size;
+    if (this.mode === 'off') {
+      // the block-causal rule over [0, block.to): what lies after the block would not be seen anyway
+      const rows = await model.forward(sequences.map((s) => s.subarray(0, block.to)));
+      const window = rows.map((r) => r.subarray(start * vocab));
+      return { rows: window, from: start, to: block.to, computed: block.to, full: true, passes: 1 };
+    }
+    let passes = 1;
+    let computed = block.to - start;
+    const cached = this.blockCache?.length ?? 0;
+    let rows: Float32Array[];
+    if (cached < start) {
+      // the blocks finished since the last step (or the prompt's whole blocks) enter the cache, exactly
+      const finished = start - cached;
+      const lastRowOf = (r: Float32Array) => r.slice((finished - 1) * vocab, finished * vocab);
+      if (this.blockCommit === 'folded') {
+        const pass = await model.forwardBlock!(sequences, block.to, this.blockCache, finished);
+        this.blockCache = pass.cache;
+        this.lastRows = pass.rows.map(lastRowOf);
+        rows = pass.rows.map((r) => r.subarray(finished * vocab));
+      } else {
+        const done = await model.forwardBlock!(sequences, start, this.blockCache, finished);
+        this.blockCache = done.cache;
+        this.lastRows = done.rows.map(lastRowOf);
+        rows = (await model.forwardBlock!(sequences, block.to, this.blockCache, 0)).rows;
+        passes++;
+      }
+      computed += finished;
+    } else rows = (await model.forwardBlock!(sequences, block.to, this.blockCache, 0)).rows;
+    if (!model.shiftedLogits) return { rows, from: start, to: block.to, computed, full: false, passes };
+    // position p is read from the state at p - 1: the block's first position from the cache's last row
+    const n = block.to - start;
+    const shifted = rows.map((r, i) => {
+      const out = new Float32Array(n * vocab);
+      if (start > 0) out.set(this.lastRows[i], 0);
+      out.set(r.subarray(0, (n - 1) * vocab), vocab);
+      return out;
+    });
+    return { rows: shifted, from: start, to: block.to, computed, full: false, passes };
   }
 
   dispose() {
     this.cache?.dispose();
     this.cache = null;
+    this.blockCache?.dispose();
+    this.blockCache = null;
   }
 }

@@ -1,8 +1,8 @@
 // The masked-diffusion sampler: LLaDA's low-confidence remasking with semi-autoregressive blocks
 // (Nie et al. 2025, Alg. 4-5), Dream's confidence measures, Fast-dLLM's threshold/factor parallel decoding
 // (Wu et al. 2025) with its prefix and dual KV caches, classifier-free guidance (LLaDA eq. 16) and ReMDM /
-// LLaDA 2.1-style editing.
-import { CachedDenoiser } from './denoiser-cache.ts';
+// LLaDA 2.1-style editing. A block-diffusion model (BD3-LM) runs through the same loop: its blocks, its exact cache.
+import { CachedDenoiser, type BlockCommit } from './denoiser-cache.ts';
 import { EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError, TokenIdError } from './errors.ts';
 import type { Denoiser, TokenText } from './models.ts';
 import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
@@ -45,6 +45,8 @@ export interface RunContext {
   tokenText?: TokenText;
   backend?: string;
   now?: () => number;
+  /** Block models: how finished blocks enter the cache (an execution choice: the tokens are the same). */
+  blockCommit?: BlockCommit;
 }
 
 /**
@@ -110,6 +112,23 @@ export async function generateDiffusion(
   const now = ctx.now ?? (() => performance.now());
   const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
   const { maskId, endOfTextId: eot, vocabSize } = model;
+  const modelBlock = model.blockSize ?? 0;
+  if (modelBlock) {
+    // a block model decodes the blocks it was trained on: blocks of its size, counted from position 0
+    if (options.blockLength !== undefined && options.blockLength !== modelBlock) {
+      throw new OptionError(
+        'blockLength',
+        `${model.name} is a block-diffusion model trained on blocks of ${modelBlock}; got ${options.blockLength}`,
+      );
+    }
+    if (input.includes(maskId)) {
+      throw new OptionError(
+        'prompt',
+        `${model.name} decodes block by block after the prompt and never sees later text: it cannot fill masks inside the prompt`,
+      );
+    }
+    options = { ...options, blockLength: modelBlock };
+  }
   options = fitToContext(options, model.contextLength - input.length);
   const requested = options.genLength ?? DIFFUSION_DEFAULTS.genLength;
   if (input.length + requested > model.contextLength) {
@@ -134,12 +153,21 @@ export async function generateDiffusion(
   for (const p of generated) isGenerated[p] = 1;
   const initial = Array.from(x);
 
-  const numBlocks = o.genLength > 0 ? o.genLength / o.blockLength : 1;
-  const stepsPerBlock = o.steps / numBlocks;
+  // Steps per block as the options count blocks (genLength / blockLength of them).
+  const stepsPerBlock = o.steps / (o.genLength > 0 ? o.genLength / o.blockLength : 1);
   const dynamic = o.threshold !== null || o.factor !== null;
-  const plannedSteps = dynamic ? generated.length : o.steps;
-  // Infill masks inside the given text are decoded with the first block.
-  const blockOf = (p: number) => (p < P ? 0 : Math.floor((p - P) / o.blockLength));
+  // Blocks of the canvas: after the prompt (infill masks inside the given text are decoded with the first block),
+  // or a block model's own, counted from position 0, so its first block may begin inside the prompt and hold fewer
+  // masks; a block with fewer masks than steps takes one step per mask.
+  const blockOf = modelBlock
+    ? (p: number) => Math.floor(p / modelBlock) - Math.floor(P / modelBlock)
+    : (p: number) => (p < P ? 0 : Math.floor((p - P) / o.blockLength));
+  const numBlocks = blockOf(generated[generated.length - 1]) + 1;
+  const masksPerBlock = new Array<number>(numBlocks).fill(0);
+  for (const p of generated) masksPerBlock[blockOf(p)]++;
+  const plannedSteps = dynamic
+    ? generated.length
+    : masksPerBlock.reduce((sum, n) => sum + Math.min(n, stepsPerBlock), 0);
   // End-of-text is only meaningful in the appended region, after minLength tokens.
   const eotAllowed = (p: number) => p >= P && p - P >= o.minLength;
   const rng = new Rng(o.seed);
@@ -212,7 +240,7 @@ export async function generateDiffusion(
     return ahead.slice(first).map((p) => ({ pos: p, token: eot, text: tokenText(eot), conf }));
   };
 
-  const denoiser = new CachedDenoiser(model, o.cache);
+  const denoiser = new CachedDenoiser(model, o.cache, ctx.blockCommit);
   try {
     outer: for (let block = 0; block < numBlocks; block++) {
       const inBlock = generated.filter((p) => blockOf(p) === block);
@@ -236,7 +264,7 @@ export async function generateDiffusion(
           batch.push(uncond);
         }
         const pass = await denoiser.predict(batch, blockRange, stepInBlock === 0);
-        passes += batch.length;
+        passes += pass.passes * batch.length;
         const t1 = now();
 
         // Predictions where this pass computed them: sampled for this block's masks, argmax ghosts elsewhere, and

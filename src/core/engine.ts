@@ -1,11 +1,11 @@
-// The engine: loads a model pair (tokenizer, diffusion denoiser, AR baseline) and runs generation requests,
-// streaming steps. It runs inside the Web Worker on the page and directly in Node (CLI, tests, benchmarks).
+// The engine: loads a model pair (tokenizer, diffusion denoiser, AR baseline, and a block-diffusion model when the
+// pair has one) and runs generation requests, streaming steps. It runs inside the Web Worker on the page and directly in Node (CLI, tests, benchmarks).
 import { generateAr } from './ar-sampler.ts';
 import { generateDiffusion } from './diffusion-sampler.ts';
 import { ModelLoadError } from './errors.ts';
 import { expandInfillMarkers, hasInfillMarkers } from './infill.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
-import { DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from './options.ts';
+import { blockModelOptions, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from './options.ts';
 import {
   OrtCausalLM,
   OrtDenoiser,
@@ -40,12 +40,18 @@ export interface LoadOptions {
   onPhase?: (phase: 'download' | 'warm-up' | 'ready') => void;
 }
 
-export type Mode = 'diffusion' | 'ar' | 'both';
+/** Which models run: one, the diffusion and AR pair (both), or every model of the pair (all). */
+export type Mode = 'diffusion' | 'block' | 'ar' | 'both' | 'all';
+export const MODES: readonly Mode[] = ['all', 'both', 'diffusion', 'block', 'ar'];
+/** The models of a pair, in the order they run. */
+export type ModelKind = 'diffusion' | 'block' | 'ar';
 
 export interface GenerateRequest {
   prompt: string;
   mode: Mode;
   diffusion?: Partial<DiffusionOptions>;
+  /** The block model's options; when absent, the diffusion options with the block model's blocks (blockModelOptions). */
+  block?: Partial<DiffusionOptions>;
   ar?: Partial<ArOptions>;
   /** Length of a bare `[MASK]` marker in the prompt. */
   infillSpan?: number;
@@ -53,9 +59,12 @@ export interface GenerateRequest {
 
 export interface GenerateResult {
   diffusion?: Trace;
+  block?: Trace;
   ar?: Trace;
   /** Why the AR model did not run (infill prompts), for the UI to say. */
   arSkipped?: string;
+  /** Why the block model did not run (infill prompts), for the UI to say. */
+  blockSkipped?: string;
 }
 
 export interface EngineInfo {
@@ -67,6 +76,8 @@ export interface EngineInfo {
   genLength: number;
   /** The denoiser has a cached graph: Fast-dLLM's prefix and dual caches can run. */
   cachedGraph: boolean;
+  /** The pair's block-diffusion model's block size, or null when the pair has none. */
+  blockSize: number | null;
 }
 
 /**
@@ -85,6 +96,7 @@ export class Engine {
     readonly diffusion: OrtDenoiser,
     readonly ar: OrtCausalLM,
     readonly manifest: Manifest,
+    readonly block: OrtDenoiser | null,
   ) {}
 
   static async load(opts: LoadOptions): Promise<Engine> {
@@ -130,25 +142,45 @@ export class Engine {
     const windowSession = diffConfig.cached_graph ? await load(pair.diffusion, diffConfig.cached_graph) : null;
     const diffusion = new OrtDenoiser(ort, diffSession, diffConfig, `${pairName}/diffusion`, undefined, windowSession);
     const ar = new OrtCausalLM(ort, arSession, arConfig, `${pairName}/ar`);
-    if (tokenizer.maskId !== diffusion.maskId || tokenizer.endOfTextId !== diffusion.endOfTextId) {
-      throw new ModelLoadError(
-        `${root}${pair.diffusion}/config.json`,
-        new Error('special-token ids differ from the tokenizer'),
-      );
+    let block: OrtDenoiser | null = null;
+    if (pair.block !== undefined) {
+      const file = `${root}${pair.block}/config.json`;
+      const blockConfig = parseModelConfig(await readJson(`${pair.block}/config.json`), file);
+      if (!blockConfig.block_size || !blockConfig.cached_graph) {
+        throw new ModelLoadError(
+          file,
+          new Error('not a block-diffusion model (no diffusion.block_size and cache graph)'),
+        );
+      }
+      const sessions = [await load(pair.block), await load(pair.block, blockConfig.cached_graph)];
+      block = new OrtDenoiser(ort, sessions[0], blockConfig, `${pairName}/block`, undefined, sessions[1]);
+    }
+    for (const [model, folder] of [
+      [diffusion, pair.diffusion],
+      [block, pair.block],
+    ] as const) {
+      if (model && (tokenizer.maskId !== model.maskId || tokenizer.endOfTextId !== model.endOfTextId)) {
+        throw new ModelLoadError(
+          `${root}${folder}/config.json`,
+          new Error('special-token ids differ from the tokenizer'),
+        );
+      }
     }
     opts.onPhase?.('warm-up');
     await diffusion.forward([Int32Array.of(tokenizer.endOfTextId)]);
+    await block?.forward([Int32Array.of(tokenizer.endOfTextId)]);
     await ar.forward([tokenizer.endOfTextId], null, false);
     opts.onPhase?.('ready');
     const info: EngineInfo = {
       pair: pairName,
       backend,
-      contextLength: Math.min(diffusion.contextLength, ar.contextLength),
+      contextLength: Math.min(diffusion.contextLength, ar.contextLength, block?.contextLength ?? Infinity),
       vocabSize: diffusion.vocabSize,
       genLength: pair.genLength ?? DIFFUSION_DEFAULTS.genLength,
       cachedGraph: windowSession !== null,
+      blockSize: block?.blockSize ?? null,
     };
-    return new Engine(info, tokenizer, diffusion, ar, manifest);
+    return new Engine(info, tokenizer, diffusion, ar, manifest, block);
   }
 
   /** Prompt text to ids; `[MASK]` / `[MASK:n]` markers become masks to infill. */
@@ -158,37 +190,48 @@ export class Engine {
     return { ids: this.tokenizer.encode(text), infill };
   }
 
-  /** Runs diffusion, then AR (one at a time: they share the device), streaming steps. */
+  /** Runs diffusion, then block diffusion, then AR (one at a time: they share the device), streaming steps. */
   async generate(
     request: GenerateRequest,
     ctx: {
       signal?: AbortSignal;
-      onStart?: (start: TraceStart) => void;
-      onStep?: (kind: 'diffusion' | 'ar', step: TraceStep) => void;
+      onStart?: (kind: ModelKind, start: TraceStart) => void;
+      onStep?: (kind: ModelKind, step: TraceStep) => void;
     } = {},
   ): Promise<GenerateResult> {
     const { ids, infill } = this.encodePrompt(request.prompt, request.infillSpan);
-    const common = {
+    const common = (kind: ModelKind) => ({
       signal: ctx.signal,
-      onStart: ctx.onStart,
+      onStart: (start: TraceStart) => ctx.onStart?.(kind, start),
+      onStep: (step: TraceStep) => ctx.onStep?.(kind, step),
       between: yieldToEventLoop,
       tokenText: (id: number) => this.tokenizer.tokenText(id),
       backend: this.info.backend.backend,
-    };
+    });
+    const mode = request.mode;
     const result: GenerateResult = {};
-    if (request.mode !== 'ar') {
+    if (mode === 'diffusion' || mode === 'both' || mode === 'all') {
       const options = infill ? spansOnly(request.diffusion) : request.diffusion;
-      result.diffusion = await generateDiffusion(this.diffusion, ids, options, {
-        ...common,
-        onStep: (s) => ctx.onStep?.('diffusion', s),
-      });
+      result.diffusion = await generateDiffusion(this.diffusion, ids, options, common('diffusion'));
     }
-    if (request.mode !== 'diffusion') {
+    if (mode === 'block' && !this.block) {
+      throw new ModelLoadError(this.info.pair, new Error('this pair has no block-diffusion model'));
+    }
+    if ((mode === 'block' || mode === 'all') && this.block) {
+      if (infill) {
+        result.blockSkipped =
+          'block diffusion decodes left to right block by block and never sees later text: it cannot fill a gap';
+      } else if (!ctx.signal?.aborted) {
+        const options = request.block ?? blockModelOptions(request.diffusion ?? {}, this.block.blockSize!);
+        result.block = await generateDiffusion(this.block, ids, options, common('block'));
+      }
+    }
+    if (mode === 'ar' || mode === 'both' || mode === 'all') {
       if (infill) {
         result.arSkipped =
           'left-to-right generation cannot fill a gap inside the text: the AR model only continues a prefix';
       } else if (!ctx.signal?.aborted) {
-        result.ar = await generateAr(this.ar, ids, request.ar, { ...common, onStep: (s) => ctx.onStep?.('ar', s) });
+        result.ar = await generateAr(this.ar, ids, request.ar, common('ar'));
       }
     }
     return result;
@@ -196,6 +239,7 @@ export class Engine {
 
   async release(): Promise<void> {
     await this.diffusion.release();
+    await this.block?.release();
     await this.ar.release();
   }
 }

@@ -113,3 +113,67 @@ class FakeCache implements KvCache {
   }
   dispose() {}
 }
+
+/**
+ * Predictions for a block-diffusion fake: `visible` is what the model sees (the tokens before the end of the
+ * pass's window); returns (visible.length + 1) * vocab, row p the prediction for position p (shift applied), so
+ * the state at the last visible position can predict the one after it.
+ */
+export type ScriptedBlockLogits = (visible: Int32Array, call: number, batchIndex: number) => Float32Array;
+
+/**
+ * A block-diffusion (BD3-LM) fake: blocks of `blockSize` from position 0, an exact cache holding the token ids of
+ * the positions that entered it. Every pass checks that the cache still holds what the sequence holds there (an
+ * exact cache is never stale) and records its window.
+ */
+export class FakeBlockDenoiser implements Denoiser {
+  readonly calls: (ForwardCall & { keep?: number })[] = [];
+  readonly name = 'fake-block';
+  shiftedLogits = false;
+
+  constructor(
+    readonly vocabSize: number,
+    readonly blockSize: number,
+    private readonly script: ScriptedBlockLogits,
+    readonly maskId = 1,
+    readonly endOfTextId = 0,
+    readonly contextLength = 1024,
+  ) {}
+
+  async forward(sequences: Int32Array[]): Promise<Float32Array[]> {
+    const call = this.calls.length;
+    this.calls.push({ sequences: sequences.map((s) => Array.from(s)), call });
+    return sequences.map((s, i) => this.script(s, call, i).subarray(0, s.length * this.vocabSize));
+  }
+
+  async forwardBlock(sequences: Int32Array[], to: number, cache: KvCache | null, keep: number) {
+    const cached = (cache as FakeBlockCache | null)?.sequences ?? sequences.map(() => new Int32Array(0));
+    const from = cached[0].length;
+    const call = this.calls.length;
+    const visible = sequences.map((s, i) => {
+      if (s.subarray(0, from).some((id, p) => id !== cached[i][p])) throw new Error('the block cache went stale');
+      return s.slice(0, to);
+    });
+    this.calls.push({ sequences: visible.map((s) => Array.from(s)), call, pass: { from, to }, keep });
+    const V = this.vocabSize;
+    const rows = visible.map((s, i) => {
+      const predictions = this.script(s, call, i);
+      const out = new Float32Array((to - from) * V);
+      // unshifted: row j is the state at from + j, which predicts from + j + 1 when logits are shifted
+      const offset = this.shiftedLogits ? 1 : 0;
+      for (let j = 0; j < to - from; j++)
+        out.set(predictions.subarray((from + j + offset) * V, (from + j + offset + 1) * V), j * V);
+      return out;
+    });
+    if (keep === 0) return { rows, cache };
+    return { rows, cache: new FakeBlockCache(visible.map((s) => s.slice(0, from + keep))) };
+  }
+}
+
+class FakeBlockCache implements KvCache {
+  constructor(readonly sequences: Int32Array[]) {}
+  get length() {
+    return this.sequences[0].length;
+  }
+  dispose() {}
+}

@@ -1,5 +1,5 @@
-// The manifest (models/pairs/manifest.json) names which diffusion and AR folders form a pair: same
-// tokenizer, same architecture and data, differing only in attention and objective.
+// The manifest (models/pairs/manifest.json) names which diffusion, AR (and block-diffusion) folders form a pair:
+// same tokenizer, same architecture and data, differing only in attention rule and objective.
 
 export interface PairEntry {
   title: string;
@@ -7,6 +7,8 @@ export interface PairEntry {
   diffusion: string;
   /** Folder of the autoregressive baseline, relative to the manifest. */
   ar: string;
+  /** Folder of the block-diffusion (BD3-LM) model, relative to the manifest; a pair may have none. */
+  block?: string;
   description: string;
   /**
    * The page's generation length for this pair: long enough for its texts to end, so the tail settling into
@@ -28,6 +30,9 @@ export function parseManifest(json: unknown, source: string): Manifest {
   for (const [name, p] of Object.entries(m.pairs)) {
     if (typeof p?.diffusion !== 'string' || typeof p?.ar !== 'string') {
       throw new Error(`${source}: pair "${name}" needs "diffusion" and "ar" folders`);
+    }
+    if (p.block !== undefined && typeof p.block !== 'string') {
+      throw new Error(`${source}: pair "${name}" has a "block" that is not a folder`);
     }
     if (p.genLength !== undefined && !(Number.isInteger(p.genLength) && p.genLength > 0)) {
       throw new Error(`${source}: pair "${name}" has genLength ${p.genLength}; expected a positive integer`);

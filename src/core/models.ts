@@ -26,6 +26,24 @@ export interface Denoiser {
    * the cache (the prefix cache); otherwise those after it too (the dual cache).
    */
   forwardWindow?(sequences: Int32Array[], from: number, to: number, cache: DenoiserCache): Promise<WindowLogits>;
+  /**
+   * Block diffusion (BD3-LM): attention is block-causal over blocks of this many positions counted from position
+   * 0 — bidirectional inside a block, each block seeing only the blocks before it — so a block is decoded against
+   * an exact cache of the finished ones (forwardBlock). `forward` runs the same rule over the whole sequence.
+   */
+  readonly blockSize?: number;
+  /**
+   * Block models: positions [cache.length, to) of each sequence against the cached keys/values of the positions
+   * before them (none when `cache` is null). Rows are unshifted: row j is the state at cache.length + j (with
+   * shifted logits it predicts the position after it). `keep` of those positions (from the first) enter the cache:
+   * the returned cache then replaces the one given, which is disposed; with keep 0 the cache given is returned.
+   */
+  forwardBlock?(
+    sequences: Int32Array[],
+    to: number,
+    cache: KvCache | null,
+    keep: number,
+  ): Promise<{ rows: Float32Array[]; cache: KvCache | null }>;
 }
 
 /** The keys and values of every position of a batch of sequences, from one full pass; opaque to the sampler. */

@@ -279,6 +279,22 @@ export function fitToContext(given: Partial<DiffusionOptions>, room: number): Pa
   return fitted;
 }
 
+/**
+ * A block-diffusion model's options from the settings of the page's other denoiser: its own blocks (`blockSize`,
+ * the size it was trained on) replace blockLength, the canvas is cut to whole blocks (at least one) and each
+ * block keeps the steps per token the settings ask for. Decoding inside a block follows every other option.
+ */
+export function blockModelOptions(given: Partial<DiffusionOptions>, blockSize: number): Partial<DiffusionOptions> {
+  const length = given.genLength ?? DIFFUSION_DEFAULTS.genLength;
+  const genLength = Math.max(blockSize, blockSize * Math.floor(length / blockSize));
+  const options: Partial<DiffusionOptions> = { ...given, blockLength: blockSize, genLength };
+  if (given.steps !== undefined && length > 0) {
+    const perBlock = Math.min(blockSize, Math.max(1, Math.round((given.steps * blockSize) / length)));
+    options.steps = perBlock * (genLength / blockSize);
+  }
+  return options;
+}
+
 export function resolveArOptions(given: Partial<ArOptions>, maxNewTokens = Infinity): ArOptions {
   checkKeys(given, AR_DEFAULTS);
   const o: ArOptions = { ...AR_DEFAULTS, ...given };

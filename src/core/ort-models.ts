@@ -43,6 +43,8 @@ export interface ModelConfig {
   shifted_logits: boolean;
   /** From `diffusion.cache.graph`: the denoiser's graph over a window against cached keys/values, if any. */
   cached_graph: string | null;
+  /** From `diffusion.block_size`: a block-diffusion (BD3-LM) model's block; 0 for any other model. */
+  block_size: number;
 }
 
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
@@ -62,8 +64,11 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
   const diffusion = c.diffusion as Record<string, unknown> | undefined;
   const cache = diffusion?.cache as Record<string, unknown> | undefined;
   if (cache !== undefined) {
-    // the only layout the runtime speaks (export_onnx.py cache_config)
-    const want = { keys: 'after-rope', logits: 'unshifted', present: 'window-only' };
+    // the only layouts the runtime speaks (export_onnx.py cache_config): a block model's is the AR model's
+    const want =
+      diffusion?.block_size !== undefined
+        ? { keys: 'after-rope', logits: 'unshifted', present: 'past-and-window', attention: 'block-causal' }
+        : { keys: 'after-rope', logits: 'unshifted', present: 'window-only' };
     for (const [key, value] of Object.entries(want)) {
       if (cache[key] !== value) {
         throw new ModelLoadError(
@@ -75,8 +80,16 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
     if (typeof cache.graph !== 'string')
       throw new ModelLoadError(file, new Error('diffusion.cache.graph is not a path'));
   }
+  const block = diffusion?.block_size;
+  if (block !== undefined && !(Number.isInteger(block) && (block as number) > 0)) {
+    throw new ModelLoadError(
+      file,
+      new Error(`diffusion.block_size must be a positive integer, got ${JSON.stringify(block)}`),
+    );
+  }
   return {
     ...(c as unknown as ModelConfig),
+    block_size: (block as number | undefined) ?? 0,
     is_causal: c.is_causal !== false,
     shifted_logits: diffusion?.shift_logits_in_graph === true,
     cached_graph: typeof cache?.graph === 'string' ? cache.graph : null,
@@ -127,6 +140,8 @@ export class OrtDenoiser implements Denoiser {
   readonly shiftedLogits: boolean;
   readonly forwardAndCache?: Denoiser['forwardAndCache'];
   readonly forwardWindow?: Denoiser['forwardWindow'];
+  readonly blockSize?: number;
+  readonly forwardBlock?: Denoiser['forwardBlock'];
   private readonly pastNames: string[] = [];
 
   /** `windowSession`: the cached graph (config.json diffusion.cache), which enables Fast-dLLM's caches. */
@@ -153,10 +168,70 @@ export class OrtDenoiser implements Denoiser {
           ),
         );
       }
-      this.forwardAndCache = (sequences) => this.cachingPass(sequences);
-      this.forwardWindow = (sequences, from, to, cache) =>
-        this.windowPass(sequences, from, to, cache as OrtDenoiserCache);
+      if (config.block_size) {
+        this.forwardBlock = (sequences, to, cache, keep) => this.blockPass(sequences, to, cache as OrtKvCache, keep);
+      } else {
+        this.forwardAndCache = (sequences) => this.cachingPass(sequences);
+        this.forwardWindow = (sequences, from, to, cache) =>
+          this.windowPass(sequences, from, to, cache as OrtDenoiserCache);
+      }
     }
+    if (config.block_size) this.blockSize = config.block_size;
+  }
+
+  /**
+   * A block model's window [cache.length, to) against its exact cache (the AR layout: presents = past + window);
+   * the first `keep` window positions enter the cache.
+   */
+  private async blockPass(sequences: Int32Array[], to: number, cache: OrtKvCache | null, keep: number) {
+    const { ort, config } = this;
+    const b = sequences.length;
+    const start = cache?.length ?? 0;
+    const w = to - start;
+    if (w < 1 || to > sequences[0].length || keep < 0 || keep > w) {
+      throw new RangeError(`block window [${start}, ${to}) keeping ${keep} of ${sequences[0].length} positions`);
+    }
+    const ids = new Int32Array(b * w);
+    sequences.forEach((seq, i) => ids.set(seq.subarray(start, to), i * w));
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: int64(ort, ids, [b, w]),
+      position_ids: int64(
+        ort,
+        Array.from({ length: b * w }, (_, i) => start + (i % w)),
+        [b, w],
+      ),
+      attention_mask: int64(ort, new Array<number>(b * (start + w)).fill(1), [b, start + w]),
+    };
+    const empty = [b, config.num_key_value_heads, 0, config.head_dim];
+    for (const name of this.pastNames)
+      feeds[name] = cache?.tensors[name] ?? new ort.Tensor('float32', new Float32Array(0), empty);
+    const { out, data } = await this.runCachedGraph(feeds, b, w);
+    const row = w * this.vocabSize;
+    const rows = sequences.map((_, i) => data.subarray(i * row, (i + 1) * row));
+    const presents: Record<string, Ort.Tensor> = {};
+    for (const name of this.pastNames) presents[name] = out[name.replace('past_key_values.', 'present.')];
+    if (keep === 0) {
+      for (const t of Object.values(presents)) t.dispose();
+      return { rows, cache };
+    }
+    if (keep < w) {
+      // (b, h, start + w, d) -> (b, h, start + keep, d): the finished positions only
+      const [heads, dim] = [config.num_key_value_heads, config.head_dim];
+      for (const name of this.pastNames) {
+        const full = (await presents[name].getData()) as Float32Array;
+        presents[name].dispose();
+        const kept = new Float32Array(b * heads * (start + keep) * dim);
+        for (let r = 0; r < b * heads; r++) {
+          kept.set(
+            full.subarray(r * (start + w) * dim, (r * (start + w) + start + keep) * dim),
+            r * (start + keep) * dim,
+          );
+        }
+        presents[name] = new ort.Tensor('float32', kept, [b, heads, start + keep, dim]);
+      }
+    }
+    cache?.dispose();
+    return { rows, cache: new OrtKvCache(presents, start + keep) };
   }
 
   /** The whole sequence through the cached graph with nothing cached: every position's logits and keys/values. */
@@ -229,6 +304,19 @@ export class OrtDenoiser implements Denoiser {
       }
       feeds[name] = new ort.Tensor('float32', data, [b, heads, pastLength, dim]);
     }
+    const { out, data } = await this.runCachedGraph(feeds, b, w);
+    const presents: Record<string, Float32Array> = {};
+    for (const name of this.pastNames) {
+      const t = out[name.replace('past_key_values.', 'present.')];
+      if (cache === null) presents[name] = (await t.getData()) as Float32Array;
+      t.dispose();
+    }
+    const row = w * this.vocabSize;
+    return { logits: sequences.map((_, i) => data.subarray(i * row, (i + 1) * row)), presents };
+  }
+
+  /** One run of the cached graph: its logits (b x w x vocab, copied out) and the outputs, presents undisposed. */
+  private async runCachedGraph(feeds: Record<string, Ort.Tensor>, b: number, w: number) {
     let out: Ort.InferenceSession.OnnxValueMapType;
     try {
       out = await this.lock.run(() => this.windowSession!.run(feeds));
@@ -244,14 +332,7 @@ export class OrtDenoiser implements Denoiser {
     }
     const data = (await out.logits.getData()) as Float32Array;
     out.logits.dispose();
-    const presents: Record<string, Float32Array> = {};
-    for (const name of this.pastNames) {
-      const t = out[name.replace('past_key_values.', 'present.')];
-      if (cache === null) presents[name] = (await t.getData()) as Float32Array;
-      t.dispose();
-    }
-    const row = w * this.vocabSize;
-    return { logits: sequences.map((_, i) => data.subarray(i * row, (i + 1) * row)), presents };
+    return { out, data };
   }
 
   async forward(sequences: Int32Array[]): Promise<Float32Array[]> {

@@ -14,6 +14,8 @@ export const MAX_VOCAB = 1 << 20;
 export interface TraceFile {
   prompt: string;
   diffusion?: Trace;
+  /** The block-diffusion model's run: a diffusion trace. */
+  block?: Trace;
   ar?: Trace;
   vocabText?: string[];
 }
@@ -159,9 +161,10 @@ export function parseTraceFile(json: unknown): TraceFile {
   }
   const vocab = vocabText?.length ?? MAX_VOCAB;
   const diffusion = f.diffusion === undefined ? undefined : validateTrace(f.diffusion, 'diffusion', vocab);
+  const block = f.block === undefined ? undefined : validateTrace(f.block, 'block', vocab);
   const ar = f.ar === undefined ? undefined : validateTrace(f.ar, 'ar', vocab);
-  if (diffusion?.kind === 'ar' || ar?.kind === 'diffusion')
+  if (diffusion?.kind === 'ar' || block?.kind === 'ar' || ar?.kind === 'diffusion')
     throw new TraceFileError('the file', 'holds a trace under the wrong model');
-  if (!diffusion && !ar) throw new TraceFileError('the file', 'holds no trace');
-  return { prompt, diffusion, ar, vocabText };
+  if (!diffusion && !block && !ar) throw new TraceFileError('the file', 'holds no trace');
+  return { prompt, diffusion, block, ar, vocabText };
 }

@@ -45,7 +45,8 @@ export class AppState {
   /** Pair asked for in the URL (the manifest's default when undefined). */
   pair = $state<string | undefined>(undefined);
   prompt = $state(DEFAULT_PROMPT);
-  mode = $state<Mode>('both');
+  /** Every model of the pair by default: diffusion, block diffusion (when the pair has it) and AR. */
+  mode = $state<Mode>('all');
   // Every option is present, so each control shows (and binds to) a real value.
   diffusion = $state<DiffusionOptions>({ ...DIFFUSION_DEFAULTS });
   ar = $state<ArOptions>({ ...AR_DEFAULTS, maxNewTokens: DIFFUSION_DEFAULTS.genLength });
@@ -57,8 +58,9 @@ export class AppState {
   /** Set once the link chose a cache mode; until then the page's setting for the pair applies. */
   private cacheChosen = false;
 
-  traces = $state.raw<{ diffusion: LiveTrace | null; ar: LiveTrace | null }>({ diffusion: null, ar: null });
+  traces = $state.raw<Record<ModelKind, LiveTrace | null>>({ diffusion: null, block: null, ar: null });
   arSkipped = $state<string | null>(null);
+  blockSkipped = $state<string | null>(null);
   /** The prompt of the run shown (or of the trace opened): what Export writes, whatever the box holds now. */
   runPrompt = $state<string | null>(null);
 
@@ -131,16 +133,19 @@ export class AppState {
     return problems;
   });
 
-  readonly times = $derived({
-    diffusion: this.traces.diffusion ? stepTimes(this.traces.diffusion.steps, this.axis) : [],
-    ar: this.traces.ar ? stepTimes(this.traces.ar.steps, this.axis) : [],
+  readonly times = $derived.by(() => {
+    const of = (t: LiveTrace | null) => (t ? stepTimes(t.steps, this.axis) : []);
+    return { diffusion: of(this.traces.diffusion), block: of(this.traces.block), ar: of(this.traces.ar) };
   });
 
-  readonly maxTime = $derived(Math.max(0, this.times.diffusion.at(-1) ?? 0, this.times.ar.at(-1) ?? 0));
+  readonly maxTime = $derived(
+    Math.max(0, this.times.diffusion.at(-1) ?? 0, this.times.block.at(-1) ?? 0, this.times.ar.at(-1) ?? 0),
+  );
 
   /** Steps shown for each model at the cursor. */
   readonly shownStep = $derived({
     diffusion: stepAt(this.times.diffusion, this.time),
+    block: stepAt(this.times.block, this.time),
     ar: stepAt(this.times.ar, this.time),
   });
 
@@ -181,7 +186,8 @@ export class AppState {
     this.runPrompt = this.prompt;
     this.error = null;
     this.arSkipped = null;
-    this.traces = { diffusion: null, ar: null };
+    this.blockSkipped = null;
+    this.traces = { diffusion: null, block: null, ar: null };
     this.time = 0;
     this.following = true;
     this.playing = false;
@@ -196,9 +202,9 @@ export class AppState {
           infillSpan: this.infillSpan,
         },
         {
-          onStart: (s: TraceStart) => {
-            current = s.kind;
-            this.traces = { ...this.traces, [s.kind]: { ...s, steps: [], done: null } };
+          onStart: (model: ModelKind, s: TraceStart) => {
+            current = model;
+            this.traces = { ...this.traces, [model]: { ...s, steps: [], done: null } };
           },
           onStep: (model: ModelKind, step: TraceStep) => this.queueStep(model, step),
         },
@@ -225,7 +231,7 @@ export class AppState {
     this.flushScheduled = false;
     if (!this.pendingSteps.length) return;
     const next = { ...this.traces };
-    for (const model of ['diffusion', 'ar'] as const) {
+    for (const model of ['diffusion', 'block', 'ar'] as const) {
       const t = next[model];
       const add = this.pendingSteps.filter((p) => p.model === model).map((p) => p.step);
       if (t && add.length) next[model] = { ...t, steps: [...t.steps, ...add] };
@@ -239,9 +245,14 @@ export class AppState {
     this.flushSteps();
     const done = (t: Trace | undefined, live: LiveTrace | null): LiveTrace | null =>
       t ? { ...(live ?? { ...t, plannedSteps: t.termination.plannedSteps }), steps: t.steps, done: t } : live;
-    this.traces = { diffusion: done(result.diffusion, this.traces.diffusion), ar: done(result.ar, this.traces.ar) };
+    this.traces = {
+      diffusion: done(result.diffusion, this.traces.diffusion),
+      block: done(result.block, this.traces.block),
+      ar: done(result.ar, this.traces.ar),
+    };
     this.arSkipped = result.arSkipped ?? null;
-    const cancelled = [result.diffusion, result.ar].some((t) => t?.termination.reason === 'cancelled');
+    this.blockSkipped = result.blockSkipped ?? null;
+    const cancelled = [result.diffusion, result.block, result.ar].some((t) => t?.termination.reason === 'cancelled');
     this.notice = cancelled ? 'Generation cancelled: what was produced so far is kept below.' : null;
     this.status = 'ready';
     if (this.following) this.time = this.maxTime;
@@ -316,7 +327,7 @@ export class AppState {
   stepBy(direction: 1 | -1) {
     this.following = false;
     this.playing = false;
-    const all = [...this.times.diffusion, ...this.times.ar, 0].sort((a, b) => a - b);
+    const all = [...this.times.diffusion, ...this.times.block, ...this.times.ar, 0].sort((a, b) => a - b);
     if (direction > 0) this.time = all.find((t) => t > this.time + 1e-9) ?? this.maxTime;
     else this.time = [...all].reverse().find((t) => t < this.time - 1e-9) ?? 0;
   }
@@ -389,6 +400,7 @@ export class AppState {
       prompt: this.runPrompt ?? this.prompt, // the run's, whatever the box holds since
       pair: this.loaded?.info.pair,
       diffusion: this.traces.diffusion?.done ?? undefined,
+      block: this.traces.block?.done ?? undefined,
       ar: this.traces.ar?.done ?? undefined,
       vocabText: this.loaded?.vocabText,
     });
@@ -408,7 +420,7 @@ export class AppState {
       const f = parseTraceFile(JSON.parse(text));
       const live = (t: Trace | undefined): LiveTrace | null =>
         t ? { ...t, plannedSteps: t.termination.plannedSteps, done: t } : null;
-      this.traces = { diffusion: live(f.diffusion), ar: live(f.ar) };
+      this.traces = { diffusion: live(f.diffusion), block: live(f.block), ar: live(f.ar) };
       this.prompt = this.runPrompt = f.prompt;
       if (f.vocabText) this.vocabText = f.vocabText;
       this.time = this.maxTime;

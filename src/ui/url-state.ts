@@ -1,6 +1,6 @@
 // The shareable part of the state (prompt, mode, options, seed) in the URL query string. Only values that
 // differ from the defaults are written, so links stay short.
-import type { Mode } from '../core/engine.ts';
+import { MODES, type Mode } from '../core/engine.ts';
 import { AR_DEFAULTS, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from '../core/options.ts';
 
 export interface SharedState {
@@ -50,8 +50,8 @@ export function fromQuery(search: string): { state: Partial<SharedState>; proble
   const prompt = q.get('prompt');
   if (prompt !== null) state.prompt = prompt;
   const mode = q.get('mode');
-  if (mode === 'diffusion' || mode === 'ar' || mode === 'both') state.mode = mode;
-  else if (mode !== null) problems.push(`mode "${mode}" in the URL is not diffusion, ar or both`);
+  if (MODES.includes(mode as Mode)) state.mode = mode as Mode;
+  else if (mode !== null) problems.push(`mode "${mode}" in the URL is not one of ${MODES.join(', ')}`);
   const known = { diffusion: DIFFUSION_DEFAULTS, ar: AR_DEFAULTS };
   for (const key of ['diffusion', 'ar'] as const) {
     const raw = q.get(key);

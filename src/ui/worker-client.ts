@@ -80,7 +80,7 @@ export class WorkerClient implements DemoBackend {
     return this.send<GenerateResult>(
       (id) => ({ id, kind: 'generate', request }),
       (reply, settle) => {
-        if (reply.kind === 'start') events.onStart?.(reply.start);
+        if (reply.kind === 'start') events.onStart?.(reply.model, reply.start);
         else if (reply.kind === 'step') events.onStep?.(reply.model, reply.step);
         else if (reply.kind === 'done') settle(reply.result);
       },

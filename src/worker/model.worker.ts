@@ -37,7 +37,7 @@ self.onmessage = async (event: MessageEvent<Request>) => {
       }
       case 'generate': {
         const result = await host.generate(req.request, {
-          onStart: (start) => post({ id: req.id, kind: 'start', start }),
+          onStart: (model, start) => post({ id: req.id, kind: 'start', model, start }),
           onStep: (model, step) => post({ id: req.id, kind: 'step', model, step }),
         });
         post({ id: req.id, kind: 'done', result });

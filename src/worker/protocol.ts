@@ -1,7 +1,7 @@
 // The one message protocol between the page and the model worker: a union of requests, each with an id;
 // replies carry the id of the request they answer, and errors are structured { name, message }.
 import type { DeviceBenchResult } from '../core/device-bench.ts';
-import type { EngineInfo, GenerateRequest, GenerateResult, LoadProgress } from '../core/engine.ts';
+import type { EngineInfo, GenerateRequest, GenerateResult, LoadProgress, ModelKind } from '../core/engine.ts';
 import type { ErrorInfo } from '../core/errors.ts';
 import type { Manifest } from '../core/manifest.ts';
 import type { Backend } from '../core/ort-models.ts';
@@ -25,7 +25,7 @@ export interface Loaded {
 
 export type LoadPhase = 'download' | 'warm-up' | 'ready';
 
-export type ModelKind = 'diffusion' | 'ar';
+export type { ModelKind };
 
 export type Request =
   | { id: number; kind: 'load'; load: LoadRequest }
@@ -37,7 +37,7 @@ export type Reply =
   | { id: number; kind: 'progress'; progress: LoadProgress }
   | { id: number; kind: 'phase'; phase: LoadPhase }
   | { id: number; kind: 'loaded'; loaded: Loaded }
-  | { id: number; kind: 'start'; start: TraceStart }
+  | { id: number; kind: 'start'; model: ModelKind; start: TraceStart }
   | { id: number; kind: 'step'; model: ModelKind; step: TraceStep }
   | { id: number; kind: 'done'; result: GenerateResult }
   | { id: number; kind: 'bench-progress'; what: string }
@@ -51,7 +51,7 @@ export interface LoadEvents {
 }
 
 export interface GenerateEvents {
-  onStart?: (start: TraceStart) => void;
+  onStart?: (model: ModelKind, start: TraceStart) => void;
   onStep?: (model: ModelKind, step: TraceStep) => void;
 }
 

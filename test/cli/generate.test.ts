@@ -36,3 +36,25 @@ describe('npm run generate', () => {
     expect(stdout).toBe('');
   }, 60_000);
 });
+
+describe('npm run generate --mode block', () => {
+  it('runs the block-diffusion model alone and prints its whole trace', async () => {
+    const args = ['--pair', 'fixture', '--prompt', 'Once upon a time', '--mode', 'block', '--json'];
+    const { code, stdout } = await generateThroughPipe(args, 0);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.diffusion).toBeUndefined();
+    expect(out.ar).toBeUndefined();
+    expect(out.block.kind).toBe('diffusion');
+    expect(out.block.model).toBe('fixture/block');
+    expect(out.block.steps.length).toBeGreaterThan(0);
+    expect(out.block.options.blockLength).toBe(4);
+  }, 60_000);
+
+  it('refuses a block length the model was not trained on (exit 1)', async () => {
+    const args = ['--pair', 'fixture', '--prompt', 'Once', '--mode', 'block', '--block-length', '8', '--json'];
+    const { code, stdout } = await generateThroughPipe(args, 0);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+  }, 60_000);
+});

@@ -99,14 +99,20 @@ describe('fixture pair through onnxruntime-web', () => {
     }
   });
 
-  it('engine.generate runs both models on one prompt and streams steps of each', async () => {
-    const seen = { diffusion: 0, ar: 0 };
+  it('engine.generate runs all three models on one prompt and streams steps of each', async () => {
+    const seen = { diffusion: 0, block: 0, ar: 0 };
+    const started: string[] = [];
     const r = await engine.generate(
-      { prompt: 'Once upon a time', mode: 'both', diffusion: { genLength: 16 }, ar: { maxNewTokens: 16 } },
-      { onStep: (kind) => seen[kind]++ },
+      { prompt: 'Once upon a time', mode: 'all', diffusion: { genLength: 16 }, ar: { maxNewTokens: 16 } },
+      { onStep: (kind) => seen[kind]++, onStart: (kind) => started.push(kind) },
     );
+    expect(started).toEqual(['diffusion', 'block', 'ar']);
     expect(seen.diffusion).toBe(r.diffusion!.steps.length);
+    expect(seen.block).toBe(r.block!.steps.length);
     expect(seen.ar).toBe(r.ar!.steps.length);
+    // the block model runs the diffusion settings in its own blocks
+    expect((r.block!.options as { blockLength: number }).blockLength).toBe(engine.info.blockSize);
+    expect(canvasAt(r.block!, r.block!.steps.length)).toEqual(r.block!.final);
     expect(canvasAt(r.diffusion!, r.diffusion!.steps.length)).toEqual(r.diffusion!.final);
     expect(r.diffusion!.answerText).toBe(engine.tokenizer.decode(r.diffusion!.answer));
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateAr } from '../../src/core/ar-sampler.ts';
 import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
 import { TraceFileError } from '../../src/core/errors.ts';
-import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
+import { FakeBlockDenoiser, FakeCausalLM, FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
 import { cellsAt, stepSeries, stepTimes } from '../../src/core/replay.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { MAX_CANVAS, parseTraceFile } from '../../src/core/trace-file.ts';
@@ -36,8 +36,12 @@ async function realFile() {
     maxNewTokens: 5,
     temperature: 0,
   });
+  const blockModel = new FakeBlockDenoiser(V, 4, (visible) =>
+    logitsFrom(visible.length + 1, V, () => ({ 7: 0.7, 3: 0.3 })),
+  );
+  const block = await generateDiffusion(blockModel, [5, 6], { genLength: 8, temperature: 0, cache: 'dual' });
   const vocabText = Array.from({ length: V }, (_, i) => `<${i}>`);
-  return { format: 'diffusion-demo-trace/1', prompt: 'five six', pair: 'fake', diffusion, ar, vocabText };
+  return { format: 'diffusion-demo-trace/1', prompt: 'five six', pair: 'fake', diffusion, block, ar, vocabText };
 }
 
 /** Everything the page does with a trace it opened. */
@@ -57,6 +61,7 @@ describe('trace files', () => {
     expect(f.diffusion!.steps.length).toBeGreaterThan(1);
     expect(f.diffusion!.steps.some((s) => s.ghosts.length)).toBe(true);
     replayAll(f.diffusion!);
+    replayAll(f.block!);
     replayAll(f.ar!);
   });
 
@@ -77,6 +82,8 @@ describe('trace files', () => {
       [(f) => (f.diffusion.stats.wallMs = 'fast'), /diffusion.stats.wallMs must be a finite number/],
       [(f) => (f.vocabText = 'abc'), /vocabText must be an array/],
       [(f) => ([f.diffusion, f.ar] = [f.ar, f.diffusion]), /wrong model/],
+      [(f) => (f.block = f.ar), /wrong model/],
+      [(f) => (f.block = { ...f.diffusion, maskId: -7 }), /block.maskId/],
     ];
     for (const [mutate, message] of cases) {
       const f = clone(await realFile());

@@ -67,7 +67,7 @@ const cellStates = (page: Page, panel: string) =>
   page.$$eval(`section[aria-label="${panel}"] [data-state]`, (els) => els.map((e) => e.getAttribute('data-state')));
 
 describe('the page', () => {
-  it('loads offline from localhost alone and generates with both models', async () => {
+  it('loads offline from localhost alone and generates with all three models', async () => {
     const s = await open();
     await waitReady(s.page);
     expect(await status(s.page)).toBe('ready');
@@ -80,10 +80,33 @@ describe('the page', () => {
     await waitDone(s.page);
     await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
     const diffusion = await cellStates(s.page, 'Diffusion');
+    const block = await cellStates(s.page, 'Block diffusion');
     const ar = await cellStates(s.page, 'Autoregressive');
     expect(diffusion.filter((x) => x === 'committed').length).toBeGreaterThan(10);
     expect(diffusion).not.toContain('masked');
+    expect(block.filter((x) => x === 'committed').length).toBeGreaterThan(10);
+    expect(block).not.toContain('masked');
     expect(ar.filter((x) => x === 'committed').length).toBeGreaterThan(10);
+    // the three race on one time axis: the block model in its own blocks, with its exact cache
+    const run = await s.page.evaluate(() => {
+      const t = (globalThis as any).demo.traces.block.done;
+      return {
+        blockLength: t.options.blockLength,
+        model: t.model,
+        full: t.steps.filter((x: any) => x.fullPass).length,
+      };
+    });
+    expect(run).toEqual({ blockLength: 4, model: 'fixture/block', full: 0 });
+    await expect(s.page.locator('section[aria-label="Block diffusion"] .note').textContent()).resolves.toMatch(
+      /Masks after the current block show no guesses/,
+    );
+    // early in the block model's run, masks after its current block have no guess shown
+    await s.page.evaluate(() => (globalThis as any).demo.seekStep('block', 3));
+    const shown = await s.page.$$eval('section[aria-label="Block diffusion"] [data-state]', (els) =>
+      els.map((e) => [e.getAttribute('data-state'), e.querySelector('.ghost')?.textContent?.trim() ?? '']),
+    );
+    const lastWritten = shown.map(([state]) => state).lastIndexOf('committed');
+    expect(shown.slice(lastWritten + 8).every(([state, ghost]) => state === 'masked' && ghost === '')).toBe(true);
     expect(Number(await s.page.getByTestId('diffusion-passes').textContent())).toBeGreaterThan(0);
     // the page's settings use the dual KV cache: most passes compute a 4-position window, full passes are marked
     expect(await s.page.locator('select:has(option[value=dual])').inputValue()).toBe('dual');

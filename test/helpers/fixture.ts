@@ -28,4 +28,19 @@ export function int64(values: number[], dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 }
 
+/** Golden logits written by export_onnx.py --golden: inputs, dims (batch, seq, vocab) and the flat logits. */
+export interface GoldenLogits {
+  input_ids: number[][];
+  dims: [number, number, number];
+  logits: number[];
+}
+
+/** Largest absolute difference between two equally long arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
 export { ort };

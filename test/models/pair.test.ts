@@ -4,22 +4,11 @@ import { AutoTokenizer, env } from '@huggingface/transformers';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PAIR_DIR, int64, ort, readJson, session } from '../helpers/fixture.ts';
+import { PAIR_DIR, int64, maxAbsDiff, ort, readJson, type GoldenLogits, session } from '../helpers/fixture.ts';
 
 const PARITY_TOLERANCE = 1e-3;
 
-interface Golden {
-  input_ids: number[][];
-  dims: [number, number, number];
-  logits: number[];
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
+type Golden = GoldenLogits;
 
 const arConfig = () => readJson(join(PAIR_DIR, 'ar', 'config.json'));
 const diffusionConfig = () => readJson(join(PAIR_DIR, 'diffusion', 'config.json'));

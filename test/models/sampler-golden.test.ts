@@ -2,10 +2,11 @@
 // sampler (models/py/golden.py) token for token and step for step. Only for committed pairs with trained
 // models: on a barely trained model (the CI pipeline smoke) many confidences tie within float noise, and the
 // two runtimes' last-digit differences legitimately reorder them.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { OrtDenoiser } from '../../src/core/ort-models.ts';
+import { OrtDenoiser, parseModelConfig } from '../../src/core/ort-models.ts';
 import { PAIR_DIR, ort, readJson, session } from '../helpers/fixture.ts';
 
 /** One case of models/py/golden.py: the reference sampler's output and the positions it committed per step. */
@@ -42,5 +43,49 @@ describe(`sampler of the pair in ${PAIR_DIR}`, () => {
         c.committed_per_step.map((s) => [...s].sort((a, b) => a - b)),
       );
     }
+  });
+});
+
+interface BlockGoldenCase {
+  prompt: number[];
+  gen_length: number;
+  steps_per_block: number;
+  block_size: number;
+  output: number[];
+  committed_per_step: number[][];
+}
+
+const blockGolden = join(PAIR_DIR, 'golden', 'block-sampler.json');
+describe.runIf(existsSync(blockGolden))(`block sampler of the pair in ${PAIR_DIR}`, () => {
+  it('block diffusion with the exact cache reproduces the Python reference (uncached) token for token', async () => {
+    const golden = readJson<{ cases: BlockGoldenCase[] }>(blockGolden);
+    expect(golden.cases.length).toBeGreaterThanOrEqual(4);
+    const dir = join(PAIR_DIR, 'block');
+    const config = parseModelConfig(readJson(join(dir, 'config.json')), 'config.json');
+    const graph = (file: string) => ort.InferenceSession.create(readFileSync(join(dir, file)));
+    const model = new OrtDenoiser(
+      ort,
+      await graph('onnx/model.onnx'),
+      config,
+      'block',
+      undefined,
+      await graph(config.cached_graph!),
+    );
+    for (const c of golden.cases) {
+      expect(c.block_size).toBe(model.blockSize);
+      const t = await generateDiffusion(model, c.prompt, {
+        genLength: c.gen_length,
+        steps: (c.steps_per_block * c.gen_length) / c.block_size,
+        temperature: 0,
+        stopAtEndOfText: false,
+        endOfTextAhead: null,
+        cache: 'dual',
+      });
+      expect(t.final).toEqual(c.output);
+      expect(t.steps.map((s) => s.commits.map((x) => x.pos))).toEqual(
+        c.committed_per_step.map((s) => [...s].sort((a, b) => a - b)),
+      );
+    }
+    await model.release();
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Engine, type EngineInfo } from '../../src/core/engine.ts';
 import { nodeReadFile } from '../../src/core/node-files.ts';
-import { fitToContext, resolveDiffusionOptions } from '../../src/core/options.ts';
+import { blockModelOptions, fitToContext, resolveDiffusionOptions } from '../../src/core/options.ts';
 import { PAGE_CACHE, PAGE_FILL_CONTEXT, pageSettings } from '../../src/core/page-settings.ts';
 import { GATED_ROWS } from '../../src/cli/eval-quality.ts';
 import { AppState } from '../../src/ui/app-state.svelte.ts';
@@ -139,7 +139,20 @@ describe("the page's settings", () => {
       expect(set.rows[0].options).toEqual(pageSettings(info).ar);
       expect(set.rows[1].options).toEqual(pageSettings(info).diffusion);
       expect(set.rows[2].options).toEqual(pageSettings(info, { diffusion: { blockLength: 32 } }).diffusion);
+      // the block model: the page's diffusion settings in its own blocks, and with threshold decoding
+      expect(set.rows[3].options).toEqual(blockModelOptions(pageSettings(info).diffusion, info.blockSize!));
+      expect(set.rows[4].options).toEqual(
+        blockModelOptions(pageSettings(info, { diffusion: { threshold: 0.9 } }).diffusion, info.blockSize!),
+      );
+      expect(set.rows.map((r: { model: string }) => r.model)).toEqual([
+        'ar',
+        'diffusion',
+        'diffusion',
+        'block',
+        'block',
+      ]);
     }
-    expect(q.gates.length).toBe(2 * 2 * 5); // two sets, two gated diffusion rows, five gates each
+    // two sets: two gated diffusion rows with five gates each, two block rows with three each
+    expect(q.gates.length).toBe(2 * (2 * 5 + 2 * 3));
   }, 120_000);
 });

@@ -1,0 +1,114 @@
+// The exported block-diffusion model (the committed fixture's, or PAIR_DIR's): its graphs match PyTorch, its cache
+// is exact (a window against the cache gives the uncached pass's rows), and the sampler with the cache writes what
+// it writes without it.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
+import { OrtDenoiser, parseModelConfig } from '../../src/core/ort-models.ts';
+import { PAIR_DIR, int64, maxAbsDiff, ort, readJson, type GoldenLogits } from '../helpers/fixture.ts';
+
+const DIR = join(PAIR_DIR, 'block');
+const has = existsSync(join(DIR, 'config.json'));
+
+type Golden = GoldenLogits;
+
+const sessionOf = (graph: string) => ort.InferenceSession.create(readFileSync(join(DIR, graph)));
+
+describe.runIf(has)(`block-diffusion model in ${PAIR_DIR}`, () => {
+  const config = () => readJson(join(DIR, 'config.json'));
+
+  it('config.json states the block size and the AR cache layout; the tokenizer is the pair’s', () => {
+    const c = config();
+    expect(c.model_type).toBe('bd3lm');
+    expect(c.is_causal).toBe(false);
+    expect(Number.isInteger(c.diffusion.block_size) && c.diffusion.block_size > 0).toBe(true);
+    expect(c.diffusion.cache).toEqual({
+      graph: 'onnx/model_cached.onnx',
+      keys: 'after-rope',
+      logits: 'unshifted',
+      present: 'past-and-window',
+      attention: 'block-causal',
+    });
+    expect(parseModelConfig(c, 'config.json').block_size).toBe(c.diffusion.block_size);
+    expect(readFileSync(join(DIR, 'tokenizer.json'))).toEqual(readFileSync(join(PAIR_DIR, 'ar', 'tokenizer.json')));
+    expect(existsSync(join(DIR, 'README.md'))).toBe(true);
+  });
+
+  it('logits from onnxruntime-web match PyTorch (1e-3)', async () => {
+    const golden = readJson<Golden>(join(PAIR_DIR, 'golden', 'block-logits.json'));
+    const sess = await sessionOf('onnx/model.onnx');
+    const [b, s] = golden.dims;
+    const out = await sess.run({ input_ids: int64(golden.input_ids.flat(), [b, s]) });
+    expect(out.logits.dims).toEqual(golden.dims);
+    expect(maxAbsDiff(out.logits.data as Float32Array, golden.logits)).toBeLessThan(1e-3);
+  });
+
+  it('block by block against the cache gives the uncached pass’s rows (1e-4)', async () => {
+    const golden = readJson<Golden>(join(PAIR_DIR, 'golden', 'block-logits.json'));
+    const c = config();
+    const B: number = c.diffusion.block_size;
+    const V = golden.dims[2];
+    const ids = golden.input_ids[1]; // the row with masks in it
+    const full = (await (await sessionOf('onnx/model.onnx')).run({ input_ids: int64(ids, [1, ids.length]) })).logits
+      .data as Float32Array;
+    const cached = await sessionOf('onnx/model_cached.onnx');
+    const pastNames = cached.inputNames.filter((n) => n.startsWith('past_key_values.'));
+    let past: Record<string, ort.Tensor> = {};
+    for (const n of pastNames)
+      past[n] = new ort.Tensor('float32', new Float32Array(0), [1, c.num_key_value_heads, 0, c.head_dim]);
+    let worst = 0;
+    for (let start = 0; start < ids.length; start += B) {
+      const end = Math.min(start + B, ids.length);
+      const out = await cached.run({
+        input_ids: int64(ids.slice(start, end), [1, end - start]),
+        attention_mask: int64(new Array(end).fill(1), [1, end]),
+        position_ids: int64(
+          ids.slice(start, end).map((_, j) => start + j),
+          [1, end - start],
+        ),
+        ...past,
+      });
+      expect(out['present.0.key'].dims[2]).toBe(end); // past + window, as the AR model's
+      const rows = out.logits.data as Float32Array;
+      // the graph's rows are unshifted (row j: the state at start + j); the full graph's row p + 1 is the state at p
+      const shift = c.diffusion.shift_logits_in_graph ? 1 : 0;
+      for (let j = 0; j < end - start && start + j + shift < ids.length; j++) {
+        const p = start + j + shift;
+        worst = Math.max(worst, maxAbsDiff(rows.subarray(j * V, (j + 1) * V), full.subarray(p * V, (p + 1) * V)));
+      }
+      past = {};
+      for (const n of pastNames) past[n] = out[n.replace('past_key_values.', 'present.')];
+    }
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('the sampler writes the same tokens with the exact cache as without it (temperature 0)', async () => {
+    const c = parseModelConfig(config(), 'config.json');
+    const model = new OrtDenoiser(
+      ort,
+      await sessionOf('onnx/model.onnx'),
+      c,
+      'block',
+      undefined,
+      await sessionOf('onnx/model_cached.onnx'),
+    );
+    expect(model.blockSize).toBe(c.block_size);
+    const golden = readJson<Golden>(join(PAIR_DIR, 'golden', 'block-logits.json'));
+    const prompt = golden.input_ids[0].slice(0, 7); // 7 tokens: the first block begins inside the prompt
+    const options = { genLength: 8 * c.block_size, temperature: 0, stopAtEndOfText: false, endOfTextAhead: null };
+    const on = await generateDiffusion(model, prompt, { ...options, cache: 'dual' });
+    const off = await generateDiffusion(model, prompt, { ...options, cache: 'off' });
+    expect(on.final).toEqual(off.final);
+    expect(on.steps.map((s) => s.commits)).toEqual(off.steps.map((s) => s.commits.map((x) => ({ ...x }))));
+    // the cache computes a block (and each finished block once) instead of everything up to the block's end
+    const positions = (t: typeof on) => t.steps.reduce((a, s) => a + (s.positions ?? 0), 0);
+    expect(positions(on)).toBeLessThan(positions(off));
+    await model.release();
+  });
+});
+
+it('a pair folder with a block model has its golden logits', () => {
+  if (has) expect(existsSync(join(PAIR_DIR, 'golden', 'block-logits.json'))).toBe(true);
+  else expect(existsSync(join(PAIR_DIR, 'ar', 'config.json'))).toBe(true);
+});
