@@ -3,14 +3,14 @@
 // and the cursor part-way so canvas and timeline both show the denoising; public/social.png is the desktop
 // view at 1200 x 630. `npm run screenshots` (tsx scripts/screenshots.ts).
 import type { Page } from 'playwright-core';
-import { generateBoth, launch, startPreview } from '../test/e2e/browser.ts';
+import { generateAll, launch, startPreview } from '../test/e2e/browser.ts';
 
 const PROMPT = 'When the bell rang, Sara and her brother';
 
 async function finishedRun(page: Page, url: string) {
   await page.goto(`${url}?prompt=${encodeURIComponent(PROMPT)}`);
   await page.waitForFunction(() => (globalThis as any).demo?.status === 'ready', null, { timeout: 120_000 });
-  await generateBoth(page, 600_000);
+  await generateAll(page, 600_000);
   // part-way through: masks still open on the canvas, the timeline's cursor line mid-picture
   await page.evaluate(() => {
     const d = (globalThis as any).demo;

@@ -3,7 +3,8 @@
 // or an ANSI animation of the denoising.
 import * as ort from 'onnxruntime-web';
 import { join, resolve } from 'node:path';
-import { Engine, MODES, type Mode } from '../core/engine.ts';
+import { Engine } from '../core/engine.ts';
+import { MODES, type Mode } from '../core/modes.ts';
 import { nodeReadFile } from '../core/node-files.ts';
 import { toErrorInfo } from '../core/errors.ts';
 import { pageSettings } from '../core/page-settings.ts';

@@ -5,6 +5,7 @@ import { generateDiffusion } from './diffusion-sampler.ts';
 import { ModelLoadError } from './errors.ts';
 import { expandInfillMarkers, hasInfillMarkers } from './infill.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
+import type { Mode, ModelKind } from './modes.ts';
 import { blockModelOptions, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from './options.ts';
 import {
   OrtCausalLM,
@@ -40,11 +41,7 @@ export interface LoadOptions {
   onPhase?: (phase: 'download' | 'warm-up' | 'ready') => void;
 }
 
-/** Which models run: one, the diffusion and AR pair (both), or every model of the pair (all). */
-export type Mode = 'diffusion' | 'block' | 'ar' | 'both' | 'all';
-export const MODES: readonly Mode[] = ['all', 'both', 'diffusion', 'block', 'ar'];
-/** The models of a pair, in the order they run. */
-export type ModelKind = 'diffusion' | 'block' | 'ar';
+export type { Mode, ModelKind };
 
 export interface GenerateRequest {
   prompt: string;

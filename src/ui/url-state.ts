@@ -1,6 +1,6 @@
 // The shareable part of the state (prompt, mode, options, seed) in the URL query string. Only values that
 // differ from the defaults are written, so links stay short.
-import { MODES, type Mode } from '../core/engine.ts';
+import { MODES, type Mode } from '../core/modes.ts';
 import { AR_DEFAULTS, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from '../core/options.ts';
 
 export interface SharedState {

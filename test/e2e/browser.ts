@@ -103,13 +103,15 @@ export async function startStaticHost(dir = 'dist'): Promise<{ url: string; stop
   return { url: `http://localhost:${port}/`, stop: () => server.close() };
 }
 
-/** Presses Generate on a loaded page and resolves once both models' runs are done. */
-export async function generateBoth(page: Page, timeout = 120_000): Promise<void> {
+/** Presses Generate on a loaded page and resolves once every model's run is done. */
+export async function generateAll(page: Page, timeout = 120_000): Promise<void> {
   await page.click('button[type=submit]');
   await page.waitForFunction(
     () => {
       const d = (globalThis as any).demo;
-      return d.status === 'ready' && d.traces.diffusion?.done && d.traces.ar?.done;
+      // the AR model runs last; the block model too when the pair has one
+      const block = !d.loaded?.info.blockSize || d.mode === 'both' || d.traces.block?.done;
+      return d.status === 'ready' && d.traces.diffusion?.done && d.traces.ar?.done && block;
     },
     null,
     { timeout },

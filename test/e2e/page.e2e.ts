@@ -508,8 +508,12 @@ describe('benchmark this device', () => {
     expect(text).toContain('diffusion, threshold 0.9');
     expect(await s.page.locator('svg[aria-label="quality-speed frontier"] circle').count()).toBe(8);
     const caches = await s.page.locator('[data-testid=bench-caches] tbody tr').allTextContents();
-    expect(caches).toHaveLength(4);
-    expect(caches.join('\n')).toMatch(/cache off[\s\S]*cache prefix[\s\S]*cache dual[\s\S]*AR with its KV cache/);
+    // the diffusion model's three cache modes, the block model's exact cache (folded, a pass per finished block),
+    // no cache and threshold decoding, the AR model
+    expect(caches).toHaveLength(8);
+    expect(caches.join('\n')).toMatch(
+      /cache off[\s\S]*cache prefix[\s\S]*cache dual[\s\S]*block diffusion, blocks of 4, exact cache \(page\)[\s\S]*no cache[\s\S]*threshold 0.9[\s\S]*AR with its KV cache/,
+    );
     await s.page.screenshot({ path: `${SHOTS}/benchmark-panel.png`, fullPage: true });
     await s.context.close();
   });

@@ -1,8 +1,8 @@
 // The WebGPU path (Chromium's software SwiftShader adapter, --enable-unsafe-webgpu) gives the same
-// temperature-0 tokens as the WASM path, for both models.
+// temperature-0 tokens as the WASM path, for all three models.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateBoth, launch, startPreview } from './browser.ts';
+import { generateAll, launch, startPreview } from './browser.ts';
 
 let server: { url: string; stop: () => void };
 const browsers: Browser[] = [];
@@ -21,17 +21,18 @@ async function run(webgpu: boolean) {
   const page = await browser.newPage();
   const greedy = encodeURIComponent(JSON.stringify({ temperature: 0 }));
   await page.goto(
-    `${server.url}?pair=fixture&prompt=One+day%2C+a+little+boy+named+Tom&mode=both&diffusion=${greedy}&ar=${greedy}`,
+    `${server.url}?pair=fixture&prompt=One+day%2C+a+little+boy+named+Tom&mode=all&diffusion=${greedy}&ar=${greedy}`,
   );
   await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, {
     timeout: 90_000,
   });
-  await generateBoth(page);
+  await generateAll(page);
   return page.evaluate(() => {
     const d = (globalThis as any).demo;
     return {
       backend: d.loaded.info.backend.backend as string,
       diffusion: d.traces.diffusion.done.final as number[],
+      block: d.traces.block.done.final as number[],
       ar: d.traces.ar.done.final as number[],
     };
   });
@@ -44,4 +45,5 @@ it('WebGPU gives the same temperature-0 tokens as WASM', async () => {
   expect(gpu.backend).toBe('webgpu');
   expect(gpu.ar).toEqual(wasm.ar);
   expect(gpu.diffusion).toEqual(wasm.diffusion);
-});
+  expect(gpu.block).toEqual(wasm.block);
+}, 300_000); // SwiftShader runs WebGPU on the CPU: slow, and slower still when other work shares the cores
