@@ -24,7 +24,9 @@ AR_STEPS=${AR_STEPS:-3000} # 2.3x the stories of the first pair (both corpus fil
 DENOISER=diffusion-anneal # the shipped denoiser: the checkpoint of the last diffusion stage
 BASELINE=${BASELINE:-1}
 BLOCK_SIZE=${BLOCK_SIZE:-4}          # the shipped block model's (measured against 16: docs/sweep/block.md)
-BLOCK_COMPARE=${BLOCK_COMPARE-16}    # trained beside it for the comparison; empty to leave it out
+BLOCK_COMPARE=${BLOCK_COMPARE-16}    # trained beside it up to COMPARE_AT steps for the comparison; empty: none
+COMPARE_AT=${COMPARE_AT:-88}
+BLOCK_STEPS=${BLOCK_STEPS:-600}      # the shipped block model's schedule after the comparison
 BLOCK=block$BLOCK_SIZE
 # the pair shipped before this one, measured by `npm run eval` at today's page settings: the cards compare with it
 PREVIOUS=${PREVIOUS:-docs/sweep/s7-previous-pair.json}
@@ -47,23 +49,34 @@ train --config models/configs/tinystories-diffusion.json --objective diffusion -
 train --config models/configs/tinystories-diffusion-anneal.json --objective diffusion --data "$WORK" \
   --out "$WORK/$DENOISER.pt" --init-from "$WORK/diffusion.pt" --max-steps "${ANNEAL_STEPS:-600}" \
   --minutes "${ANNEAL_MINUTES:-90}"
-# block diffusion: each block size from the AR weights, on the same data, at once on one thread each
+# block diffusion: each block size from the AR weights, on the same data, at once on one thread each, to COMPARE_AT
+# steps (the config's 800-step schedule), both evaluated there; then the shipped size on two threads to the end of
+# a BLOCK_STEPS schedule (what this pair's block model was: docs/sweep/block.md)
 block_sizes="$BLOCK_SIZE $BLOCK_COMPARE"
-for size in $block_sizes; do
-  train --config models/configs/tinystories-block.json --objective block --block-size "$size" --data "$WORK" \
-    --out "$WORK/block$size.pt" --init-from "$WORK/ar.pt" --threads 1 ${BLOCK_STEPS:+--max-steps "$BLOCK_STEPS"} \
-    --minutes "${BLOCK_MINUTES:-150}" > "$WORK/block$size.log" &
-done
-wait
-for size in $block_sizes; do tail -n 1 "$WORK/block$size.log" | grep -q '^finished' || { echo "block$size: stopped by its time budget: run this script again to resume"; exit 75; }; done
+if [ ! -s "$WORK/$BLOCK-compare.eval.json" ]; then
+  for size in $block_sizes; do
+    train --config models/configs/tinystories-block.json --objective block --block-size "$size" --data "$WORK" \
+      --out "$WORK/block$size.pt" --init-from "$WORK/ar.pt" --threads 1 --stop-at "$COMPARE_AT" \
+      --minutes "${BLOCK_MINUTES:-150}" > "$WORK/block$size.log" &
+  done
+  wait
+  for size in $block_sizes; do
+    tail -n 1 "$WORK/block$size.log" | grep -q '^finished' || { echo "block$size: stopped by its time budget: run this script again to resume"; exit 75; }
+    cp "$WORK/block$size.pt" "$WORK/block$size-compare.pt"
+    $PY models/py/evaluate.py --checkpoint "$WORK/block$size-compare.pt" --data "$WORK" --max-docs 128 --grid 4 \
+      --out "$WORK/block$size-compare.eval.json"
+  done
+fi
+train --config models/configs/tinystories-block.json --objective block --block-size "$BLOCK_SIZE" --data "$WORK" \
+  --out "$WORK/$BLOCK.pt" --init-from "$WORK/ar.pt" --threads 2 --max-steps "$BLOCK_STEPS" \
+  --minutes "${BLOCK_MINUTES:-150}"
 # the baseline: the AR model's configuration and schedule, the LLaDA objective, a random initialisation
 # (BASELINE=0 leaves it out, and the cards with it)
 if [ "$BASELINE" = 1 ]; then
   train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
     --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-90}"
 fi
-for kind in ar "$DENOISER" $(for size in $block_sizes; do echo "block$size"; done) \
-  $([ "$BASELINE" = 1 ] && echo diffusion-scratch); do
+for kind in ar "$DENOISER" "$BLOCK" $([ "$BASELINE" = 1 ] && echo diffusion-scratch); do
   $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
 done
 export_pair() { # extra export_onnx.py arguments (--card-only, figures for the cards)

@@ -67,7 +67,9 @@ def main():
     p.add_argument("--data", required=True, help="folder written by `npm run tokenizer`")
     p.add_argument("--out", required=True, help="checkpoint path (resumed from when it exists)")
     p.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget for this run")
-    p.add_argument("--max-steps", type=int, default=None, help="overrides train.max_steps")
+    p.add_argument("--max-steps", type=int, default=None, help="overrides train.max_steps (the schedule's length)")
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop (finished) at this step, the schedule still run to max_steps: a comparison at equal steps")
     p.add_argument("--init-from", default=None,
                    help="start from another checkpoint's weights (AR -> diffusion), or from an exported model folder")
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -156,7 +158,8 @@ def main():
     started = time.time()
     budget = args.minutes * 60
     last_save = started
-    while state["step"] < tc["max_steps"] and time.time() - started < budget:
+    end = tc["max_steps"] if args.stop_at is None else min(args.stop_at, tc["max_steps"])
+    while state["step"] < end and time.time() - started < budget:
         step = state["step"]
         for group in optim.param_groups:
             group["lr"] = lr_at(step, tc)
@@ -190,7 +193,7 @@ def main():
             save()
             last_save = time.time()
     save()
-    done = "finished" if state["step"] >= tc["max_steps"] else "stopped by the time budget"
+    done = "finished" if state["step"] >= end else "stopped by the time budget"
     print(f"{done} at step {state['step']} ({state['tokens']:,} tokens, {state['wall_seconds']:.0f} s); saved {args.out}")
 
 

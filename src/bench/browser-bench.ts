@@ -69,7 +69,8 @@ function write(): string {
       );
     }
     if (r.result.caches.length) {
-      const off = r.result.caches.find((c) => c.cache === 'off');
+      const offOf = (run: (typeof r.result.caches)[number]) =>
+        run.model === 'ar' ? undefined : r.result!.caches.find((c) => c.model === run.model && c.cache === 'off');
       const ar = r.result.caches.find((c) => c.model === 'ar');
       md.push(
         '',
@@ -77,9 +78,10 @@ function write(): string {
         '|---|---|---|---|---|---|---|',
       );
       for (const c of r.result.caches) {
+        const off = offOf(c);
         md.push(
           `| ${c.name} | ${c.passes.median} | ${c.positions.median} | ${c.wallMs.median.toFixed(0)} | ` +
-            `${c.model === 'diffusion' && off ? `${(off.wallMs.median / c.wallMs.median).toFixed(2)}x faster` : '–'} | ` +
+            `${off ? `${(off.wallMs.median / c.wallMs.median).toFixed(2)}x faster` : '–'} | ` +
             `${ar ? `${(c.wallMs.median / ar.wallMs.median).toFixed(2)}x the time` : '–'} | ${c.genPpl.toFixed(2)} |`,
         );
       }
