@@ -12,10 +12,11 @@ step "types (svelte-check, tsc)"
 npx svelte-check --tsconfig ./tsconfig.json --threshold error --output machine | tail -n 3
 step "unit and fixture tests (vitest)"
 npx vitest run
-step "parity of every shipped pair (ONNX vs PyTorch golden logits, KV caches, config, tokenizer, reference sampler)"
+step "parity of every shipped pair (ONNX vs PyTorch golden logits, KV caches, config, tokenizer, reference samplers; the block model too)"
 for pair in models/pairs/*/; do
   [ "$(basename "$pair")" = fixture ] && continue # already covered by the unit tests above
-  PAIR_DIR="$pair" npx vitest run test/models/pair.test.ts test/models/denoiser-cache.test.ts test/models/sampler-golden.test.ts
+  PAIR_DIR="$pair" npx vitest run test/models/pair.test.ts test/models/denoiser-cache.test.ts test/models/sampler-golden.test.ts \
+    test/models/block.test.ts
 done
 
 step "model pipeline smoke"
