@@ -16,12 +16,13 @@ afterAll(async () => {
 
 const waitReady = (page: Page) =>
   page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, { timeout: 60_000 });
-/** Starts a run from the page's state and resolves when both models are done. */
+/** Starts a run from the page's state and resolves when every model is done. */
 const runOnce = (page: Page) =>
   page.evaluate(async () => {
     const d = (globalThis as any).demo;
     await d.generate();
-    return { status: d.status, error: d.error, diffusion: !!d.traces.diffusion?.done, ar: !!d.traces.ar?.done };
+    const done = (kind: string) => !!d.traces[kind]?.done;
+    return { status: d.status, error: d.error, diffusion: done('diffusion'), block: done('block'), ar: done('ar') };
   });
 
 describe('a static host without cross-origin isolation headers', () => {
@@ -48,7 +49,7 @@ describe('a static host without cross-origin isolation headers', () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
     await expect(page.getByTestId('one-thread').textContent()).resolves.toContain('one thread');
     const result = await runOnce(page);
-    expect(result).toMatchObject({ status: 'ready', error: null, diffusion: true, ar: true });
+    expect(result).toMatchObject({ status: 'ready', error: null, diffusion: true, block: true, ar: true });
     expect(await page.locator('link[rel=icon]').getAttribute('href')).toBe('/icon.svg');
     await page.close();
   });
@@ -111,7 +112,13 @@ describe('memory over many runs', () => {
     const samples: { run: number; rss: number; heap: number; workerHeap: number }[] = [];
     for (let run = 1; run <= 30; run++) {
       const result = await runOnce(page);
-      expect(result, `run ${run}`).toMatchObject({ status: 'ready', error: null, diffusion: true, ar: true });
+      expect(result, `run ${run}`).toMatchObject({
+        status: 'ready',
+        error: null,
+        diffusion: true,
+        block: true,
+        ar: true,
+      });
       if (run === 1 || run % 5 === 0) samples.push({ run, ...(await measure()) });
     }
     // growth once the first runs have warmed every cache and pool: runs 5 -> 30

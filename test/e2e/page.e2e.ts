@@ -1,4 +1,4 @@
-// The page as a user meets it: loads offline, generates with both models, scrubs, cancels, shows errors,
+// The page as a user meets it: loads offline, generates with all three models, scrubs, cancels, shows errors,
 // renders token text literally, and keeps the main thread free of long tasks. Screenshots of the main
 // states go to test-results/.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

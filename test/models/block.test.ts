@@ -1,11 +1,10 @@
-// The exported block-diffusion model (the committed fixture's, or PAIR_DIR's): its graphs match PyTorch, its cache
-// is exact (a window against the cache gives the uncached pass's rows), and the sampler with the cache writes what
-// it writes without it.
+// The exported block-diffusion model (the committed fixture's, or PAIR_DIR's): its graphs match PyTorch and its
+// cache is exact (a window against the cache gives the uncached pass's rows). Its sampler is checked on committed
+// models in sampler-golden.test.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { OrtDenoiser, parseModelConfig } from '../../src/core/ort-models.ts';
+import { parseModelConfig } from '../../src/core/ort-models.ts';
 import { PAIR_DIR, int64, maxAbsDiff, ort, readJson, type GoldenLogits } from '../helpers/fixture.ts';
 
 const DIR = join(PAIR_DIR, 'block');
@@ -81,30 +80,6 @@ describe.runIf(has)(`block-diffusion model in ${PAIR_DIR}`, () => {
       for (const n of pastNames) past[n] = out[n.replace('past_key_values.', 'present.')];
     }
     expect(worst).toBeLessThan(1e-4);
-  });
-
-  it('the sampler writes the same tokens with the exact cache as without it (temperature 0)', async () => {
-    const c = parseModelConfig(config(), 'config.json');
-    const model = new OrtDenoiser(
-      ort,
-      await sessionOf('onnx/model.onnx'),
-      c,
-      'block',
-      undefined,
-      await sessionOf('onnx/model_cached.onnx'),
-    );
-    expect(model.blockSize).toBe(c.block_size);
-    const golden = readJson<Golden>(join(PAIR_DIR, 'golden', 'block-logits.json'));
-    const prompt = golden.input_ids[0].slice(0, 7); // 7 tokens: the first block begins inside the prompt
-    const options = { genLength: 8 * c.block_size, temperature: 0, stopAtEndOfText: false, endOfTextAhead: null };
-    const on = await generateDiffusion(model, prompt, { ...options, cache: 'dual' });
-    const off = await generateDiffusion(model, prompt, { ...options, cache: 'off' });
-    expect(on.final).toEqual(off.final);
-    expect(on.steps.map((s) => s.commits)).toEqual(off.steps.map((s) => s.commits.map((x) => ({ ...x }))));
-    // the cache computes a block (and each finished block once) instead of everything up to the block's end
-    const positions = (t: typeof on) => t.steps.reduce((a, s) => a + (s.positions ?? 0), 0);
-    expect(positions(on)).toBeLessThan(positions(off));
-    await model.release();
   });
 });
 

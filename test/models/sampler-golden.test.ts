@@ -56,21 +56,29 @@ interface BlockGoldenCase {
 }
 
 const blockGolden = join(PAIR_DIR, 'golden', 'block-sampler.json');
+
+/** The pair's block model with its cached graph, as the engine loads it. */
+async function blockModel(): Promise<OrtDenoiser> {
+  const dir = join(PAIR_DIR, 'block');
+  const config = parseModelConfig(readJson(join(dir, 'config.json')), 'config.json');
+  const graph = (file: string) => ort.InferenceSession.create(readFileSync(join(dir, file)));
+  const model = new OrtDenoiser(
+    ort,
+    await graph('onnx/model.onnx'),
+    config,
+    'block',
+    undefined,
+    await graph(config.cached_graph!),
+  );
+  expect(model.blockSize).toBe(config.block_size);
+  return model;
+}
+
 describe.runIf(existsSync(blockGolden))(`block sampler of the pair in ${PAIR_DIR}`, () => {
   it('block diffusion with the exact cache reproduces the Python reference (uncached) token for token', async () => {
     const golden = readJson<{ cases: BlockGoldenCase[] }>(blockGolden);
     expect(golden.cases.length).toBeGreaterThanOrEqual(4);
-    const dir = join(PAIR_DIR, 'block');
-    const config = parseModelConfig(readJson(join(dir, 'config.json')), 'config.json');
-    const graph = (file: string) => ort.InferenceSession.create(readFileSync(join(dir, file)));
-    const model = new OrtDenoiser(
-      ort,
-      await graph('onnx/model.onnx'),
-      config,
-      'block',
-      undefined,
-      await graph(config.cached_graph!),
-    );
+    const model = await blockModel();
     for (const c of golden.cases) {
       expect(c.block_size).toBe(model.blockSize);
       const t = await generateDiffusion(model, c.prompt, {
@@ -86,6 +94,23 @@ describe.runIf(existsSync(blockGolden))(`block sampler of the pair in ${PAIR_DIR
         c.committed_per_step.map((s) => [...s].sort((a, b) => a - b)),
       );
     }
+    await model.release();
+  });
+
+  it('the sampler writes the same tokens with the exact cache as without it (temperature 0)', async () => {
+    const model = await blockModel();
+    const size = model.blockSize!;
+    const prompt = readJson<{ cases: BlockGoldenCase[] }>(blockGolden).cases[0].prompt; // 7 tokens: a partial block
+    const options = { genLength: 8 * size, temperature: 0, stopAtEndOfText: false, endOfTextAhead: null };
+    const on = await generateDiffusion(model, prompt, { ...options, cache: 'dual' });
+    const off = await generateDiffusion(model, prompt, { ...options, cache: 'off' });
+    expect(on.final).toEqual(off.final);
+    expect(on.steps.map((s) => s.commits.map((x) => [x.pos, x.token]))).toEqual(
+      off.steps.map((s) => s.commits.map((x) => [x.pos, x.token])),
+    );
+    // the cache computes a block (and each finished block once) instead of everything up to the block's end
+    const positions = (t: typeof on) => t.steps.reduce((a, s) => a + (s.positions ?? 0), 0);
+    expect(positions(on)).toBeLessThan(positions(off));
     await model.release();
   });
 });
