@@ -3,7 +3,7 @@
 // scored by the AR model, and the frontier chart's layout.
 import { generateAr } from './ar-sampler.ts';
 import { generateDiffusion } from './diffusion-sampler.ts';
-import { CACHE_MODES, type CacheMode } from './denoiser-cache.ts';
+import { CACHE_MODES, type BlockCommit, type CacheMode } from './denoiser-cache.ts';
 import type { Engine } from './engine.ts';
 import { pageSettings } from './page-settings.ts';
 import { cleanTermination, doomLoop, repeated4, unigramEntropy } from './text-measures.ts';
@@ -190,48 +190,47 @@ export async function measureCaches(
 ): Promise<CacheRun[]> {
   const length = genLength === undefined ? {} : { genLength };
   const page = pageSettings(engine.info, { diffusion: length });
-  const configs: [CacheRun['name'], CacheRun['model'], CacheRun['blocks'], CacheMode | null][] = [];
+  interface Config {
+    name: string;
+    model: CacheRun['model'];
+    blocks: CacheRun['blocks'];
+    cache: CacheMode | null;
+    /** Options on top of the page's (block rows: threshold decoding). */
+    extra?: Partial<DiffusionOptions>;
+    blockCommit?: BlockCommit;
+  }
+  const configs: Config[] = [];
   for (const blocks of blocksOf32 ? (['page', 'blocks of 32'] as const) : (['page'] as const)) {
     for (const cache of CACHE_MODES) {
       const label = blocks === 'page' ? `blocks of ${page.diffusion.blockLength} (page)` : blocks;
-      configs.push([`diffusion, ${label}, cache ${cache}`, 'diffusion', blocks, cache]);
+      configs.push({ name: `diffusion, ${label}, cache ${cache}`, model: 'diffusion', blocks, cache });
     }
   }
-  const blockExtra: Record<string, Partial<DiffusionOptions>> = {};
-  const separate = new Set<string>();
   if (engine.block) {
-    const size = engine.block.blockSize;
-    configs.push([`block diffusion, blocks of ${size}, exact cache (page)`, 'block', 'page', 'dual']);
-    configs.push([
-      `block diffusion, blocks of ${size}, exact cache, a pass per finished block`,
-      'block',
-      'page',
-      'dual',
-    ]);
-    separate.add(configs[configs.length - 1][0]);
-    configs.push([`block diffusion, blocks of ${size}, no cache`, 'block', 'page', 'off']);
-    configs.push([`block diffusion, blocks of ${size}, exact cache, threshold 0.9`, 'block', 'page', 'dual']);
-    blockExtra[configs[configs.length - 1][0]] = { threshold: 0.9 };
+    const name = `block diffusion, blocks of ${engine.block.blockSize}`;
+    const block = { model: 'block', blocks: 'page', cache: 'dual' } as const;
+    configs.push({ ...block, name: `${name}, exact cache (page)` });
+    configs.push({ ...block, name: `${name}, exact cache, a pass per finished block`, blockCommit: 'separate' });
+    configs.push({ ...block, name: `${name}, no cache`, cache: 'off' });
+    configs.push({ ...block, name: `${name}, exact cache, threshold 0.9`, extra: { threshold: 0.9 } });
   }
-  configs.push(['AR with its KV cache (page)', 'ar', 'page', null]);
+  configs.push({ name: 'AR with its KV cache (page)', model: 'ar', blocks: 'page', cache: null });
   const out: CacheRun[] = [];
-  for (const [name, model, blocks, cache] of configs) {
+  for (const { name, model, blocks, cache, extra, blockCommit } of configs) {
     await onProgress?.(name);
     let options = pageSettings(engine.info, {
       diffusion: {
         ...length,
         cache: cache ?? 'off',
         ...(blocks === 'blocks of 32' ? { blockLength: 32 } : {}),
-        ...blockExtra[name],
+        ...extra,
       },
     }).diffusion as Partial<DiffusionOptions>;
     if (model === 'block') options = blockModelOptions(options, engine.block!.blockSize!);
     const run = (ids: number[]) =>
       model === 'ar'
         ? generateAr(engine.ar, ids, page.ar)
-        : generateDiffusion(model === 'block' ? engine.block! : engine.diffusion, ids, options, {
-            blockCommit: separate.has(name) ? 'separate' : undefined,
-          });
+        : generateDiffusion(model === 'block' ? engine.block! : engine.diffusion, ids, options, { blockCommit });
     const m = {
       passes: [] as number[],
       full: [] as number[],

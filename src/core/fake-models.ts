@@ -9,6 +9,8 @@ export interface ForwardCall {
   call: number;
   /** Caching fakes: 'cache' for a full pass that fills the cache, [from, to) for a window pass. */
   pass?: 'cache' | { from: number; to: number };
+  /** Block fakes: how many of the window's positions entered the cache. */
+  keep?: number;
 }
 
 /** Logits for one sequence: row-major (seq * vocab). */
@@ -16,7 +18,7 @@ export type ScriptedLogits = (seq: Int32Array, call: number, batchIndex: number)
 
 export class FakeDenoiser implements Denoiser {
   readonly calls: ForwardCall[] = [];
-  readonly name = 'fake-denoiser';
+  readonly name: string = 'fake-denoiser';
   /** Set by tests of models with Dream's shifted logits. */
   shiftedLogits = false;
 
@@ -126,28 +128,29 @@ export type ScriptedBlockLogits = (visible: Int32Array, call: number, batchIndex
  * the positions that entered it. Every pass checks that the cache still holds what the sequence holds there (an
  * exact cache is never stale) and records its window.
  */
-export class FakeBlockDenoiser implements Denoiser {
-  readonly calls: (ForwardCall & { keep?: number })[] = [];
-  readonly name = 'fake-block';
-  shiftedLogits = false;
+export class FakeBlockDenoiser extends FakeDenoiser {
+  override readonly name = 'fake-block';
 
   constructor(
-    readonly vocabSize: number,
+    vocabSize: number,
     readonly blockSize: number,
-    private readonly script: ScriptedBlockLogits,
-    readonly maskId = 1,
-    readonly endOfTextId = 0,
-    readonly contextLength = 1024,
-  ) {}
-
-  async forward(sequences: Int32Array[]): Promise<Float32Array[]> {
-    const call = this.calls.length;
-    this.calls.push({ sequences: sequences.map((s) => Array.from(s)), call });
-    return sequences.map((s, i) => this.script(s, call, i).subarray(0, s.length * this.vocabSize));
+    private readonly blockScript: ScriptedBlockLogits,
+    maskId = 1,
+    endOfTextId = 0,
+    contextLength = 1024,
+  ) {
+    // a full pass (cache off) sees the sequence it is given: the script's rows for its positions
+    super(
+      vocabSize,
+      (s, call, i) => blockScript(s, call, i).subarray(0, s.length * vocabSize),
+      maskId,
+      endOfTextId,
+      contextLength,
+    );
   }
 
   async forwardBlock(sequences: Int32Array[], to: number, cache: KvCache | null, keep: number) {
-    const cached = (cache as FakeBlockCache | null)?.sequences ?? sequences.map(() => new Int32Array(0));
+    const cached = (cache as FakeDenoiserCache | null)?.sequences ?? sequences.map(() => new Int32Array(0));
     const from = cached[0].length;
     const call = this.calls.length;
     const visible = sequences.map((s, i) => {
@@ -157,7 +160,7 @@ export class FakeBlockDenoiser implements Denoiser {
     this.calls.push({ sequences: visible.map((s) => Array.from(s)), call, pass: { from, to }, keep });
     const V = this.vocabSize;
     const rows = visible.map((s, i) => {
-      const predictions = this.script(s, call, i);
+      const predictions = this.blockScript(s, call, i);
       const out = new Float32Array((to - from) * V);
       // unshifted: row j is the state at from + j, which predicts from + j + 1 when logits are shifted
       const offset = this.shiftedLogits ? 1 : 0;
@@ -166,14 +169,6 @@ export class FakeBlockDenoiser implements Denoiser {
       return out;
     });
     if (keep === 0) return { rows, cache };
-    return { rows, cache: new FakeBlockCache(visible.map((s) => s.slice(0, from + keep))) };
+    return { rows, cache: new FakeDenoiserCache(visible.map((s) => s.slice(0, from + keep))) };
   }
-}
-
-class FakeBlockCache implements KvCache {
-  constructor(readonly sequences: Int32Array[]) {}
-  get length() {
-    return this.sequences[0].length;
-  }
-  dispose() {}
 }
