@@ -45,8 +45,14 @@ class DiffusionGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids):
-        return self.model(input_ids)[0]
+    def forward(self, input_ids, *block_offset):
+        return self.model(input_ids, block_offset=block_offset[0] if block_offset else None)[0]
+
+
+def takes_block_offset(model: Transformer) -> bool:
+    """Block models aligned at the prompt's end (dLLM's BD3LM) take `block_offset` (int64, shape [1]): block(p) =
+    (p + offset) // size, the offset being how far the prompt would be padded on the left to whole blocks."""
+    return model.cfg.block_size > 0 and model.cfg.block_align == "prompt-end"
 
 
 class KvGraph(nn.Module):
@@ -57,9 +63,11 @@ class KvGraph(nn.Module):
         super().__init__()
         self.model, self.window_only = model, window_only
 
-    def forward(self, input_ids, attention_mask, position_ids, *past_flat):
+    def forward(self, input_ids, attention_mask, position_ids, *rest):
+        offset = rest[-1] if takes_block_offset(self.model) else None
+        past_flat = rest[:-1] if offset is not None else rest
         past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
-        logits, presents = self.model(input_ids, attention_mask, position_ids, past, shift=False)
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past, shift=False, block_offset=offset)
         cached = past_flat[0].shape[2] if self.window_only else 0
         return (logits, *[t[:, :, cached:] for kv in presents for t in kv])
 
@@ -94,7 +102,7 @@ def export_with_cache(model: Transformer, path: str, window_only: bool):
     ids = torch.randint(2, cfg.vocab_size, (b, s))
     mask = torch.ones(b, past_len + s, dtype=torch.long)
     pos = torch.arange(past_len, past_len + s).unsqueeze(0).expand(b, s).contiguous()
-    past = [torch.randn(b, cfg.n_heads, past_len, cfg.head_dim) for _ in range(2 * cfg.n_layers)]
+    past = [torch.randn(b, cfg.n_kv_heads, past_len, cfg.head_dim) for _ in range(2 * cfg.n_layers)]
     past_names = [f"past_key_values.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
     present_names = [f"present.{i}.{kv}" for i in range(cfg.n_layers) for kv in ("key", "value")]
     axes = {"input_ids": {0: "batch_size", 1: seq},
@@ -103,9 +111,10 @@ def export_with_cache(model: Transformer, path: str, window_only: bool):
             "logits": {0: "batch_size", 1: seq}}
     axes.update({n: {0: "batch_size", 2: "past_sequence_length"} for n in past_names})
     axes.update({n: {0: "batch_size", 2: seq if window_only else "total_sequence_length"} for n in present_names})
+    offset = [torch.tensor([1])] if takes_block_offset(model) else []
     torch.onnx.export(
-        KvGraph(model, window_only), (ids, mask, pos, *past), path, opset_version=OPSET,
-        input_names=["input_ids", "attention_mask", "position_ids", *past_names],
+        KvGraph(model, window_only), (ids, mask, pos, *past, *offset), path, opset_version=OPSET,
+        input_names=["input_ids", "attention_mask", "position_ids", *past_names, *(["block_offset"] if offset else [])],
         output_names=["logits", *present_names], dynamic_axes=axes,
     )
 
@@ -132,8 +141,10 @@ def export(model: Transformer, path: str):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if not cfg.causal:
         ids = torch.randint(2, cfg.vocab_size, (2, 7))
+        offset = [torch.tensor([1])] if takes_block_offset(model) else []
         torch.onnx.export(
-            DiffusionGraph(model), (ids,), path, opset_version=OPSET, input_names=["input_ids"],
+            DiffusionGraph(model), (ids, *offset), path, opset_version=OPSET,
+            input_names=["input_ids", *(["block_offset"] if offset else [])],
             output_names=["logits"],
             dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
                           "logits": {0: "batch_size", 1: "sequence_length"}},

@@ -191,7 +191,9 @@ async function main() {
   try {
     const ortNode = (await import('onnxruntime-node')) as unknown as OrtModule;
     const nodeEngine = await load(ortNode);
-    const { AutoModelForCausalLM, AutoTokenizer } = await import('@huggingface/transformers');
+    const { AutoModelForCausalLM, AutoTokenizer, env } = await import('@huggingface/transformers');
+    env.allowRemoteModels = false; // the pair's own folder, never the hub
+    env.localModelPath = root;
     const folder = engine.manifest.pairs[engine.info.pair].ar;
     const hfTok = await AutoTokenizer.from_pretrained(folder);
     const hfModel = await AutoModelForCausalLM.from_pretrained(folder, { dtype: 'fp32', device: 'cpu' });

@@ -46,6 +46,8 @@ export class CachedDenoiser {
     private readonly model: Denoiser,
     readonly mode: CacheMode,
     readonly blockCommit: BlockCommit = DEFAULT_BLOCK_COMMIT,
+    /** Block models: the run's block offset (blockOffsetFor). */
+    private readonly blockOffset = 0,
   ) {
     if (model.blockSize) {
       if (mode !== 'off' && !model.forwardBlock) {
@@ -87,10 +89,14 @@ export class CachedDenoiser {
     const model = this.model;
     const size = model.blockSize!;
     const vocab = model.vocabSize;
-    const start = Math.floor(block.from / size) * size;
+    const offset = this.blockOffset;
+    const start = Math.floor((block.from + offset) / size) * size - offset;
     if (this.mode === 'off') {
       // the block-causal rule over [0, block.to): what lies after the block would not be seen anyway
-      const rows = await model.forward(sequences.map((s) => s.subarray(0, block.to)));
+      const rows = await model.forward(
+        sequences.map((s) => s.subarray(0, block.to)),
+        offset,
+      );
       const window = rows.map((r) => r.subarray(start * vocab));
       return { rows: window, from: start, to: block.to, computed: block.to, full: true, passes: 1 };
     }
@@ -103,19 +109,19 @@ export class CachedDenoiser {
       const finished = start - cached;
       const lastRowOf = (r: Float32Array) => r.slice((finished - 1) * vocab, finished * vocab);
       if (this.blockCommit === 'folded') {
-        const pass = await model.forwardBlock!(sequences, block.to, this.blockCache, finished);
+        const pass = await model.forwardBlock!(sequences, block.to, this.blockCache, finished, offset);
         this.blockCache = pass.cache;
         this.lastRows = pass.rows.map(lastRowOf);
         rows = pass.rows.map((r) => r.subarray(finished * vocab));
       } else {
-        const done = await model.forwardBlock!(sequences, start, this.blockCache, finished);
+        const done = await model.forwardBlock!(sequences, start, this.blockCache, finished, offset);
         this.blockCache = done.cache;
         this.lastRows = done.rows.map(lastRowOf);
-        rows = (await model.forwardBlock!(sequences, block.to, this.blockCache, 0)).rows;
+        rows = (await model.forwardBlock!(sequences, block.to, this.blockCache, 0, offset)).rows;
         passes++;
       }
       computed += finished;
-    } else rows = (await model.forwardBlock!(sequences, block.to, this.blockCache, 0)).rows;
+    } else rows = (await model.forwardBlock!(sequences, block.to, this.blockCache, 0, offset)).rows;
     if (!model.shiftedLogits) return { rows, from: start, to: block.to, computed, full: false, passes };
     // position p is read from the state at p - 1: the block's first position from the cache's last row
     const n = block.to - start;

@@ -4,7 +4,7 @@
 // LLaDA 2.1-style editing. A block-diffusion model (BD3-LM) runs through the same loop: its blocks, its exact cache.
 import { CachedDenoiser, type BlockCommit } from './denoiser-cache.ts';
 import { EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError, TokenIdError } from './errors.ts';
-import type { Denoiser, TokenText } from './models.ts';
+import { blockOffsetFor, type Denoiser, type TokenText } from './models.ts';
 import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
 import { Rng } from './rng.ts';
 import {
@@ -55,6 +55,32 @@ export interface RunContext {
  */
 export function transferCount(nMasked: number, steps: number, i: number): number {
   return Math.floor(nMasked / steps) + (i < nMasked % steps ? 1 : 0);
+}
+
+/**
+ * dLLM's step schedule (its get_num_transfer_tokens with LinearAlphaScheduler, the default of its MDLM and BD3LM
+ * samplers): at step j of S, round(n_left * (1 - (1 - alpha(s)) / (1 - alpha(t)))) with alpha(u) = 1 - u, t = (S - j)
+ * / S, s = t - 1 / S, the ratio in float32 as there and round half to even as torch.round; steps that would commit
+ * nothing are dropped. Returns the counts of the steps that remain.
+ */
+export function dllmTransferCounts(nMasked: number, steps: number): number[] {
+  const f = Math.fround;
+  const counts: number[] = [];
+  let left = nMasked;
+  for (let j = 0; j < steps && left > 0; j++) {
+    const t = f((steps - j) / steps);
+    const s = f((steps - j - 1) / steps);
+    const ratio = f(f(1 - f(1 - s)) / f(1 - f(1 - t)));
+    const k = Math.min(left, roundHalfEven(left * (1 - ratio)));
+    left -= k;
+    if (k > 0) counts.push(k);
+  }
+  return counts;
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Dream's eps: its time grid runs from 1 down to eps, never to 0 (DreamGenerationConfig's default). */
@@ -114,7 +140,7 @@ export async function generateDiffusion(
   const { maskId, endOfTextId: eot, vocabSize } = model;
   const modelBlock = model.blockSize ?? 0;
   if (modelBlock) {
-    // a block model decodes the blocks it was trained on: blocks of its size, counted from position 0
+    // a block model decodes the blocks it was trained on: blocks of its size, from position 0 or the prompt's end
     if (options.blockLength !== undefined && options.blockLength !== modelBlock) {
       throw new OptionError(
         'blockLength',
@@ -143,6 +169,7 @@ export async function generateDiffusion(
   );
   for (const id of input) if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new TokenIdError(id, vocabSize);
   const P = input.length;
+  const blockOffset = blockOffsetFor(model, P);
   const x = Int32Array.from([...input, ...new Array<number>(o.genLength).fill(maskId)]);
   const generated: number[] = [];
   for (let p = 0; p < x.length; p++) if (x[p] === maskId) generated.push(p);
@@ -157,17 +184,21 @@ export async function generateDiffusion(
   const stepsPerBlock = o.steps / (o.genLength > 0 ? o.genLength / o.blockLength : 1);
   const dynamic = o.threshold !== null || o.factor !== null;
   // Blocks of the canvas: after the prompt (infill masks inside the given text are decoded with the first block),
-  // or a block model's own, counted from position 0, so its first block may begin inside the prompt and hold fewer
-  // masks; a block with fewer masks than steps takes one step per mask.
+  // or a block model's own: counted from position 0, so its first block may begin inside the prompt and hold fewer
+  // masks, or (blockAlign 'prompt-end') from the prompt's end; a block with fewer masks than steps takes one step per
+  // mask.
   const blockOf = modelBlock
-    ? (p: number) => Math.floor(p / modelBlock) - Math.floor(P / modelBlock)
+    ? (p: number) => Math.floor((p + blockOffset) / modelBlock) - Math.floor((P + blockOffset) / modelBlock)
     : (p: number) => (p < P ? 0 : Math.floor((p - P) / o.blockLength));
   const numBlocks = blockOf(generated[generated.length - 1]) + 1;
   const masksPerBlock = new Array<number>(numBlocks).fill(0);
   for (const p of generated) masksPerBlock[blockOf(p)]++;
+  const dllmCounts = o.schedule === 'dllm' ? masksPerBlock.map((n) => dllmTransferCounts(n, stepsPerBlock)) : [];
   const plannedSteps = dynamic
     ? generated.length
-    : masksPerBlock.reduce((sum, n) => sum + Math.min(n, stepsPerBlock), 0);
+    : o.schedule === 'dllm'
+      ? dllmCounts.reduce((sum, c) => sum + c.length, 0)
+      : masksPerBlock.reduce((sum, n) => sum + Math.min(n, stepsPerBlock), 0);
   // End-of-text is only meaningful in the appended region, after minLength tokens.
   const eotAllowed = (p: number) => p >= P && p - P >= o.minLength;
   const rng = new Rng(o.seed);
@@ -240,7 +271,7 @@ export async function generateDiffusion(
     return ahead.slice(first).map((p) => ({ pos: p, token: eot, text: tokenText(eot), conf }));
   };
 
-  const denoiser = new CachedDenoiser(model, o.cache, ctx.blockCommit);
+  const denoiser = new CachedDenoiser(model, o.cache, ctx.blockCommit, blockOffset);
   try {
     outer: for (let block = 0; block < numBlocks; block++) {
       const inBlock = generated.filter((p) => blockOf(p) === block);
@@ -294,9 +325,11 @@ export async function generateDiffusion(
                 )
               : o.schedule === 'dream'
                 ? dreamTransferCount(candidates.length, stepsPerBlock, stepInBlock)
-                : stepInBlock < stepsPerBlock
-                  ? Math.ceil(candidates.length / (stepsPerBlock - stepInBlock)) // = floor(N/S) + [i < N mod S]
-                  : candidates.length;
+                : o.schedule === 'dllm'
+                  ? (dllmCounts[block]?.[stepInBlock] ?? candidates.length)
+                  : stepInBlock < stepsPerBlock
+                    ? Math.ceil(candidates.length / (stepsPerBlock - stepInBlock)) // = floor(N/S) + [i < N mod S]
+                    : candidates.length;
           chosen = o.algTemp > 0 ? sampleByConfidence(candidates, preds, k, o.algTemp, rng) : byConfidence.slice(0, k);
         }
 

@@ -52,6 +52,8 @@ export interface GenerateRequest {
   ar?: Partial<ArOptions>;
   /** Length of a bare `[MASK]` marker in the prompt. */
   infillSpan?: number;
+  /** The prompt is the user's message of a chat: it goes through the tokenizer's chat template (no infill). */
+  chat?: boolean;
 }
 
 export interface GenerateResult {
@@ -75,6 +77,10 @@ export interface EngineInfo {
   cachedGraph: boolean;
   /** The pair's block-diffusion model's block size, or null when the pair has none. */
   blockSize: number | null;
+  /** The tokenizer has a chat template: prompts can go through it (GenerateRequest.chat). */
+  chat: boolean;
+  /** A published model converted by export_hf.py (the manifest says so): the page uses its recommended settings. */
+  converted: boolean;
 }
 
 /**
@@ -125,15 +131,18 @@ export class Engine {
       `${root}${pair.diffusion}/config.json`,
     );
     const arConfig = parseModelConfig(await readJson(`${pair.ar}/config.json`), `${root}${pair.ar}/config.json`);
-    const tokenizer = await loadTokenizer(root, pair.diffusion);
+    const tokenizer = await loadTokenizer(readJson, pair.diffusion);
+    const read = (path: string) =>
+      readFile(path, (loaded, total) => opts.onProgress?.({ file: path, loaded, total })).catch((err) => {
+        throw new ModelLoadError(`${root}${path}`, err);
+      });
     const load = async (folder: string, graph = 'onnx/model.onnx') => {
       const path = `${folder}/${graph}`;
-      const bytes = await readFile(path, (loaded, total) => opts.onProgress?.({ file: path, loaded, total })).catch(
-        (err) => {
-          throw new ModelLoadError(`${root}${path}`, err);
-        },
-      );
-      return createSession(ort, bytes, `${root}${path}`, backend.backend);
+      const bytes = await read(path);
+      // weights past 2 GB live in one file beside the graph (export_hf.py), named as the graph refers to it
+      const external = pair.files && Object.hasOwn(pair.files, `${path}_data`) ? `${path}_data` : null;
+      const externalData = external ? [{ path: external.split('/').pop()!, data: await read(external) }] : [];
+      return createSession(ort, bytes, `${root}${path}`, backend.backend, externalData);
     };
     const [diffSession, arSession] = [await load(pair.diffusion), await load(pair.ar)];
     const windowSession = diffConfig.cached_graph ? await load(pair.diffusion, diffConfig.cached_graph) : null;
@@ -176,12 +185,15 @@ export class Engine {
       genLength: pair.genLength ?? DIFFUSION_DEFAULTS.genLength,
       cachedGraph: windowSession !== null,
       blockSize: block?.blockSize ?? null,
+      chat: tokenizer.hasChatTemplate,
+      converted: pair.converted ?? false,
     };
     return new Engine(info, tokenizer, diffusion, ar, manifest, block);
   }
 
-  /** Prompt text to ids; `[MASK]` / `[MASK:n]` markers become masks to infill. */
-  encodePrompt(prompt: string, infillSpan = 8): { ids: number[]; infill: boolean } {
+  /** Prompt text to ids; `[MASK]` / `[MASK:n]` markers become masks to infill; a chat message through the template. */
+  encodePrompt(prompt: string, infillSpan = 8, chat = false): { ids: number[]; infill: boolean } {
+    if (chat) return { ids: this.tokenizer.encodeChat(prompt), infill: false };
     const infill = hasInfillMarkers(prompt);
     const text = infill ? expandInfillMarkers(prompt, '<|mask|>', infillSpan) : prompt;
     return { ids: this.tokenizer.encode(text), infill };
@@ -196,7 +208,10 @@ export class Engine {
       onStep?: (kind: ModelKind, step: TraceStep) => void;
     } = {},
   ): Promise<GenerateResult> {
-    const { ids, infill } = this.encodePrompt(request.prompt, request.infillSpan);
+    if (request.chat && !this.info.chat) {
+      throw new ModelLoadError(this.info.pair, new Error('this model has no chat template: send the prompt as text'));
+    }
+    const { ids, infill } = this.encodePrompt(request.prompt, request.infillSpan, request.chat);
     const common = (kind: ModelKind) => ({
       signal: ctx.signal,
       onStart: (start: TraceStart) => ctx.onStart?.(kind, start),

@@ -15,6 +15,15 @@ export interface PairEntry {
    * end-of-text is part of what a visitor sees. The options' default (64) when absent.
    */
   genLength?: number;
+  /**
+   * Every file the pair's models need, path (relative to the manifest) -> bytes: the page shows the download
+   * before it starts, and a graph's external weights (`*.onnx_data`) are found here. Written by export_hf.py.
+   */
+  files?: Record<string, number>;
+  /** A published model converted by export_hf.py: the page applies the models' recommended settings. */
+  converted?: boolean;
+  /** The pair cannot run without WebGPU (the page refuses to load it on WASM). */
+  requires?: 'webgpu';
 }
 
 export interface Manifest {
@@ -33,6 +42,17 @@ export function parseManifest(json: unknown, source: string): Manifest {
     }
     if (p.block !== undefined && typeof p.block !== 'string') {
       throw new Error(`${source}: pair "${name}" has a "block" that is not a folder`);
+    }
+    if (
+      p.files !== undefined &&
+      (typeof p.files !== 'object' ||
+        p.files === null ||
+        Object.entries(p.files).some(([f, n]) => typeof f !== 'string' || !(Number.isInteger(n) && n >= 0)))
+    ) {
+      throw new Error(`${source}: pair "${name}" has "files" that are not { path: bytes }`);
+    }
+    if (p.requires !== undefined && p.requires !== 'webgpu') {
+      throw new Error(`${source}: pair "${name}" requires ${JSON.stringify(p.requires)}; only "webgpu" is known`);
     }
     if (p.genLength !== undefined && !(Number.isInteger(p.genLength) && p.genLength > 0)) {
       throw new Error(`${source}: pair "${name}" has genLength ${p.genLength}; expected a positive integer`);

@@ -13,8 +13,11 @@ export interface Denoiser {
    * first position has no prediction and cannot be generated. Absent means false.
    */
   readonly shiftedLogits?: boolean;
-  /** Logits (seq * vocab, row-major, float32) for each of a batch of equally long sequences. */
-  forward(sequences: Int32Array[]): Promise<Float32Array[]>;
+  /**
+   * Logits (seq * vocab, row-major, float32) for each of a batch of equally long sequences. `blockOffset`: block
+   * models aligned at the prompt's end (blockAlign), see blockOffsetFor.
+   */
+  forward(sequences: Int32Array[], blockOffset?: number): Promise<Float32Array[]>;
   /**
    * Fast-dLLM's caches need both of these (a model with a cached graph; see denoiser-cache.ts). A full pass that
    * also keeps every position's keys and values.
@@ -33,6 +36,12 @@ export interface Denoiser {
    */
   readonly blockSize?: number;
   /**
+   * Where a block model's blocks begin: 'zero' (absent): at multiples of blockSize from position 0, as this
+   * project's BD3-LM is trained; 'prompt-end': the first generated position begins a block and the prompt is split
+   * into blocks backwards from its end, as dLLM's BD3LM (which pads the prompt on the left to whole blocks).
+   */
+  readonly blockAlign?: BlockAlign;
+  /**
    * Block models: positions [cache.length, to) of each sequence against the cached keys/values of the positions
    * before them (none when `cache` is null). Rows are unshifted: row j is the state at cache.length + j (with
    * shifted logits it predicts the position after it). `keep` of those positions (from the first) enter the cache:
@@ -43,7 +52,21 @@ export interface Denoiser {
     to: number,
     cache: KvCache | null,
     keep: number,
+    blockOffset?: number,
   ): Promise<{ rows: Float32Array[]; cache: KvCache | null }>;
+}
+
+export type BlockAlign = 'zero' | 'prompt-end';
+
+/**
+ * The offset a block model's rule adds to positions for a prompt of `promptLength` tokens: block(p) = (p + offset)
+ * div blockSize. 0 for blocks counted from position 0; for 'prompt-end', the left padding that would make the prompt
+ * whole blocks.
+ */
+export function blockOffsetFor(model: Pick<Denoiser, 'blockSize' | 'blockAlign'>, promptLength: number): number {
+  const size = model.blockSize ?? 0;
+  if (!size || model.blockAlign !== 'prompt-end') return 0;
+  return (size - (promptLength % size)) % size;
 }
 
 /** The keys and values of every position of a batch of sequences, from one full pass; opaque to the sampler. */

@@ -6,8 +6,11 @@ import type { ConfidenceKind } from './sampling.ts';
 
 export type EditMode = 'off' | 'threshold' | 'remdm';
 export type EditAction = 'remask' | 'replace';
-/** How many masks the fixed schedule commits per step: LLaDA's even split, or Dream's time-based one. */
-export type StepSchedule = 'llada' | 'dream';
+/**
+ * How many masks the fixed schedule commits per step: LLaDA's even split, Dream's time-based one, or the dLLM
+ * library's (its A2D models' sampler: the linear schedule rounded half to even).
+ */
+export type StepSchedule = 'llada' | 'dream' | 'dllm';
 
 export interface DiffusionOptions {
   /** Masked positions appended after the prompt (1..context - prompt). */
@@ -18,7 +21,8 @@ export interface DiffusionOptions {
   blockLength: number;
   /**
    * Fixed schedule only: llada commits floor(N/S) + [i < N mod S] of a block's N masks at step i of S; dream
-   * commits int(n (1 - s/t)) of the n left as time goes t -> s from 1 to eps (fewer early, more late).
+   * commits int(n (1 - s/t)) of the n left as time goes t -> s from 1 to eps (fewer early, more late); dllm commits
+   * round(n (1 - s/t)) of the n left, t from 1 to 0, dropping steps that would commit none (dllmTransferCounts).
    */
   schedule: StepSchedule;
   /** How sure the model is of a position: probability, margin, entropy, or random order. */
@@ -230,7 +234,7 @@ export function resolveDiffusionOptions(
       );
     }
   }
-  oneOf('schedule', o.schedule, ['llada', 'dream'] as const);
+  oneOf('schedule', o.schedule, ['llada', 'dream', 'dllm'] as const);
   oneOf('confidence', o.confidence, CONFIDENCE_KINDS);
   num('algTemp', o.algTemp, 0, 100);
   num('temperature', o.temperature, 0, 100);

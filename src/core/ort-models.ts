@@ -3,7 +3,7 @@
 import type * as Ort from 'onnxruntime-web';
 import { LogitsShapeError, ModelLoadError, ModelRunError } from './errors.ts';
 import { deviceLock, type RunLock } from './lock.ts';
-import type { CausalLM, Denoiser, DenoiserCache, KvCache, WindowLogits } from './models.ts';
+import type { BlockAlign, CausalLM, Denoiser, DenoiserCache, KvCache, WindowLogits } from './models.ts';
 
 export type OrtModule = typeof Ort;
 export type Backend = 'webgpu' | 'wasm';
@@ -45,6 +45,8 @@ export interface ModelConfig {
   cached_graph: string | null;
   /** From `diffusion.block_size`: a block-diffusion (BD3-LM) model's block; 0 for any other model. */
   block_size: number;
+  /** From `diffusion.block_align`: where a block model's blocks begin ('zero' when absent). */
+  block_align: BlockAlign;
 }
 
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
@@ -87,13 +89,27 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
       new Error(`diffusion.block_size must be a positive integer, got ${JSON.stringify(block)}`),
     );
   }
+  const align = diffusion?.block_align ?? 'zero';
+  if (align !== 'zero' && align !== 'prompt-end') {
+    throw new ModelLoadError(
+      file,
+      new Error(`diffusion.block_align must be "zero" or "prompt-end", got ${JSON.stringify(align)}`),
+    );
+  }
   return {
     ...(c as unknown as ModelConfig),
     block_size: (block as number | undefined) ?? 0,
+    block_align: align,
     is_causal: c.is_causal !== false,
     shifted_logits: diffusion?.shift_logits_in_graph === true,
     cached_graph: typeof cache?.graph === 'string' ? cache.graph : null,
   };
+}
+
+/** A graph's weights kept in a file beside it (graphs over 2 GB): its name as the graph refers to it, and bytes. */
+export interface ExternalData {
+  path: string;
+  data: Uint8Array;
 }
 
 export async function createSession(
@@ -101,6 +117,7 @@ export async function createSession(
   bytes: Uint8Array,
   file: string,
   backend: Backend,
+  externalData: ExternalData[] = [],
 ): Promise<Ort.InferenceSession> {
   try {
     // onnxruntime-node (used by the benchmark to match transformers.js in Node) calls its CPU provider 'cpu'.
@@ -108,6 +125,7 @@ export async function createSession(
     return await ort.InferenceSession.create(bytes, {
       executionProviders: [native ? 'cpu' : backend],
       graphOptimizationLevel: 'all',
+      ...(externalData.length ? { externalData } : {}),
     });
   } catch (err) {
     throw new ModelLoadError(file, err);
@@ -141,6 +159,7 @@ export class OrtDenoiser implements Denoiser {
   readonly forwardAndCache?: Denoiser['forwardAndCache'];
   readonly forwardWindow?: Denoiser['forwardWindow'];
   readonly blockSize?: number;
+  readonly blockAlign?: BlockAlign;
   readonly forwardBlock?: Denoiser['forwardBlock'];
   private readonly pastNames: string[] = [];
 
@@ -169,21 +188,34 @@ export class OrtDenoiser implements Denoiser {
         );
       }
       if (config.block_size) {
-        this.forwardBlock = (sequences, to, cache, keep) => this.blockPass(sequences, to, cache as OrtKvCache, keep);
+        this.forwardBlock = (sequences, to, cache, keep, offset = 0) =>
+          this.blockPass(sequences, to, cache as OrtKvCache, keep, offset);
       } else {
         this.forwardAndCache = (sequences) => this.cachingPass(sequences);
         this.forwardWindow = (sequences, from, to, cache) =>
           this.windowPass(sequences, from, to, cache as OrtDenoiserCache);
       }
     }
-    if (config.block_size) this.blockSize = config.block_size;
+    if (config.block_size) {
+      this.blockSize = config.block_size;
+      this.blockAlign = config.block_align;
+    }
+  }
+
+  /** Block models aligned at the prompt's end take the run's offset as a graph input (export_onnx.py). */
+  private offsetFeed(session: Ort.InferenceSession, offset: number): Record<string, Ort.Tensor> {
+    if (!session.inputNames.includes('block_offset')) {
+      if (offset !== 0) throw new RangeError(`${this.name} has no block_offset input; got offset ${offset}`);
+      return {};
+    }
+    return { block_offset: int64(this.ort, [offset], [1]) };
   }
 
   /**
    * A block model's window [cache.length, to) against its exact cache (the AR layout: presents = past + window);
    * the first `keep` window positions enter the cache.
    */
-  private async blockPass(sequences: Int32Array[], to: number, cache: OrtKvCache | null, keep: number) {
+  private async blockPass(sequences: Int32Array[], to: number, cache: OrtKvCache | null, keep: number, offset: number) {
     const { ort, config } = this;
     const b = sequences.length;
     const start = cache?.length ?? 0;
@@ -201,6 +233,7 @@ export class OrtDenoiser implements Denoiser {
         [b, w],
       ),
       attention_mask: int64(ort, new Array<number>(b * (start + w)).fill(1), [b, start + w]),
+      ...this.offsetFeed(this.windowSession!, offset),
     };
     const empty = [b, config.num_key_value_heads, 0, config.head_dim];
     for (const name of this.pastNames)
@@ -326,6 +359,7 @@ export class OrtDenoiser implements Denoiser {
       feeds.input_ids.dispose();
       feeds.position_ids.dispose();
       feeds.attention_mask.dispose();
+      feeds.block_offset?.dispose();
     }
     if (out.logits.dims.join() !== [b, w, this.vocabSize].join()) {
       throw new LogitsShapeError(`[${b}, ${w}, ${this.vocabSize}]`, `[${out.logits.dims.join(', ')}]`);
@@ -335,19 +369,19 @@ export class OrtDenoiser implements Denoiser {
     return { out, data };
   }
 
-  async forward(sequences: Int32Array[]): Promise<Float32Array[]> {
+  async forward(sequences: Int32Array[], blockOffset = 0): Promise<Float32Array[]> {
     const b = sequences.length;
     const s = sequences[0].length;
     const flat = new Int32Array(b * s);
     sequences.forEach((seq, i) => flat.set(seq, i * s));
-    const input = int64(this.ort, flat, [b, s]);
+    const feeds = { input_ids: int64(this.ort, flat, [b, s]), ...this.offsetFeed(this.session, blockOffset) };
     let out: Ort.InferenceSession.OnnxValueMapType;
     try {
-      out = await this.lock.run(() => this.session.run({ input_ids: input }));
+      out = await this.lock.run(() => this.session.run(feeds));
     } catch (err) {
       throw new ModelRunError(this.name, err);
     } finally {
-      input.dispose();
+      for (const t of Object.values(feeds)) t.dispose();
     }
     const logits = out.logits;
     if (logits.dims.join() !== [b, s, this.vocabSize].join()) {

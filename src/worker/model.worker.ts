@@ -16,8 +16,6 @@ ort.env.wasm.wasmPaths = {
 ort.env.logLevel = 'error'; // node-placement warnings are expected (shape ops stay on the CPU)
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
-// Root-relative on purpose: transformers.js 4.3.1 treats an absolute http: localModelPath as remote
-// (get_file_metadata skips it) and, with remote loading off, then finds no tokenizer.
 const MODELS = '/models/';
 const host = new EngineHost(ort, MODELS, (path, onProgress) => fetchWithProgress(MODELS + path, onProgress));
 const post = (reply: Reply) => self.postMessage(reply);

@@ -1,5 +1,5 @@
 // The inference core on the real fixture pair, through onnxruntime-web (WASM) in Node.
-import { AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
+import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
 import { mkdtempSync, cpSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +47,9 @@ describe('fixture pair through onnxruntime-web', () => {
     const prompt = 'One day, Lily went to the park';
     const ids = engine.tokenizer.encode(prompt);
     const ours = await generateAr(engine.ar, ids, { maxNewTokens: 24, temperature: 0 });
-    // transformers.js runs the same model.onnx through its own session and generation loop
+    // transformers.js runs the same model.onnx through its own session and generation loop, from the folder
+    env.allowRemoteModels = false;
+    env.localModelPath = MODELS;
     const tokenizer = await AutoTokenizer.from_pretrained('fixture/ar');
     const model = await AutoModelForCausalLM.from_pretrained('fixture/ar', { dtype: 'fp32', device: 'cpu' });
     const inputs = tokenizer(prompt);

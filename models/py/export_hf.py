@@ -1,0 +1,389 @@
+"""Convert a published Qwen3-family checkpoint (Hugging Face layout) into this project's ONNX model folder.
+
+  npm run export:hf -- --from DIR --kind ar|mdlm|bd3lm --out DIR [--dtype fp32|fp16|q8|q4] [--block-size 32]
+      [--manifest PATH --family NAME] [--external-data auto|always|never] [--golden FILE]
+
+--from: a folder with config.json, *.safetensors, tokenizer.json, tokenizer_config.json (a chat template there or in
+chat_template.jinja). Hub ids are not fetched here (no network on the build machines): download first, e.g.
+`huggingface-cli download dllm-hub/Qwen3-0.6B-diffusion-mdlm-v0.1 --local-dir DIR`.
+Kinds: ar = Qwen3 as is (causal, the transformers.js KV layout); mdlm = dLLM's A2D masked diffusion (bidirectional,
+unshifted logits, with the dual-cache graph); bd3lm = dLLM's A2D block diffusion (block-causal, unshifted logits,
+blocks aligned at the prompt's end, with the exact block cache graph).
+--dtype: the weights' storage. fp32 as trained; fp16 halves; q8 = int8 per row (output channel) with a float scale;
+q4 = 4 bits in blocks of 32 along the input with a float scale per block. Compute stays float32: the graph turns the
+stored weights back into float32 with standard ONNX operators (Cast, Mul), so every backend runs it.
+Graphs whose weights pass 2 GB keep them in one external file beside the graph (`model.onnx_data`), as ONNX's
+protobuf cannot hold more.
+--manifest PATH --family NAME: add this folder to a family's manifest.json (the embedded pairs' format, with the
+files and their sizes), which is what the page loads from a URL or a Hugging Face id.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+from onnx import helper, numpy_helper, TensorProto
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hf_checkpoint import load_qwen3  # noqa: E402
+from export_onnx import cache_config, export, export_with_cache  # noqa: E402
+from model import Transformer  # noqa: E402
+
+DTYPES = ("fp32", "fp16", "q8", "q4")
+Q4_BLOCK = 32
+TWO_GB = 2 * 1024**3
+MASK_TOKEN = "<|mask|>"  # what dLLM adds to Qwen tokenizers for A2D models (dllm/utils/models.py)
+
+
+# ---- weights: rounded in PyTorch (so the reference logits are the stored model's), stored compressed in ONNX ----
+
+def quantize(w: torch.Tensor, dtype: str) -> dict:
+    """One (rows, cols) weight -> its stored form and the float32 values the graph will compute with."""
+    if dtype == "fp32":
+        return {"stored": w.clone(), "values": w}
+    if dtype == "fp16":
+        half = w.to(torch.float16)
+        return {"stored": half, "values": half.to(torch.float32)}
+    if dtype == "q8":
+        scale = (w.abs().amax(dim=1, keepdim=True) / 127).clamp_min(1e-12)
+        q = torch.round(w / scale).clamp(-127, 127).to(torch.int8)
+        return {"q": q, "scale": scale, "values": q.to(torch.float32) * scale}
+    if dtype == "q4":
+        rows, cols = w.shape
+        if cols % Q4_BLOCK:
+            raise ValueError(f"q4 needs widths that are multiples of {Q4_BLOCK}; a weight is {rows} x {cols}")
+        blocks = w.reshape(rows, cols // Q4_BLOCK, Q4_BLOCK)
+        scale = (blocks.abs().amax(dim=2, keepdim=True) / 7).clamp_min(1e-12)
+        q = torch.round(blocks / scale).clamp(-8, 7).to(torch.int32)
+        return {"q": q, "scale": scale, "values": (q.to(torch.float32) * scale).reshape(rows, cols)}
+    raise ValueError(dtype)
+
+
+def round_weights(model: Transformer, dtype: str) -> dict[str, dict]:
+    """Replaces every matrix of `model` by its stored values; returns name -> stored form."""
+    stored = {}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 2:
+                form = quantize(p.data, dtype)
+                p.data.copy_(form["values"])
+                stored[name] = form
+    return stored
+
+
+def fingerprint(a: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(a, dtype=np.float32).tobytes()).hexdigest() + str(a.shape)
+
+
+def rebuild_nodes(form: dict, shape: tuple, out: str, inits: list, dtype: str) -> list:
+    """The stored form of one weight as initializers (appended to `inits`) and the nodes that rebuild it as `out`."""
+    rows, cols = shape
+    n = out + "."
+    add = lambda array, name: inits.append(numpy_helper.from_array(array, n + name))  # noqa: E731
+    if dtype == "fp32":
+        inits.append(numpy_helper.from_array(form["stored"].numpy(), out))
+        return []
+    if dtype == "fp16":
+        add(form["stored"].numpy(), "fp16")
+        return [helper.make_node("Cast", [n + "fp16"], [out], to=TensorProto.FLOAT)]
+    if dtype == "q8":
+        add(form["q"].numpy(), "q8")
+        add(form["scale"].numpy().astype(np.float32), "scale")
+        return [helper.make_node("Cast", [n + "q8"], [n + "q8f"], to=TensorProto.FLOAT),
+                helper.make_node("Mul", [n + "q8f", n + "scale"], [out])]
+    # q4: two 4-bit values per byte (low nibble first), offset by 8; unpacked with integer Div/Mul/Sub (opset 13)
+    q = (form["q"].reshape(rows, cols) + 8).to(torch.uint8).numpy()
+    add((q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8), "q4")
+    add(form["scale"].numpy().astype(np.float32), "scale")
+    add(np.array(16, dtype=np.int32), "16")
+    add(np.array([-1], dtype=np.int64), "last")
+    add(np.array([rows, cols // Q4_BLOCK, Q4_BLOCK], dtype=np.int64), "blocks")
+    add(np.array([rows, cols], dtype=np.int64), "shape")
+    add(np.array(8, dtype=np.float32), "8")
+    return [
+        helper.make_node("Cast", [n + "q4"], [n + "p"], to=TensorProto.INT32),
+        helper.make_node("Div", [n + "p", n + "16"], [n + "hi"]),
+        helper.make_node("Mul", [n + "hi", n + "16"], [n + "hi16"]),
+        helper.make_node("Sub", [n + "p", n + "hi16"], [n + "lo"]),
+        helper.make_node("Unsqueeze", [n + "lo", n + "last"], [n + "lo1"]),
+        helper.make_node("Unsqueeze", [n + "hi", n + "last"], [n + "hi1"]),
+        helper.make_node("Concat", [n + "lo1", n + "hi1"], [n + "pairs"], axis=-1),
+        helper.make_node("Reshape", [n + "pairs", n + "blocks"], [n + "qb"]),
+        helper.make_node("Cast", [n + "qb"], [n + "qf"], to=TensorProto.FLOAT),
+        helper.make_node("Sub", [n + "qf", n + "8"], [n + "qs"]),
+        helper.make_node("Mul", [n + "qs", n + "scale"], [n + "wb"]),
+        helper.make_node("Reshape", [n + "wb", n + "shape"], [out]),
+    ]
+
+
+def compress_graph(proto: onnx.ModelProto, model: Transformer, stored: dict[str, dict], dtype: str):
+    """Swaps each float32 weight initializer (a parameter, or its transpose: torch.onnx stores MatMul weights as
+    (in, out)) for its stored form and the few nodes that rebuild it at run time. A weight held twice (a tied head
+    beside the embedding) is stored once."""
+    params = dict(model.named_parameters())
+    by_print = {}
+    for name in stored:
+        w = params[name].detach().numpy()
+        by_print[fingerprint(w)] = (name, False)
+        by_print[fingerprint(w.T)] = (name, True)
+    graph = proto.graph
+    keep, nodes, found = [], [], set()
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or len(init.dims) != 2:
+            keep.append(init)
+            continue
+        hit = by_print.get(fingerprint(numpy_helper.to_array(init)))
+        if hit is None:
+            keep.append(init)
+            continue
+        name, transposed = hit
+        out = init.name
+        rebuilt = "w." + name  # the parameter's orientation, rebuilt once however many initializers hold it
+        if name not in found:
+            nodes += rebuild_nodes(stored[name], tuple(params[name].shape), rebuilt, keep, dtype)
+            found.add(name)
+        nodes.append(helper.make_node("Transpose", [rebuilt], [out], perm=[1, 0]) if transposed
+                     else helper.make_node("Identity", [rebuilt], [out]))
+    if not found >= set(stored):
+        raise RuntimeError(f"rounded weights not found among the graph's initializers: {sorted(set(stored) - found)}")
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    old = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes + old)
+
+
+def finish_graph(path: str, model: Transformer, stored: dict, dtype: str, external: str):
+    """Compress the weights of an exported graph and save it whole, or with its weights in one external file."""
+    proto = onnx.load(path)  # loads any external data torch.onnx wrote beside it
+    compress_graph(proto, model, stored, dtype)
+    size = sum(len(i.raw_data) or numpy_helper.to_array(i).nbytes for i in proto.graph.initializer)
+    for leftover in os.listdir(os.path.dirname(path)):
+        full = os.path.join(os.path.dirname(path), leftover)
+        if full != path and not leftover.endswith(".onnx"):
+            os.remove(full)  # torch.onnx's one-file-per-tensor external data, now inside `proto`
+    if external == "always" or (external == "auto" and size > TWO_GB - 64 * 1024**2):
+        location = os.path.basename(path) + "_data"
+        onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True, location=location,
+                        size_threshold=0)
+        onnx.checker.check_model(path)
+    else:
+        onnx.save_model(proto, path)
+        onnx.checker.check_model(proto)
+
+
+# ---- tokenizer, config, card, manifest ----
+
+def copy_tokenizer(src: str, out: str) -> dict:
+    """tokenizer.json and tokenizer_config.json (with the chat template inside), the mask token added as dLLM does
+    when missing. Returns {mask_id, eos_id, chat}."""
+    tok = json.load(open(os.path.join(src, "tokenizer.json")))
+    config = json.load(open(os.path.join(src, "tokenizer_config.json")))
+    jinja = os.path.join(src, "chat_template.jinja")
+    if "chat_template" not in config and os.path.exists(jinja):
+        config["chat_template"] = open(jinja).read()
+    ids = {t["content"]: t["id"] for t in tok.get("added_tokens", [])}
+    ids.update(tok["model"]["vocab"])
+    mask = config.get("mask_token") or MASK_TOKEN
+    if isinstance(mask, dict):
+        mask = mask["content"]
+    if mask not in ids:
+        new_id = max(ids.values()) + 1
+        tok["added_tokens"].append({"id": new_id, "content": mask, "single_word": False, "lstrip": False,
+                                    "rstrip": False, "normalized": False, "special": True})
+        ids[mask] = new_id
+    config["mask_token"] = mask
+    eos = config.get("eos_token")
+    eos = eos["content"] if isinstance(eos, dict) else eos
+    if eos not in ids:
+        raise ValueError(f"{src}: eos_token {eos!r} is not in tokenizer.json")
+    json.dump(tok, open(os.path.join(out, "tokenizer.json"), "w"), ensure_ascii=False)
+    json.dump(config, open(os.path.join(out, "tokenizer_config.json"), "w"), indent=2, ensure_ascii=False)
+    return {"mask_id": ids[mask], "eos_id": ids[eos], "chat": "chat_template" in config}
+
+
+def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, dtype: str, source: str, files: dict):
+    cfg = model.cfg
+    if tok["mask_id"] >= cfg.vocab_size:
+        raise ValueError(f"mask token id {tok['mask_id']} is outside the model's vocabulary of {cfg.vocab_size}")
+    config = {
+        "architectures": ["Qwen3ForCausalLM" if kind == "ar" else "A2DQwen3LMHeadModel"],
+        "model_type": "qwen3" if kind == "ar" else ("bd3lm" if kind == "bd3lm" else "mdlm"),
+        "is_causal": kind == "ar",
+        "vocab_size": cfg.vocab_size, "hidden_size": cfg.dim, "intermediate_size": cfg.hidden_dim,
+        "num_hidden_layers": cfg.n_layers, "num_attention_heads": cfg.n_heads, "num_key_value_heads": cfg.n_kv_heads,
+        "head_dim": cfg.head_dim, "max_position_embeddings": cfg.context, "rms_norm_eps": cfg.norm_eps,
+        "rope_theta": cfg.rope_theta, "hidden_act": "silu", "tie_word_embeddings": cfg.tie_embeddings,
+        "attention_bias": False, "qk_norm": True,
+        "bos_token_id": hf.get("bos_token_id"), "eos_token_id": tok["eos_id"], "pad_token_id": hf.get("pad_token_id"),
+        "mask_token_id": tok["mask_id"], "torch_dtype": "float32",
+        "transformers.js_config": {"dtype": "fp32"},
+        "weights": {"dtype": dtype, "compute": "float32", "source": source, "files": files},
+    }
+    if kind != "ar":
+        diffusion = {"objective": kind, "mask_token_id": tok["mask_id"], "shift_logits_in_graph": False,
+                     # dLLM's recommended settings for these checkpoints (examples/a2d/*/sample.py, chat.py)
+                     "recommended": {"steps": 128, "gen_length": 128, "block_length": 32, "temperature": 0.0,
+                                     "remasking": "low_confidence"}}
+        if kind == "bd3lm":
+            diffusion.update({"block_size": cfg.block_size, "block_align": "prompt-end"})
+        config["diffusion"] = diffusion
+    json.dump(config, open(os.path.join(out, "config.json"), "w"), indent=2)
+    return config
+
+
+def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, source: str, licence: str, files: dict):
+    cfg = model.cfg
+    total = sum(files.values())
+    what = {"ar": "Qwen3, causal (the autoregressive baseline)",
+            "mdlm": "dLLM's A2D masked diffusion (MDLM): bidirectional attention, unshifted logits",
+            "bd3lm": f"dLLM's A2D block diffusion (BD3LM): blocks of {cfg.block_size}, aligned at the prompt's end"}[kind]
+    lines = [
+        f"---\nlicense: {licence}\nlibrary_name: onnxruntime-web\n---\n",
+        f"# {os.path.basename(os.path.abspath(out))} ({kind}, {dtype})\n",
+        f"Converted by this project's `npm run export:hf` from `{source}`; weights under the **{licence}** licence "
+        "of that checkpoint (read its own model card for terms and training data).\n",
+        f"- Model: {what}.",
+        f"- {model.num_parameters():,} parameters; {cfg.n_layers} layers, {cfg.n_heads} query / {cfg.n_kv_heads} key-value "
+        f"heads of {cfg.head_dim}, width {cfg.dim}, SwiGLU {cfg.hidden_dim}, vocabulary {cfg.vocab_size}, "
+        f"{'tied' if cfg.tie_embeddings else 'untied'} head.",
+        f"- Weights stored as {dtype}, computed in float32; download {total / 1e6:.1f} MB:",
+    ]
+    lines += [f"  - `{f}`: {n / 1e6:.2f} MB" for f, n in sorted(files.items())]
+    lines.append("\nNot evaluated by this project: it was converted, not trained, here.\n")
+    open(os.path.join(out, "README.md"), "w").write("\n".join(lines) + "\n")
+
+
+def update_manifest(path: str, family: str, kind: str, out: str, files: dict, title: str):
+    manifest = json.load(open(path)) if os.path.exists(path) else {"default": family, "pairs": {}}
+    base = os.path.dirname(os.path.abspath(path))
+    folder = os.path.relpath(os.path.abspath(out), base)
+    entry = manifest["pairs"].setdefault(family, {"title": title, "description": title})
+    entry[{"ar": "ar", "mdlm": "diffusion", "bd3lm": "block"}[kind]] = folder
+    entry.setdefault("files", {})
+    entry["files"] = {k: v for k, v in entry["files"].items() if not k.startswith(folder + "/")}
+    entry["files"].update({f"{folder}/{f}": n for f, n in files.items()})
+    entry["converted"] = True
+    entry.setdefault("genLength", 128)  # dLLM's max_new_tokens for these models
+    json.dump(manifest, open(path, "w"), indent=2)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--from", dest="src", required=True)
+    p.add_argument("--kind", required=True, choices=("ar", "mdlm", "bd3lm"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--dtype", default="fp32", choices=DTYPES)
+    p.add_argument("--block-size", type=int, default=32, help="bd3lm: the block size it was trained with (dLLM: 32)")
+    p.add_argument("--external-data", default="auto", choices=("auto", "always", "never"))
+    p.add_argument("--manifest", default=None)
+    p.add_argument("--family", default=None)
+    p.add_argument("--licence", default="apache-2.0", help="the source checkpoint's licence (Qwen3 and dLLM: apache-2.0)")
+    p.add_argument("--golden", default=None, help="write reference logits of fixed inputs (the parity test's)")
+    args = p.parse_args()
+    if os.path.isdir(args.src) is False:
+        p.error(f"--from {args.src}: not a folder. Download a hub id first (see --help); this tool never fetches")
+    if bool(args.manifest) != bool(args.family):
+        p.error("--manifest and --family go together")
+
+    model, hf = load_qwen3(args.src, args.kind, args.block_size if args.kind == "bd3lm" else 0)
+    stored = round_weights(model, args.dtype)
+    os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
+    tok = copy_tokenizer(args.src, args.out)
+    source = hf.get("_name_or_path") or os.path.abspath(args.src)
+    # config.json first: add_cached_graph records the cached graph in it
+    write_config(args.out, model, hf, args.kind, tok, args.dtype, source, {})
+    tmp = tempfile.mkdtemp()
+    try:
+        graphs = ["onnx/model.onnx"] + ([] if args.kind == "ar" else ["onnx/model_cached.onnx"])
+        work = Transformer(model.cfg)
+        work.load_state_dict(model.state_dict())
+        work.eval()
+        tmp_main = os.path.join(tmp, "main", "model.onnx")
+        os.makedirs(os.path.dirname(tmp_main))
+        export(work, tmp_main)
+        tmp_cached = os.path.join(tmp, "cached", "model_cached.onnx")
+        if args.kind != "ar":
+            os.makedirs(os.path.dirname(tmp_cached))
+            export_with_cache(work, tmp_cached, window_only=args.kind == "mdlm")
+        sources = {"onnx/model.onnx": tmp_main, "onnx/model_cached.onnx": tmp_cached}
+        for graph in graphs:
+            finish_graph(sources[graph], model, stored, args.dtype, args.external_data)
+            for f in os.listdir(os.path.dirname(sources[graph])):
+                if f.startswith(os.path.basename(graph)):
+                    shutil.copyfile(os.path.join(os.path.dirname(sources[graph]), f), os.path.join(args.out, "onnx", f))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    config = json.load(open(os.path.join(args.out, "config.json")))
+    if args.kind != "ar":
+        config["diffusion"]["cache"] = cache_config(args.kind == "bd3lm")
+    files = {}
+    for root, _, names in os.walk(args.out):
+        for name in names:
+            rel = os.path.relpath(os.path.join(root, name), args.out)
+            if rel not in ("README.md",):
+                files[rel] = os.path.getsize(os.path.join(root, name))
+    config["weights"]["files"] = {f: n for f, n in sorted(files.items()) if f.startswith("onnx/")}
+    json.dump(config, open(os.path.join(args.out, "config.json"), "w"), indent=2)
+    files["config.json"] = os.path.getsize(os.path.join(args.out, "config.json"))
+    write_card(args.out, model, hf, args.kind, args.dtype, source, args.licence, files)
+    if args.manifest:
+        update_manifest(args.manifest, args.family, args.kind, args.out, files, f"{args.family} (converted, {args.dtype})")
+    if args.golden:
+        write_golden(args.golden, model, args.kind, tok["mask_id"], tok["eos_id"])
+    print(f"{args.kind} {args.dtype}: {args.src} -> {args.out} ({sum(files.values()) / 1e6:.2f} MB, "
+          f"{model.num_parameters():,} parameters)")
+
+
+def golden_inputs(model: Transformer, kind: str, mask_id: int) -> list[list[int]]:
+    g = torch.Generator().manual_seed(0)
+    rows = torch.randint(2, min(model.cfg.vocab_size, 500), (2, 19), generator=g).tolist()
+    if kind != "ar":
+        rows[1] = [mask_id if i % 3 == 2 else t for i, t in enumerate(rows[1])]
+    return rows
+
+
+# The reference-sampler cases: (prompt length, max_new_tokens, steps, block size). The second of each commits
+# [3, 2, 3] per block of 8 (dLLM's round-half-to-even schedule; LLaDA's even split would be [3, 3, 2]); the bd3lm
+# prompts of 5 and 8 tokens put the first generated block after 3 and 0 positions of left padding.
+SAMPLER_CASES = {"mdlm": [(7, 16, 16, 8), (5, 24, 9, 8), (6, 16, 16, 16)],
+                 "bd3lm": [(5, 16, 16, None), (8, 24, 9, None)]}
+
+
+def write_golden(path: str, model: Transformer, kind: str, mask_id: int, eos_id: int):
+    """Logits of fixed inputs from the PyTorch model with the stored weights (a bd3lm graph with offset 3), and
+    the dLLM reference sampler's tokens and steps on a few prompts."""
+    from dllm_reference import bd3lm_sample, mdlm_sample
+
+    rows = golden_inputs(model, kind, mask_id)
+    offset = 3 if kind == "bd3lm" else None
+    with torch.no_grad():
+        logits, _ = model(torch.tensor(rows), block_offset=None if offset is None else torch.tensor([offset]))
+    cases = []
+    g = torch.Generator().manual_seed(1)
+    for length, new, steps, block in SAMPLER_CASES.get(kind, []):
+        prompt = torch.randint(2, 500, (length,), generator=g).tolist()
+        if kind == "mdlm":
+            seq, trace = mdlm_sample(model, prompt, mask_id=mask_id, max_new_tokens=new, steps=steps, block_size=block)
+        else:
+            block = model.cfg.block_size
+            seq, trace = bd3lm_sample(model, prompt, mask_id=mask_id, eos_id=eos_id, max_new_tokens=new, steps=steps,
+                                      block_size=block)
+        cases.append({"prompt": prompt, "max_new_tokens": new, "steps": steps, "block_size": block,
+                      "sequence": seq, "trace": trace})
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    json.dump({"kind": kind, "input_ids": rows, "block_offset": offset, "dims": list(logits.shape),
+               "logits": np.round(logits.numpy().astype(np.float64), 6).ravel().tolist(), "sampler": cases},
+              open(path, "w"))
+
+
+if __name__ == "__main__":
+    main()

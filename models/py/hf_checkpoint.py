@@ -1,0 +1,161 @@
+"""Hugging Face checkpoints of Qwen3-family models (Qwen3, and dLLM's A2D conversions of it) <-> model.py.
+
+safetensors is a small format (an 8-byte little-endian header length, a JSON header of name -> dtype, shape and
+byte range, then the raw tensors), and Debian packages no reader for it, so this file reads and writes it itself.
+The weights are mapped by name onto the project's one Transformer, configured from config.json.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import struct
+
+import numpy as np
+import torch
+
+from model import ModelConfig, Transformer
+
+# safetensors dtype -> (torch dtype, bytes per element)
+DTYPES = {"F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
+          "I64": (torch.int64, 8), "I32": (torch.int32, 4)}
+NAMES = {v[0]: k for k, v in DTYPES.items()}
+
+
+def read_safetensors(path: str) -> dict[str, torch.Tensor]:
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        if n > 100_000_000:
+            raise ValueError(f"{path}: header of {n} bytes; not a safetensors file")
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] not in DTYPES:
+            raise ValueError(f"{path}: {name} has dtype {info['dtype']}; supported: {', '.join(DTYPES)}")
+        dtype, size = DTYPES[info["dtype"]]
+        start, end = info["data_offsets"]
+        count = int(np.prod(info["shape"])) if info["shape"] else 1
+        if end - start != count * size or end > len(data):
+            raise ValueError(f"{path}: {name}'s byte range [{start}, {end}) does not hold {info['shape']} {info['dtype']}")
+        out[name] = torch.frombuffer(bytearray(data[start:end]), dtype=dtype).reshape(info["shape"])
+    return out
+
+
+def write_safetensors(path: str, tensors: dict[str, torch.Tensor], metadata: dict | None = None):
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.contiguous()
+        raw = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    if metadata:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the format aligns the data to 8 bytes
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def config_from_qwen3(hf: dict, kind: str, block_size: int = 0) -> ModelConfig:
+    """config.json of Qwen3 (model_type qwen3, or dLLM's a2d-qwen3) -> ModelConfig for `kind` (ar, mdlm, bd3lm)."""
+    if hf.get("model_type") not in ("qwen3", "a2d-qwen3"):
+        raise ValueError(f"model_type {hf.get('model_type')!r}: this converter reads Qwen3 checkpoints (qwen3, a2d-qwen3)")
+    if hf.get("attention_bias"):
+        raise ValueError("attention_bias is true: Qwen3 has no attention biases and model.py has none")
+    if (hf.get("rope_scaling") or {}).get("rope_type", "default") not in ("default", None):
+        raise ValueError(f"rope_scaling {hf['rope_scaling']} is not supported (plain RoPE only)")
+    if hf.get("hidden_act", "silu") != "silu":
+        raise ValueError(f"hidden_act {hf['hidden_act']!r}: only SwiGLU (silu) is supported")
+    if kind == "bd3lm" and block_size < 1:
+        raise ValueError("bd3lm needs --block-size (dLLM's Qwen3 BD3LM uses 32)")
+    rope_theta = hf.get("rope_theta") or (hf.get("rope_parameters") or {}).get("rope_theta", 10000.0)
+    return ModelConfig(
+        vocab_size=hf["vocab_size"], context=hf.get("max_position_embeddings", 4096), dim=hf["hidden_size"],
+        n_layers=hf["num_hidden_layers"], n_heads=hf["num_attention_heads"],
+        n_kv_heads=hf.get("num_key_value_heads") or hf["num_attention_heads"], attn_head_dim=hf.get("head_dim") or 0,
+        hidden_dim=hf["intermediate_size"], norm_eps=hf.get("rms_norm_eps", 1e-6), rope_theta=float(rope_theta),
+        qk_norm=True, tie_embeddings=bool(hf.get("tie_word_embeddings", False)),
+        causal=kind == "ar", block_size=block_size if kind == "bd3lm" else 0,
+        block_align="prompt-end" if kind == "bd3lm" else "zero",
+    )
+
+
+# Qwen3's parameter names (transformers' Qwen3ForCausalLM) -> model.py's, per layer and for the rest
+LAYER_NAMES = {
+    "self_attn.q_proj.weight": "attn.wq.weight", "self_attn.k_proj.weight": "attn.wk.weight",
+    "self_attn.v_proj.weight": "attn.wv.weight", "self_attn.o_proj.weight": "attn.wo.weight",
+    "self_attn.q_norm.weight": "attn.q_norm.weight", "self_attn.k_norm.weight": "attn.k_norm.weight",
+    "input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "mlp_norm.weight",
+    "mlp.gate_proj.weight": "mlp.w_gate.weight", "mlp.up_proj.weight": "mlp.w_up.weight",
+    "mlp.down_proj.weight": "mlp.w_down.weight",
+}
+TOP_NAMES = {"model.embed_tokens.weight": "embed.weight", "model.norm.weight": "norm.weight", "lm_head.weight": "head.weight"}
+
+
+def to_project_name(name: str) -> str | None:
+    if name in TOP_NAMES:
+        return TOP_NAMES[name]
+    parts = name.split(".")
+    if len(parts) > 3 and parts[0] == "model" and parts[1] == "layers":
+        rest = ".".join(parts[3:])
+        if rest in LAYER_NAMES:
+            return f"blocks.{parts[2]}.{LAYER_NAMES[rest]}"
+    return None
+
+
+def read_weights(folder: str) -> dict[str, torch.Tensor]:
+    files = sorted(glob.glob(os.path.join(folder, "*.safetensors")))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no *.safetensors files")
+    weights = {}
+    for f in files:
+        weights.update(read_safetensors(f))
+    return weights
+
+
+def load_qwen3(folder: str, kind: str, block_size: int = 0) -> tuple[Transformer, dict]:
+    """(model in float32, config.json) from a Hugging Face folder; every weight must map and every parameter be set."""
+    with open(os.path.join(folder, "config.json")) as f:
+        hf = json.load(f)
+    cfg = config_from_qwen3(hf, kind, block_size)
+    model = Transformer(cfg)
+    state = model.state_dict()
+    loaded = {}
+    for name, tensor in read_weights(folder).items():
+        target = to_project_name(name)
+        if target is None:
+            raise ValueError(f"{folder}: weight {name} has no place in the model")
+        if target == "head.weight" and cfg.tie_embeddings:
+            continue  # a tied checkpoint may still store the head; the embedding is the head
+        if target not in state:
+            raise ValueError(f"{folder}: {name} -> {target} is not a parameter of this configuration")
+        if tuple(tensor.shape) != tuple(state[target].shape):
+            raise ValueError(f"{folder}: {name} is {tuple(tensor.shape)}, the model wants {tuple(state[target].shape)}")
+        loaded[target] = tensor.to(torch.float32)
+    missing = [n for n in state if n not in loaded]
+    if missing:
+        raise ValueError(f"{folder}: no weights for {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+    model.load_state_dict(loaded)
+    model.eval()
+    return model, hf
+
+
+def to_qwen3_state(model: Transformer) -> dict[str, torch.Tensor]:
+    """model.py's parameters under Qwen3's names (for the random checkpoints the tests make)."""
+    inverse_layer = {v: k for k, v in LAYER_NAMES.items()}
+    inverse_top = {v: k for k, v in TOP_NAMES.items()}
+    out = {}
+    for name, t in model.state_dict().items():
+        if name in inverse_top:
+            out[inverse_top[name]] = t
+            continue
+        _, i, rest = name.split(".", 2)
+        out[f"model.layers.{i}.{inverse_layer[rest]}"] = t
+    return out

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Small random checkpoints in the published Qwen3 / dLLM A2D layout, converted by `npm run export:hf` into a
+# stand-in hub: OUT/src/{ar,mdlm,bd3lm} (safetensors, as published), OUT/hub/<dtype>/ (the project's layout, each a
+# family with manifest.json: ar, mdlm, bd3lm) and OUT/golden/<dtype>-<kind>.json (reference logits and the dLLM
+# reference sampler's runs). OUT/hub/q8-external: the q8 family with every graph's weights in an external data
+# file, as graphs past 2 GB are written. Deterministic; about a minute.
+#   bash scripts/make-hf-random.sh OUT
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: make-hf-random.sh OUT}
+rm -rf "$out"
+bash scripts/py.sh models/py/make_random_hf.py --out "$out/src"
+convert() { # dtype kind hub-folder [extra args]
+  local dtype=$1 kind=$2 hub=$3
+  shift 3
+  bash scripts/py.sh models/py/export_hf.py --from "$out/src/$kind" --kind "$kind" --dtype "$dtype" --block-size 8 \
+    --out "$out/hub/$hub/$kind" --manifest "$out/hub/$hub/manifest.json" --family random-qwen3 "$@" 2>&1 |
+    grep -v -e 'Warning' -e 'bias.shape' -e '^ *$' || true
+}
+for dtype in fp32 fp16 q8 q4; do
+  for kind in ar mdlm bd3lm; do
+    convert "$dtype" "$kind" "$dtype" --golden "$out/golden/$dtype-$kind.json"
+  done
+done
+for kind in ar mdlm bd3lm; do convert q8 "$kind" q8-external --external-data always; done
+for kind in ar mdlm bd3lm; do
+  test -s "$out/hub/q8-external/$kind/onnx/model.onnx_data" || { echo "no external data for $kind"; exit 1; }
+done

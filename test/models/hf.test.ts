@@ -1,0 +1,167 @@
+// Published Qwen3 / dLLM A2D models as `npm run export:hf` converts them, on small random checkpoints written in the
+// published layout (scripts/make-hf-random.sh; HF_RANDOM_DIR names its output, `npm test` makes it): each kind and
+// weight dtype loads through the engine as the page loads it (manifest, tokenizer, external data), its graphs
+// reproduce PyTorch's logits for the same stored weights, and the project's sampler reproduces a Python port of the
+// dLLM library's own samplers token for token and step for step at temperature 0.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
+import { Engine } from '../../src/core/engine.ts';
+import { nodeReadFile } from '../../src/core/node-files.ts';
+import type { DiffusionOptions } from '../../src/core/options.ts';
+import { maxAbsDiff, ort, readJson } from '../helpers/fixture.ts';
+
+if (!process.env.HF_RANDOM_DIR) {
+  throw new Error('HF_RANDOM_DIR is not set: run `bash scripts/make-hf-random.sh DIR` and pass DIR (npm test does)');
+}
+const DIR = resolve(process.env.HF_RANDOM_DIR);
+
+interface SamplerCase {
+  prompt: number[];
+  max_new_tokens: number;
+  steps: number;
+  block_size: number;
+  sequence: number[];
+  trace: number[][];
+}
+interface Golden {
+  kind: 'ar' | 'mdlm' | 'bd3lm';
+  input_ids: number[][];
+  block_offset: number | null;
+  dims: [number, number, number];
+  logits: number[];
+  sampler: SamplerCase[];
+}
+
+const golden = (dtype: string, kind: string) => readJson<Golden>(join(DIR, 'golden', `${dtype}-${kind}.json`));
+
+/** Parity bound, absolute, on logits of order 10 (the random weights are wide so predictions are peaked). */
+const PARITY = 1e-3;
+
+/** dLLM's sampler as examples/a2d/{mdlm,bd3lm}/sample.py run it, in the project's options. */
+function dllmOptions(c: SamplerCase, block: boolean): Partial<DiffusionOptions> {
+  return {
+    genLength: c.max_new_tokens,
+    steps: c.steps,
+    ...(block ? {} : { blockLength: c.block_size }),
+    schedule: 'dllm',
+    temperature: 0,
+    stopAtEndOfText: false, // dLLM's MDLM runs every step; its BD3LM's early stop is compared as a prefix below
+    endOfTextAhead: null,
+  };
+}
+
+for (const dtype of ['fp32', 'fp16', 'q8', 'q4', 'q8-external']) {
+  describe(`converted random Qwen3 family, ${dtype} weights`, () => {
+    let engine: Engine;
+    const root = join(DIR, 'hub', dtype) + '/';
+    const goldenType = dtype === 'q8-external' ? 'q8' : dtype; // the same weights, stored outside the graphs
+    beforeAll(async () => {
+      engine = await Engine.load({ ort, root, readFile: nodeReadFile(root), backend: 'wasm' });
+    });
+    afterAll(() => engine?.release());
+
+    it('loads all three models with the chat template and the dLLM block alignment', () => {
+      expect(engine.info.chat).toBe(true);
+      expect(engine.info.converted).toBe(true);
+      expect(engine.info.blockSize).toBe(8);
+      expect(engine.block!.blockAlign).toBe('prompt-end');
+      expect(engine.diffusion.shiftedLogits).toBe(false);
+      const config = readJson(join(root, 'mdlm', 'config.json'));
+      expect(config.weights.dtype).toBe(goldenType);
+      expect(engine.tokenizer.decode(engine.tokenizer.encodeChat('Hi'))).toBe(
+        '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n',
+      );
+    });
+
+    it(`every graph reproduces PyTorch's logits (${PARITY})`, async () => {
+      const mdlm = golden(goldenType, 'mdlm');
+      const rows = mdlm.input_ids.map((r) => Int32Array.from(r));
+      const out = await engine.diffusion.forward(rows);
+      expect(maxAbsDiff(concat(out), mdlm.logits)).toBeLessThan(PARITY);
+      // the dual-cache graph's full pass is the same model
+      const { logits } = await engine.diffusion.forwardAndCache!(rows);
+      expect(maxAbsDiff(concat(logits.rows), mdlm.logits)).toBeLessThan(PARITY);
+
+      const bd3 = golden(goldenType, 'bd3lm');
+      const bRows = bd3.input_ids.map((r) => Int32Array.from(r));
+      expect(bd3.block_offset).toBe(3);
+      expect(maxAbsDiff(concat(await engine.block!.forward(bRows, 3)), bd3.logits)).toBeLessThan(PARITY);
+      const viaCache = await engine.block!.forwardBlock!(bRows, bRows[0].length, null, 0, 3);
+      expect(maxAbsDiff(concat(viaCache.rows), bd3.logits)).toBeLessThan(PARITY);
+      // another offset is another rule: the input is really used
+      expect(maxAbsDiff(concat(await engine.block!.forward(bRows, 0)), bd3.logits)).toBeGreaterThan(1e-2);
+
+      const ar = golden(goldenType, 'ar');
+      const arLogits = await Promise.all(ar.input_ids.map((r) => engine.ar.allLogits(r)));
+      expect(maxAbsDiff(concat(arLogits), ar.logits)).toBeLessThan(PARITY);
+    });
+
+    it('MDLM: the sampler reproduces the dLLM reference sampler token for token', async () => {
+      const cases = golden(goldenType, 'mdlm').sampler;
+      expect(cases.length).toBe(3);
+      for (const c of cases) {
+        const t = await generateDiffusion(engine.diffusion, c.prompt, dllmOptions(c, false));
+        expect(t.final).toEqual(c.sequence);
+        expect(t.steps.map((s) => s.commits.map((x) => x.pos))).toEqual(
+          c.trace.map((s) => [...s].sort((a, b) => a - b)),
+        );
+      }
+    });
+
+    it('BD3LM: the sampler (exact cache, and without it) reproduces the dLLM reference sampler', async () => {
+      const cases = golden(goldenType, 'bd3lm').sampler;
+      expect(cases.length).toBe(2);
+      for (const c of cases) {
+        for (const cache of ['prefix', 'off'] as const) {
+          const t = await generateDiffusion(engine.block!, c.prompt, { ...dllmOptions(c, true), cache });
+          // dLLM stops after the block where end-of-text appears: its sequence is a prefix of ours, its steps ours
+          expect(t.final.slice(0, c.sequence.length)).toEqual(c.sequence);
+          expect(t.steps.slice(0, c.trace.length).map((s) => s.commits.map((x) => x.pos))).toEqual(
+            c.trace.map((s) => [...s].sort((a, b) => a - b)),
+          );
+        }
+      }
+    });
+  });
+}
+
+describe('weight dtypes against float32', () => {
+  it('rounding moves the logits by a bounded amount (fp16 < q8 < q4)', () => {
+    const fp32 = golden('fp32', 'mdlm').logits;
+    const scale = Math.max(...fp32.map(Math.abs));
+    const error = Object.fromEntries(
+      ['fp16', 'q8', 'q4'].map((d) => [d, maxAbsDiff(golden(d, 'mdlm').logits, fp32) / scale]),
+    );
+    console.log(`max |logit - fp32 logit| / max |fp32 logit|: ${JSON.stringify(error)}`);
+    expect(error.fp16).toBeLessThan(error.q8);
+    expect(error.q8).toBeLessThan(error.q4);
+    expect(error.fp16).toBeLessThan(0.01);
+    expect(error.q8).toBeLessThan(0.05);
+    // 4 bits on these deliberately wide random weights (std 0.25, embedding 1.0) move logits a lot; real
+    // checkpoints' q4 error was not measured here (README)
+    expect(error.q4).toBeLessThan(1);
+  });
+
+  it('stored sizes shrink with the dtype, and the manifest lists every file with its size', () => {
+    const total = (d: string) => {
+      const m = readJson(join(DIR, 'hub', d, 'manifest.json'));
+      const files = m.pairs['random-qwen3'].files as Record<string, number>;
+      for (const [f, n] of Object.entries(files)) expect(readFileSync(join(DIR, 'hub', d, f)).length).toBe(n);
+      return Object.values(files).reduce((a, b) => a + b, 0);
+    };
+    const sizes = ['fp32', 'fp16', 'q8', 'q4'].map(total);
+    for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeLessThan(sizes[i - 1]);
+  });
+});
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
