@@ -19,6 +19,11 @@ for pair in models/pairs/*/; do
     test/models/block.test.ts
 done
 
+step "published models: random Qwen3 / dLLM A2D checkpoints converted by export:hf (parity, dLLM reference samplers)"
+export HF_RANDOM_DIR=test-results/hf-random # the e2e tests serve its hub/ as a stand-in for the Hugging Face hub
+bash scripts/make-hf-random.sh "$HF_RANDOM_DIR"
+npx vitest run test/models/hf.test.ts
+
 step "model pipeline smoke"
 bash scripts/pipeline-smoke.sh
 step "benchmark harness smoke (fixture pair; timings are not checked)"

@@ -262,7 +262,7 @@ def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, so
     open(os.path.join(out, "README.md"), "w").write("\n".join(lines) + "\n")
 
 
-def update_manifest(path: str, family: str, kind: str, out: str, files: dict, title: str):
+def update_manifest(path: str, family: str, kind: str, out: str, files: dict, title: str, dtype: str):
     manifest = json.load(open(path)) if os.path.exists(path) else {"default": family, "pairs": {}}
     base = os.path.dirname(os.path.abspath(path))
     folder = os.path.relpath(os.path.abspath(out), base)
@@ -272,6 +272,7 @@ def update_manifest(path: str, family: str, kind: str, out: str, files: dict, ti
     entry["files"] = {k: v for k, v in entry["files"].items() if not k.startswith(folder + "/")}
     entry["files"].update({f"{folder}/{f}": n for f, n in files.items()})
     entry["converted"] = True
+    entry["dtype"] = dtype
     entry.setdefault("genLength", 128)  # dLLM's max_new_tokens for these models
     json.dump(manifest, open(path, "w"), indent=2)
 
@@ -336,7 +337,8 @@ def main():
     files["config.json"] = os.path.getsize(os.path.join(args.out, "config.json"))
     write_card(args.out, model, hf, args.kind, args.dtype, source, args.licence, files)
     if args.manifest:
-        update_manifest(args.manifest, args.family, args.kind, args.out, files, f"{args.family} (converted, {args.dtype})")
+        update_manifest(args.manifest, args.family, args.kind, args.out, files, f"{args.family} (converted, {args.dtype})",
+                        args.dtype)
     if args.golden:
         write_golden(args.golden, model, args.kind, tok["mask_id"], tok["eos_id"])
     print(f"{args.kind} {args.dtype}: {args.src} -> {args.out} ({sum(files.values()) / 1e6:.2f} MB, "

@@ -24,6 +24,8 @@ export interface PairEntry {
   converted?: boolean;
   /** The pair cannot run without WebGPU (the page refuses to load it on WASM). */
   requires?: 'webgpu';
+  /** How converted weights are stored (export_hf.py --dtype); they are computed in float32 either way. */
+  dtype?: 'fp32' | 'fp16' | 'q8' | 'q4';
 }
 
 export interface Manifest {
@@ -50,6 +52,9 @@ export function parseManifest(json: unknown, source: string): Manifest {
         Object.entries(p.files).some(([f, n]) => typeof f !== 'string' || !(Number.isInteger(n) && n >= 0)))
     ) {
       throw new Error(`${source}: pair "${name}" has "files" that are not { path: bytes }`);
+    }
+    if (p.dtype !== undefined && !['fp32', 'fp16', 'q8', 'q4'].includes(p.dtype)) {
+      throw new Error(`${source}: pair "${name}" has dtype ${JSON.stringify(p.dtype)}; expected fp32, fp16, q8 or q4`);
     }
     if (p.requires !== undefined && p.requires !== 'webgpu') {
       throw new Error(`${source}: pair "${name}" requires ${JSON.stringify(p.requires)}; only "webgpu" is known`);

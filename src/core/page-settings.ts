@@ -19,7 +19,22 @@ export interface PairFacts {
   genLength: number;
   /** The denoiser has a cached graph, so Fast-dLLM's caches can run. */
   cachedGraph: boolean;
+  /** Published models converted by export_hf.py: their own recommended settings apply (CONVERTED_SETTINGS). */
+  converted?: boolean;
 }
+
+/**
+ * dLLM's settings for its A2D models (examples/a2d/{mdlm,bd3lm}/sample.py and chat.py): greedy, low-confidence
+ * remasking with its own schedule, blocks of 32, one token per step, no early end-of-text decision; the canvas is
+ * the manifest's length (128, its max_new_tokens), not the context (40,960 for Qwen3).
+ */
+export const CONVERTED_SETTINGS: Partial<DiffusionOptions> = {
+  temperature: 0,
+  schedule: 'dllm',
+  endOfTextAhead: null,
+  fillContext: false,
+};
+export const CONVERTED_BLOCK = 32;
 
 /**
  * The dual cache where the model has one: measured at these settings on both prompt sets of `npm run eval`
@@ -57,6 +72,9 @@ export function pageSettings(
     blockLength: defaultBlockLength(genLength),
     cache: pair.cachedGraph ? PAGE_CACHE : 'off',
     fillContext: given.genLength === undefined && PAGE_FILL_CONTEXT,
+    ...(pair.converted
+      ? { ...CONVERTED_SETTINGS, blockLength: genLength % CONVERTED_BLOCK ? genLength : CONVERTED_BLOCK }
+      : {}),
     ...given,
   });
   const ar = resolveArOptions({

@@ -14,7 +14,8 @@ import {
   type DiffusionOptions,
 } from '../core/options.ts';
 import { expandInfillMarkers, MAX_SPAN } from '../core/infill.ts';
-import { pageSettings } from '../core/page-settings.ts';
+import { CONVERTED_SETTINGS, pageSettings } from '../core/page-settings.ts';
+import { DEFAULT_HUB, resolveSource, type LoadPlan } from '../core/model-source.ts';
 import { parseTraceFile, stepAt, stepTimes, type ReplayTrace, type TimeAxis } from '../core/replay.ts';
 import type { Trace, TraceStart, TraceStep } from '../core/trace.ts';
 import type { DemoBackend, LoadPhase, Loaded, ModelKind } from '../worker/protocol.ts';
@@ -44,6 +45,17 @@ export class AppState {
 
   /** Pair asked for in the URL (the manifest's default when undefined). */
   pair = $state<string | undefined>(undefined);
+  /** Models from elsewhere: what the visitor typed (a URL or a Hugging Face id), its plan, and the loaded source. */
+  sourceInput = $state('');
+  plan = $state.raw<LoadPlan | null>(null);
+  planning = $state(false);
+  source = $state.raw<{ root: string; label: string } | null>(null);
+  /** Where Hugging Face ids are read from (?hub=, for a stand-in hub). */
+  hub = DEFAULT_HUB;
+  /** Chat models: the prompt is sent as the user's message through the model's chat template. */
+  chat = $state(true);
+  /** The settings a converted model's load put in place (restored to the page's when embedded models load). */
+  private convertedApplied = false;
   prompt = $state(DEFAULT_PROMPT);
   /** Every model of the pair by default: diffusion, block diffusion (when the pair has it) and AR. */
   mode = $state<Mode>('all');
@@ -153,13 +165,63 @@ export class AppState {
   backendPref: 'auto' | 'wasm' | 'webgpu' = 'auto';
   threads: number | undefined = undefined;
 
+  /** Resolves what the visitor typed and asks what loading it would take (sizes, cache, whether it can run here). */
+  async checkSource(input = this.sourceInput) {
+    this.error = null;
+    this.plan = null;
+    this.planning = true;
+    try {
+      const source = resolveSource(input, this.hub);
+      this.plan = await this.backend.plan(source, this.backendPref);
+    } catch (err) {
+      this.fail(err, undefined, false);
+    } finally {
+      this.planning = false;
+    }
+  }
+
+  /** Loads the checked models: downloads what the cache lacks, then races them like the embedded ones. */
+  async loadPlanned() {
+    const plan = this.plan;
+    if (!plan || plan.refusal) return;
+    this.source = { root: plan.root, label: plan.label };
+    await this.load(undefined);
+    if (this.source) this.plan = null; // loaded (a failed load went back to the embedded models)
+  }
+
+  /** Back to the models embedded in the page. */
+  async loadEmbedded(pair?: string) {
+    this.source = null;
+    this.plan = null;
+    await this.load(pair);
+  }
+
+  async forgetDownloads() {
+    try {
+      const freed = await this.backend.forget();
+      this.notice = `Forgot ${freed.files} downloaded file${freed.files === 1 ? '' : 's'} (${(freed.bytes / 1e6).toFixed(1)} MB freed).`;
+      if (this.plan) await this.checkSource(this.plan.label);
+    } catch (err) {
+      this.fail(err, undefined, false);
+    }
+  }
+
+  /** Startup: a link's models from elsewhere load straight away only when the cache holds all of them. */
+  async start() {
+    if (this.sourceInput) {
+      await this.checkSource();
+      if (this.plan && !this.plan.refusal && this.plan.toDownload === 0) return this.loadPlanned();
+    }
+    return this.load();
+  }
+
   async load(pair = this.pair) {
     this.status = 'loading';
     this.error = null;
     this.progress = {};
     try {
       this.loaded = await this.backend.load(
-        { pair, backend: this.backendPref, threads: this.threads },
+        { pair, backend: this.backendPref, threads: this.threads, ...(this.source ? { source: this.source } : {}) },
         {
           onProgress: (p) => (this.progress = { ...this.progress, [p.file]: p }),
           onPhase: (phase) => (this.phase = phase),
@@ -174,9 +236,34 @@ export class AppState {
         this.ar.fillContext = page.ar.fillContext;
       }
       if (!this.cacheChosen) this.diffusion.cache = page.diffusion.cache;
+      const converted = this.loaded.info.converted;
+      if (converted || this.convertedApplied) {
+        // a published model's own settings, and the page's back when embedded models return
+        const from = converted ? page.diffusion : DIFFUSION_DEFAULTS;
+        for (const key of Object.keys(CONVERTED_SETTINGS) as (keyof DiffusionOptions)[]) {
+          (this.diffusion as unknown as Record<string, unknown>)[key] = from[key];
+        }
+        if (!converted) this.diffusion.fillContext = page.diffusion.fillContext;
+        this.blockRule = converted ? 'fixed' : 'default';
+        this.setGenLength(page.diffusion.genLength, false);
+        if (converted) this.diffusion.blockLength = page.diffusion.blockLength;
+        this.ar.temperature = page.ar.temperature;
+        this.ar.fillContext = page.ar.fillContext;
+        this.convertedApplied = converted;
+      }
       this.status = 'ready';
     } catch (err) {
+      // the worker let go of the models it had: nothing is loaded until a load succeeds
+      this.loaded = null;
       this.fail(err);
+      if (this.source) {
+        // models from elsewhere that failed (network, refusal, a bad file): back to the embedded ones, the
+        // reason kept on screen and the plan with it, so nothing typed is lost
+        const error = this.error;
+        this.source = null;
+        await this.load();
+        this.error = error;
+      }
     }
   }
 
@@ -200,6 +287,7 @@ export class AppState {
           diffusion: $state.snapshot(this.diffusion),
           ar: $state.snapshot(this.ar),
           infillSpan: this.infillSpan,
+          chat: this.chat && Boolean(this.loaded?.info.chat),
         },
         {
           onStart: (model: ModelKind, s: TraceStart) => {
@@ -258,10 +346,10 @@ export class AppState {
     if (this.following) this.time = this.maxTime;
   }
 
-  private fail(err: unknown, during?: ModelKind) {
+  private fail(err: unknown, during?: ModelKind, settle = true) {
     const e = err as { name?: string; message?: string };
     this.error = { name: e.name ?? 'Error', message: (during ? `${during}: ` : '') + (e.message ?? String(err)) };
-    this.status = this.loaded ? 'ready' : 'error';
+    if (settle) this.status = this.loaded ? 'ready' : 'error';
   }
 
   cancel() {
@@ -364,19 +452,36 @@ export class AppState {
   }
 
   shareQuery(): string {
-    return toQuery({
-      pair: this.loaded?.info.pair ?? this.pair, // a reload or a shared link opens the same models
+    const query = toQuery({
+      // a reload or a shared link opens the same models
+      pair: this.source ? undefined : (this.loaded?.info.pair ?? this.pair),
       prompt: this.prompt,
       mode: this.mode,
       diffusion: $state.snapshot(this.diffusion),
       ar: $state.snapshot(this.ar),
     });
+    const extra = new URLSearchParams();
+    if (this.source) extra.set('model', this.source.label);
+    if (this.hub !== DEFAULT_HUB) extra.set('hub', this.hub);
+    return extra.size ? `${extra.toString()}&${query}` : query;
   }
 
   readQuery(search: string) {
     const { state, problems } = fromQuery(search);
     if (state.pair) this.pair = state.pair;
     const q = new URLSearchParams(search);
+    // models from elsewhere named by the link: checked (resolveSource validates) before anything is fetched
+    const hub = q.get('hub');
+    if (hub !== null) {
+      try {
+        resolveSource('a/b', hub);
+        this.hub = hub;
+      } catch (err) {
+        problems.push(`hub=${hub} in the URL ignored: ${(err as Error).message}`);
+      }
+    }
+    const model = q.get('model');
+    if (model !== null) this.sourceInput = model;
     const backend = q.get('backend');
     if (backend === 'wasm' || backend === 'webgpu') this.backendPref = backend;
     if (state.threads) this.threads = state.threads;

@@ -2,6 +2,8 @@
 // Replies to an older request (a superseded load or generation) are dropped.
 import type { DeviceBenchResult } from '../core/device-bench.ts';
 import type { EngineInfo, GenerateRequest, GenerateResult } from '../core/engine.ts';
+import type { LoadPlan } from '../core/model-source.ts';
+import type { Backend } from '../core/ort-models.ts';
 import type {
   DemoBackend,
   GenerateEvents,
@@ -93,6 +95,24 @@ export class WorkerClient implements DemoBackend {
       (reply, settle) => {
         if (reply.kind === 'bench-progress') onProgress?.(reply.what);
         else if (reply.kind === 'bench-done') settle(reply.result);
+      },
+    );
+  }
+
+  plan(source: { root: string; label: string }, backend: 'auto' | Backend = 'auto'): Promise<LoadPlan> {
+    return this.send<LoadPlan>(
+      (id) => ({ id, kind: 'plan', source, backend }),
+      (reply, settle) => {
+        if (reply.kind === 'plan-done') settle(reply.plan);
+      },
+    );
+  }
+
+  forget(): Promise<{ files: number; bytes: number }> {
+    return this.send<{ files: number; bytes: number }>(
+      (id) => ({ id, kind: 'forget' }),
+      (reply, settle) => {
+        if (reply.kind === 'forgotten') settle(reply.freed);
       },
     );
   }

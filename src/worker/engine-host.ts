@@ -1,8 +1,19 @@
 // The worker side of DemoBackend: owns the Engine, one generation (or benchmark) at a time, cancellable.
 import { runDeviceBench, type DeviceBenchResult } from '../core/device-bench.ts';
 import { Engine, type GenerateRequest, type GenerateResult, type ReadFile } from '../core/engine.ts';
-import type { OrtModule } from '../core/ort-models.ts';
+import { parseManifest } from '../core/manifest.ts';
+import { filesToLoad, planLoad, SourceError, type DeviceFacts, type LoadPlan } from '../core/model-source.ts';
+import { chooseBackend, type Backend, type OrtModule } from '../core/ort-models.ts';
 import type { DemoBackend, GenerateEvents, LoadEvents, LoadRequest, Loaded } from './protocol.ts';
+
+/** Where models from elsewhere are read and kept (the worker: Cache Storage; tests: anything). */
+export interface RemoteFiles {
+  read: ReadFile;
+  cached(urls: string[]): Promise<Set<string>>;
+  forget(): Promise<{ files: number; bytes: number }>;
+  /** navigator.deviceMemory, when the browser tells. */
+  deviceMemoryGB?: number;
+}
 
 export class EngineHost implements DemoBackend {
   private engine: Engine | null = null;
@@ -12,17 +23,53 @@ export class EngineHost implements DemoBackend {
     private readonly ort: OrtModule,
     private readonly root: string,
     private readonly readFile: ReadFile,
+    private readonly remote: RemoteFiles | null = null,
   ) {}
+
+  private remoteFiles(): RemoteFiles {
+    if (!this.remote) throw new SourceError('this runtime cannot load models from elsewhere');
+    return this.remote;
+  }
+
+  async plan(source: { root: string; label: string }, backend: 'auto' | Backend = 'auto'): Promise<LoadPlan> {
+    const remote = this.remoteFiles();
+    let manifest;
+    try {
+      const bytes = await remote.read(`${source.root}manifest.json`);
+      manifest = parseManifest(JSON.parse(new TextDecoder().decode(bytes)), `${source.root}manifest.json`);
+    } catch (err) {
+      throw new SourceError(
+        `could not read ${source.label}'s manifest.json (${(err as Error).message}): is it a model tree converted by npm run export:hf?`,
+      );
+    }
+    const pair = manifest.pairs[manifest.default];
+    const urls = pair ? Object.keys(filesToLoad(pair)).map((f) => source.root + f) : [];
+    const held = await remote.cached(urls);
+    const device: DeviceFacts = { backend: (await chooseBackend(backend)).backend };
+    if (remote.deviceMemoryGB !== undefined) device.deviceMemoryGB = remote.deviceMemoryGB;
+    return planLoad(manifest, source, undefined, (f) => held.has(source.root + f), device);
+  }
+
+  forget(): Promise<{ files: number; bytes: number }> {
+    return this.remoteFiles().forget();
+  }
 
   async load(request: LoadRequest, events: LoadEvents = {}): Promise<Loaded> {
     this.running?.abort();
     await this.engine?.release();
     this.engine = null;
+    const source = request.source;
+    if (source) {
+      // the plan's checks hold for a load asked for directly (a link) as for one the page showed first
+      const plan = await this.plan(source, request.backend ?? 'auto');
+      if (plan.refusal) throw new SourceError(plan.refusal);
+    }
+    const remote = source ? this.remoteFiles() : null;
     const engine = await Engine.load({
       ort: this.ort,
-      root: this.root,
-      readFile: this.readFile,
-      pair: request.pair,
+      root: source?.root ?? this.root,
+      readFile: remote ? (path, onProgress) => remote.read(source!.root + path, onProgress) : this.readFile,
+      pair: source ? undefined : request.pair,
       backend: request.backend ?? 'auto',
       onProgress: events.onProgress,
       onPhase: events.onPhase,

@@ -6,6 +6,7 @@ import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import { toErrorInfo } from '../core/errors.ts';
 import { EngineHost } from './engine-host.ts';
 import { fetchWithProgress } from './fetch-progress.ts';
+import { cachedFile, cachedUrls, forgetModels } from './model-cache.ts';
 import type { Reply, Request } from './protocol.ts';
 
 // The runtime's own files come from this app, never from a CDN.
@@ -17,7 +18,13 @@ ort.env.logLevel = 'error'; // node-placement warnings are expected (shape ops s
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
 const MODELS = '/models/';
-const host = new EngineHost(ort, MODELS, (path, onProgress) => fetchWithProgress(MODELS + path, onProgress));
+const memory = (navigator as { deviceMemory?: number }).deviceMemory;
+const host = new EngineHost(ort, MODELS, (path, onProgress) => fetchWithProgress(MODELS + path, onProgress), {
+  read: cachedFile,
+  cached: cachedUrls,
+  forget: forgetModels,
+  ...(typeof memory === 'number' ? { deviceMemoryGB: memory } : {}),
+});
 const post = (reply: Reply) => self.postMessage(reply);
 
 self.onmessage = async (event: MessageEvent<Request>) => {
@@ -43,6 +50,12 @@ self.onmessage = async (event: MessageEvent<Request>) => {
       }
       case 'cancel':
         host.cancel();
+        break;
+      case 'plan':
+        post({ id: req.id, kind: 'plan-done', plan: await host.plan(req.source, req.backend) });
+        break;
+      case 'forget':
+        post({ id: req.id, kind: 'forgotten', freed: await host.forget() });
         break;
       case 'bench': {
         const result = await host.bench((what) => post({ id: req.id, kind: 'bench-progress', what }));

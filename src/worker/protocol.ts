@@ -4,11 +4,17 @@ import type { DeviceBenchResult } from '../core/device-bench.ts';
 import type { EngineInfo, GenerateRequest, GenerateResult, LoadProgress, ModelKind } from '../core/engine.ts';
 import type { ErrorInfo } from '../core/errors.ts';
 import type { Manifest } from '../core/manifest.ts';
+import type { LoadPlan } from '../core/model-source.ts';
 import type { Backend } from '../core/ort-models.ts';
 import type { TraceStart, TraceStep } from '../core/trace.ts';
 
 export interface LoadRequest {
   pair?: string;
+  /**
+   * Models from elsewhere: the root of a model tree (resolveSource) whose files are downloaded into the browser's
+   * cache, or read from it. The embedded models when absent.
+   */
+  source?: { root: string; label: string };
   backend?: 'auto' | Backend;
   /** WASM threads (needs cross-origin isolation); only the first load of a worker can set it. */
   threads?: number;
@@ -31,7 +37,9 @@ export type Request =
   | { id: number; kind: 'load'; load: LoadRequest }
   | { id: number; kind: 'generate'; request: GenerateRequest }
   | { id: number; kind: 'cancel' }
-  | { id: number; kind: 'bench' };
+  | { id: number; kind: 'bench' }
+  | { id: number; kind: 'plan'; source: { root: string; label: string }; backend?: 'auto' | Backend }
+  | { id: number; kind: 'forget' };
 
 export type Reply =
   | { id: number; kind: 'progress'; progress: LoadProgress }
@@ -42,6 +50,8 @@ export type Reply =
   | { id: number; kind: 'done'; result: GenerateResult }
   | { id: number; kind: 'bench-progress'; what: string }
   | { id: number; kind: 'bench-done'; result: DeviceBenchResult }
+  | { id: number; kind: 'plan-done'; plan: LoadPlan }
+  | { id: number; kind: 'forgotten'; freed: { files: number; bytes: number } }
   | { id: number; kind: 'error'; error: ErrorInfo };
 
 /** Callbacks for what streams in while a request runs. */
@@ -63,4 +73,8 @@ export interface DemoBackend {
   cancel(): void;
   /** A short benchmark of this device (see core/device-bench.ts). */
   bench(onProgress?: (what: string) => void): Promise<DeviceBenchResult>;
+  /** What loading models from `source` would download (sizes, what is cached) and whether they can run here. */
+  plan(source: { root: string; label: string }, backend?: 'auto' | Backend): Promise<LoadPlan>;
+  /** Deletes every downloaded model file from the browser's cache. */
+  forget(): Promise<{ files: number; bytes: number }>;
 }

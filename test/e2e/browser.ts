@@ -105,7 +105,7 @@ export async function startStaticHost(dir = 'dist'): Promise<{ url: string; stop
 
 /** Presses Generate on a loaded page and resolves once every model's run is done. */
 export async function generateAll(page: Page, timeout = 120_000): Promise<void> {
-  await page.click('button[type=submit]');
+  await page.click('form.prompt button[type=submit]');
   await page.waitForFunction(
     () => {
       const d = (globalThis as any).demo;

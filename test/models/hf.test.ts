@@ -139,9 +139,9 @@ describe('weight dtypes against float32', () => {
     expect(error.q8).toBeLessThan(error.q4);
     expect(error.fp16).toBeLessThan(0.01);
     expect(error.q8).toBeLessThan(0.05);
-    // 4 bits on these deliberately wide random weights (std 0.25, embedding 1.0) move logits a lot; real
-    // checkpoints' q4 error was not measured here (README)
-    expect(error.q4).toBeLessThan(1);
+    // 4 bits on random weights (std 0.1, embedding 1.0) move logits by ~0.18 of their range; real checkpoints'
+    // q4 error was not measured here (README)
+    expect(error.q4).toBeLessThan(0.3);
   });
 
   it('stored sizes shrink with the dtype, and the manifest lists every file with its size', () => {
