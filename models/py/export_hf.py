@@ -6,12 +6,14 @@
 --from: a folder with config.json, *.safetensors, tokenizer.json, tokenizer_config.json (a chat template there or in
 chat_template.jinja). Hub ids are not fetched here (no network on the build machines): download first, e.g.
 `huggingface-cli download dllm-hub/Qwen3-0.6B-diffusion-mdlm-v0.1 --local-dir DIR`.
-Kinds: ar = Qwen3 as is (causal, the transformers.js KV layout); mdlm = dLLM's A2D masked diffusion (bidirectional,
-unshifted logits, with the dual-cache graph); bd3lm = dLLM's A2D block diffusion (block-causal, unshifted logits,
-blocks aligned at the prompt's end, with the exact block cache graph).
+Kinds: ar = Qwen3 as is (causal, the transformers.js KV layout, onnx/model.onnx); mdlm = dLLM's A2D masked diffusion
+(bidirectional, unshifted logits) and bd3lm = dLLM's A2D block diffusion (block-causal, unshifted logits, blocks aligned
+at the prompt's end), each as one graph, onnx/model_cached.onnx, in the layouts of this project's dual cache and exact
+block cache; with an empty cache it runs whole sequences, so no second graph is written (config: diffusion.graphs).
 --dtype: the weights' storage. fp32 as trained; fp16 halves; q8 = int8 per row (output channel) with a float scale;
 q4 = 4 bits in blocks of 32 along the input with a float scale per block. Compute stays float32: the graph turns the
-stored weights back into float32 with standard ONNX operators (Cast, Mul), so every backend runs it.
+stored weights back into float32 with standard ONNX operators (Cast, Mul), so every backend runs it; the page keeps
+them compressed in memory and rebuilds each when used (ort-models.ts createSession).
 Graphs whose weights pass 2 GB keep them in one external file beside the graph (`model.onnx_data`), as ONNX's
 protobuf cannot hold more.
 --manifest PATH --family NAME: add this folder to a family's manifest.json (the embedded pairs' format, with the
@@ -304,13 +306,16 @@ def main():
     write_config(args.out, model, hf, args.kind, tok, args.dtype, source, {})
     tmp = tempfile.mkdtemp()
     try:
-        graphs = ["onnx/model.onnx"] + ([] if args.kind == "ar" else ["onnx/model_cached.onnx"])
+        # one graph per model: a denoiser's cached graph also runs whole sequences (an empty cache), so a second
+        # whole-sequence graph would double the download and the memory of a 0.6B model for nothing
+        graphs = ["onnx/model.onnx"] if args.kind == "ar" else ["onnx/model_cached.onnx"]
         work = Transformer(model.cfg)
         work.load_state_dict(model.state_dict())
         work.eval()
         tmp_main = os.path.join(tmp, "main", "model.onnx")
         os.makedirs(os.path.dirname(tmp_main))
-        export(work, tmp_main)
+        if args.kind == "ar":
+            export(work, tmp_main)
         tmp_cached = os.path.join(tmp, "cached", "model_cached.onnx")
         if args.kind != "ar":
             os.makedirs(os.path.dirname(tmp_cached))
@@ -326,6 +331,7 @@ def main():
     config = json.load(open(os.path.join(args.out, "config.json")))
     if args.kind != "ar":
         config["diffusion"]["cache"] = cache_config(args.kind == "bd3lm")
+        config["diffusion"]["graphs"] = "cached-only"
     files = {}
     for root, _, names in os.walk(args.out):
         for name in names:

@@ -15,6 +15,7 @@ import {
   parseModelConfig,
   type Backend,
   type BackendChoice,
+  type ModelConfig,
   type OrtModule,
 } from './ort-models.ts';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
@@ -136,16 +137,20 @@ export class Engine {
       readFile(path, (loaded, total) => opts.onProgress?.({ file: path, loaded, total })).catch((err) => {
         throw new ModelLoadError(`${root}${path}`, err);
       });
-    const load = async (folder: string, graph = 'onnx/model.onnx') => {
+    const load = async (folder: string, graph = 'onnx/model.onnx', compressed = false) => {
       const path = `${folder}/${graph}`;
       const bytes = await read(path);
       // weights past 2 GB live in one file beside the graph (export_hf.py), named as the graph refers to it
       const external = pair.files && Object.hasOwn(pair.files, `${path}_data`) ? `${path}_data` : null;
       const externalData = external ? [{ path: external.split('/').pop()!, data: await read(external) }] : [];
-      return createSession(ort, bytes, `${root}${path}`, backend.backend, externalData);
+      return createSession(ort, bytes, `${root}${path}`, backend.backend, externalData, compressed);
     };
-    const [diffSession, arSession] = [await load(pair.diffusion), await load(pair.ar)];
-    const windowSession = diffConfig.cached_graph ? await load(pair.diffusion, diffConfig.cached_graph) : null;
+    const compressed = (c: ModelConfig) => c.weights_dtype !== 'fp32';
+    const diffSession = diffConfig.cached_only ? null : await load(pair.diffusion, undefined, compressed(diffConfig));
+    const arSession = await load(pair.ar, undefined, compressed(arConfig));
+    const windowSession = diffConfig.cached_graph
+      ? await load(pair.diffusion, diffConfig.cached_graph, compressed(diffConfig))
+      : null;
     const diffusion = new OrtDenoiser(ort, diffSession, diffConfig, `${pairName}/diffusion`, undefined, windowSession);
     const ar = new OrtCausalLM(ort, arSession, arConfig, `${pairName}/ar`);
     let block: OrtDenoiser | null = null;
@@ -158,7 +163,10 @@ export class Engine {
           new Error('not a block-diffusion model (no diffusion.block_size and cache graph)'),
         );
       }
-      const sessions = [await load(pair.block), await load(pair.block, blockConfig.cached_graph)];
+      const sessions = [
+        blockConfig.cached_only ? null : await load(pair.block, undefined, compressed(blockConfig)),
+        await load(pair.block, blockConfig.cached_graph, compressed(blockConfig)),
+      ];
       block = new OrtDenoiser(ort, sessions[0], blockConfig, `${pairName}/block`, undefined, sessions[1]);
     }
     for (const [model, folder] of [

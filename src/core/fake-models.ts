@@ -11,6 +11,8 @@ export interface ForwardCall {
   pass?: 'cache' | { from: number; to: number };
   /** Block fakes: how many of the window's positions entered the cache. */
   keep?: number;
+  /** Block fakes: the block offset the call was given (blockOffsetFor). */
+  offset?: number;
 }
 
 /** Logits for one sequence: row-major (seq * vocab). */
@@ -30,9 +32,13 @@ export class FakeDenoiser implements Denoiser {
     readonly contextLength = 1024,
   ) {}
 
-  async forward(sequences: Int32Array[]): Promise<Float32Array[]> {
+  async forward(sequences: Int32Array[], blockOffset?: number): Promise<Float32Array[]> {
     const call = this.calls.length;
-    this.calls.push({ sequences: sequences.map((s) => Array.from(s)), call });
+    this.calls.push({
+      sequences: sequences.map((s) => Array.from(s)),
+      call,
+      ...(blockOffset ? { offset: blockOffset } : {}),
+    });
     return sequences.map((s, i) => this.script(s, call, i));
   }
 }
@@ -130,6 +136,8 @@ export type ScriptedBlockLogits = (visible: Int32Array, call: number, batchIndex
  */
 export class FakeBlockDenoiser extends FakeDenoiser {
   override readonly name = 'fake-block';
+  /** Set by tests of models whose blocks begin at the prompt's end (dLLM's BD3LM). */
+  blockAlign: 'zero' | 'prompt-end' = 'zero';
 
   constructor(
     vocabSize: number,
@@ -149,7 +157,7 @@ export class FakeBlockDenoiser extends FakeDenoiser {
     );
   }
 
-  async forwardBlock(sequences: Int32Array[], to: number, cache: KvCache | null, keep: number) {
+  async forwardBlock(sequences: Int32Array[], to: number, cache: KvCache | null, keep: number, blockOffset = 0) {
     const cached = (cache as FakeDenoiserCache | null)?.sequences ?? sequences.map(() => new Int32Array(0));
     const from = cached[0].length;
     const call = this.calls.length;
@@ -157,7 +165,13 @@ export class FakeBlockDenoiser extends FakeDenoiser {
       if (s.subarray(0, from).some((id, p) => id !== cached[i][p])) throw new Error('the block cache went stale');
       return s.slice(0, to);
     });
-    this.calls.push({ sequences: visible.map((s) => Array.from(s)), call, pass: { from, to }, keep });
+    this.calls.push({
+      sequences: visible.map((s) => Array.from(s)),
+      call,
+      pass: { from, to },
+      keep,
+      ...(blockOffset ? { offset: blockOffset } : {}),
+    });
     const V = this.vocabSize;
     const rows = visible.map((s, i) => {
       const predictions = this.blockScript(s, call, i);

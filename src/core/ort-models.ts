@@ -47,6 +47,13 @@ export interface ModelConfig {
   block_size: number;
   /** From `diffusion.block_align`: where a block model's blocks begin ('zero' when absent). */
   block_align: BlockAlign;
+  /**
+   * From `diffusion.graphs` "cached-only": the folder has no onnx/model.onnx; the cached graph runs whole sequences
+   * too (an empty cache), so the model is downloaded and held once (export_hf.py).
+   */
+  cached_only: boolean;
+  /** From `weights.dtype` (export_hf.py): how the graph stores its weights; 'fp32' when absent. */
+  weights_dtype: string;
 }
 
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
@@ -96,10 +103,17 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
       new Error(`diffusion.block_align must be "zero" or "prompt-end", got ${JSON.stringify(align)}`),
     );
   }
+  const cachedOnly = diffusion?.graphs === 'cached-only';
+  if (cachedOnly && (typeof cache?.graph !== 'string' || diffusion?.shift_logits_in_graph === true)) {
+    throw new ModelLoadError(file, new Error('diffusion.graphs "cached-only" needs an unshifted cached graph'));
+  }
+  const weights = c.weights as Record<string, unknown> | undefined;
   return {
     ...(c as unknown as ModelConfig),
     block_size: (block as number | undefined) ?? 0,
     block_align: align,
+    cached_only: cachedOnly,
+    weights_dtype: typeof weights?.dtype === 'string' ? weights.dtype : 'fp32',
     is_causal: c.is_causal !== false,
     shifted_logits: diffusion?.shift_logits_in_graph === true,
     cached_graph: typeof cache?.graph === 'string' ? cache.graph : null,
@@ -118,6 +132,7 @@ export async function createSession(
   file: string,
   backend: Backend,
   externalData: ExternalData[] = [],
+  compressedWeights = false,
 ): Promise<Ort.InferenceSession> {
   try {
     // onnxruntime-node (used by the benchmark to match transformers.js in Node) calls its CPU provider 'cpu'.
@@ -126,6 +141,10 @@ export async function createSession(
       executionProviders: [native ? 'cpu' : backend],
       graphOptimizationLevel: 'all',
       ...(externalData.length ? { externalData } : {}),
+      // Weights stored as fp16/q8/q4 (export_hf.py) are rebuilt as float32 by nodes of the graph. Folded at load,
+      // they would all be held as float32 and more (measured, a 32M-parameter q4 model: 1.8 GB resident instead of
+      // 0.45 GB): kept as nodes, each is rebuilt when used, at some speed (README).
+      ...(compressedWeights ? { extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } } } : {}),
     });
   } catch (err) {
     throw new ModelLoadError(file, err);
@@ -166,12 +185,14 @@ export class OrtDenoiser implements Denoiser {
   /** `windowSession`: the cached graph (config.json diffusion.cache), which enables Fast-dLLM's caches. */
   constructor(
     private readonly ort: OrtModule,
-    private readonly session: Ort.InferenceSession,
+    /** The whole-sequence graph; null for a cached-only model (its cached graph runs whole sequences). */
+    private readonly session: Ort.InferenceSession | null,
     private readonly config: ModelConfig,
     readonly name: string,
     private readonly lock: RunLock = deviceLock,
     private readonly windowSession: Ort.InferenceSession | null = null,
   ) {
+    if (!session && !windowSession) throw new ModelLoadError(name, new Error('a denoiser needs at least one graph'));
     this.vocabSize = config.vocab_size;
     this.maskId = config.mask_token_id;
     this.endOfTextId = config.eos_token_id;
@@ -370,14 +391,20 @@ export class OrtDenoiser implements Denoiser {
   }
 
   async forward(sequences: Int32Array[], blockOffset = 0): Promise<Float32Array[]> {
+    if (!this.session) {
+      // the cached graph with nothing cached: the same model over the whole sequence (unshifted: parseModelConfig)
+      if (this.blockSize) return (await this.blockPass(sequences, sequences[0].length, null, 0, blockOffset)).rows;
+      return (await this.runWindow(sequences, 0, sequences[0].length, null, 0)).logits;
+    }
+    const session = this.session;
     const b = sequences.length;
     const s = sequences[0].length;
     const flat = new Int32Array(b * s);
     sequences.forEach((seq, i) => flat.set(seq, i * s));
-    const feeds = { input_ids: int64(this.ort, flat, [b, s]), ...this.offsetFeed(this.session, blockOffset) };
+    const feeds = { input_ids: int64(this.ort, flat, [b, s]), ...this.offsetFeed(session, blockOffset) };
     let out: Ort.InferenceSession.OnnxValueMapType;
     try {
-      out = await this.lock.run(() => this.session.run(feeds));
+      out = await this.lock.run(() => session.run(feeds));
     } catch (err) {
       throw new ModelRunError(this.name, err);
     } finally {
@@ -395,7 +422,7 @@ export class OrtDenoiser implements Denoiser {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await this.session?.release();
     await this.windowSession?.release();
   }
 }

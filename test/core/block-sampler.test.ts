@@ -151,3 +151,41 @@ describe('block diffusion with its exact cache', () => {
     expect((t.options as DiffusionOptions).blockLength).toBe(4);
   });
 });
+
+describe("blocks aligned at the prompt's end (dLLM's BD3LM)", () => {
+  it('the first generated position begins a block; the model is told the offset at every pass', async () => {
+    const model = new FakeBlockDenoiser(V, 4, rising);
+    model.blockAlign = 'prompt-end';
+    const t = await generateDiffusion(model, PROMPT, { ...greedy, cache: 'dual' });
+    // six prompt tokens, offset 2 (the padding to whole blocks): blocks [6, 10), [10, 14), right to left inside each
+    expect(commitsPerStep(t)).toEqual([[9], [8], [7], [6], [13], [12], [11], [10]]);
+    expect(windows(model)).toEqual([
+      [0, 10, 6],
+      [6, 10, 0],
+      [6, 10, 0],
+      [6, 10, 0],
+      [6, 14, 4],
+      [10, 14, 0],
+      [10, 14, 0],
+      [10, 14, 0],
+    ]);
+    expect(model.calls.every((c) => c.offset === 2)).toBe(true);
+    // and without the cache, the whole sequence to the block's end, with the same offset
+    const plain = new FakeBlockDenoiser(V, 4, rising);
+    plain.blockAlign = 'prompt-end';
+    const off = await generateDiffusion(plain, PROMPT, { ...greedy, cache: 'off' });
+    expect(off.final).toEqual(t.final);
+    expect(plain.calls.map((c) => [c.sequences[0].length, c.offset])).toEqual([
+      ...Array(4).fill([10, 2]),
+      ...Array(4).fill([14, 2]),
+    ]);
+  });
+
+  it('a prompt of whole blocks has offset 0', async () => {
+    const model = new FakeBlockDenoiser(V, 3, rising);
+    model.blockAlign = 'prompt-end';
+    await generateDiffusion(model, PROMPT, { ...greedy, genLength: 6, steps: 6, cache: 'dual' });
+    expect(windows(model)[0]).toEqual([0, 9, 6]);
+    expect(model.calls.every((c) => c.offset === undefined)).toBe(true);
+  });
+});

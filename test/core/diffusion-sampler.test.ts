@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { dreamTransferCount, factorCount, generateDiffusion, transferCount } from '../../src/core/diffusion-sampler.ts';
+import {
+  dllmTransferCounts,
+  dreamTransferCount,
+  factorCount,
+  generateDiffusion,
+  transferCount,
+} from '../../src/core/diffusion-sampler.ts';
 import { generateAr } from '../../src/core/ar-sampler.ts';
 import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
 import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions } from '../../src/core/options.ts';
@@ -699,5 +705,35 @@ describe('the canvas to the context end (fillContext)', () => {
     const t = await generateAr(ar, PROMPT, { fillContext: true, maxNewTokens: 4, temperature: 0 });
     expect(t.final.length).toBe(10);
     expect(t.options).toMatchObject({ maxNewTokens: 8 });
+  });
+});
+
+describe("dLLM's schedule (its get_num_transfer_tokens, linear)", () => {
+  it('rounds half to even on what is left and drops steps that commit nothing', () => {
+    expect(dllmTransferCounts(8, 3)).toEqual([3, 2, 3]); // round(8/3) = 3; round(2.5) = 2; 3
+    expect(dllmTransferCounts(32, 32)).toEqual(Array(32).fill(1));
+    expect(dllmTransferCounts(32, 16)).toEqual(Array(16).fill(2));
+    expect(dllmTransferCounts(8, 16)).toEqual(Array(8).fill(1)); // round(0.5) = 0 at the first step: dropped
+    expect(dllmTransferCounts(5, 2)).toEqual([2, 3]); // round(2.5) = 2
+    expect(dllmTransferCounts(0, 4)).toEqual([]);
+  });
+
+  it('drives the sampler: the same canvas commits [3, 2, 3] where LLaDA commits [3, 3, 2]', async () => {
+    const run = async (schedule: 'dllm' | 'llada') => {
+      const beliefs: Record<number, number> = {};
+      for (let p = 2; p < 10; p++) beliefs[p] = 0.5 + 0.04 * p; // later positions surer
+      const t = await generateDiffusion(fixedBeliefs(beliefs), [2, 3], {
+        genLength: 8,
+        steps: 3,
+        blockLength: 8,
+        schedule,
+        temperature: 0,
+        endOfTextAhead: null,
+        stopAtEndOfText: false,
+      });
+      return t.steps.map((s) => s.commits.length);
+    };
+    expect(await run('dllm')).toEqual([3, 2, 3]);
+    expect(await run('llada')).toEqual([3, 3, 2]);
   });
 });

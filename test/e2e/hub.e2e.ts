@@ -114,8 +114,8 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   // sizes before anything heavy is fetched: only the manifest so far
   expect(hub.served).toEqual(['manifest.json']);
   const plan = await page.evaluate(() => (globalThis as any).demo.plan);
-  // what the engine reads: 3 configs, 1 tokenizer (2 files), 5 graphs
-  expect(plan.files.length).toBe(10);
+  // what the engine reads: 3 configs, 1 tokenizer (2 files), 3 graphs (one per model)
+  expect(plan.files.length).toBe(8);
   expect(plan.toDownload).toBe(plan.total);
   expect(await page.getByTestId('to-download').textContent()).toMatch(/MB/);
   await page.getByTestId('load-planned').click();
@@ -141,7 +141,7 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   expect(imStart).toBeGreaterThan(0);
   expect(first.ar.slice(0, promptLength)).toContain(imStart);
   const downloads = hub.served.length;
-  expect(downloads).toBe(1 + 10); // the manifest, then each file once
+  expect(downloads).toBe(1 + 8); // the manifest, then each file once
 
   // reload with the hub gone: the link names the model, the cache has every file, so it loads straight away
   await hub.stop();
@@ -156,7 +156,7 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
 
   // forget: the cache is emptied, and the stopped hub cannot be read again
   await page.getByRole('button', { name: 'Forget downloaded models' }).click();
-  await page.waitForFunction(() => /Forgot 11 downloaded files/.test((globalThis as any).demo.notice ?? ''));
+  await page.waitForFunction(() => /Forgot 9 downloaded files/.test((globalThis as any).demo.notice ?? ''));
   expect(await page.evaluate(async () => (await caches.keys()).length)).toBe(0);
   await page.fill('#model-source', ID);
   await page.getByRole('button', { name: 'Check' }).click();
