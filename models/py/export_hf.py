@@ -4,8 +4,8 @@
       [--manifest PATH --family NAME] [--external-data auto|always|never] [--golden FILE]
 
 --from: a folder with config.json, *.safetensors, tokenizer.json, tokenizer_config.json (a chat template there or in
-chat_template.jinja). Hub ids are not fetched here (no network on the build machines): download first, e.g.
-`huggingface-cli download dllm-hub/Qwen3-0.6B-diffusion-mdlm-v0.1 --local-dir DIR`.
+chat_template.jinja), or a Hugging Face id (owner/name): its files are downloaded from --hub (https://huggingface.co)
+at --revision (main) into --download-dir first (kept: a second conversion reads them from there).
 Kinds: ar = Qwen3 as is (causal, the transformers.js KV layout, onnx/model.onnx); mdlm = dLLM's A2D masked diffusion
 (bidirectional, unshifted logits) and bd3lm = dLLM's A2D block diffusion (block-causal, unshifted logits, blocks aligned
 at the prompt's end), each as one graph, onnx/model_cached.onnx, in the layouts of this project's dual cache and exact
@@ -182,6 +182,55 @@ def finish_graph(path: str, model: Transformer, stored: dict, dtype: str, extern
         onnx.checker.check_model(proto)
 
 
+# ---- a checkpoint from the hub ----
+
+HUB_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json"]
+OPTIONAL_HUB_FILES = ["generation_config.json", "chat_template.jinja", "model.safetensors.index.json"]
+
+
+def download_checkpoint(repo: str, hub: str, revision: str, dest: str) -> str:
+    """The files export_hf reads, from hub/repo/resolve/revision/, into dest (skipping those already there)."""
+    import urllib.error
+    import urllib.request
+
+    os.makedirs(dest, exist_ok=True)
+
+    def fetch(name: str, required: bool) -> bool:
+        path = os.path.join(dest, name)
+        if os.path.exists(path):
+            return True
+        url = f"{hub.rstrip('/')}/{repo}/resolve/{revision}/{name}"
+        try:
+            with urllib.request.urlopen(url) as response, open(path + ".part", "wb") as f:
+                shutil.copyfileobj(response, f, length=1 << 22)
+        except urllib.error.HTTPError as err:
+            if err.code == 404 and not required:
+                return False
+            raise SystemExit(f"could not download {url}: HTTP {err.code} (a private or gated repository needs a token: "
+                             "download it yourself and pass the folder)")
+        except urllib.error.URLError as err:
+            raise SystemExit(f"could not download {url}: {err.reason}")
+        os.replace(path + ".part", path)  # whole files only: an interrupted download is fetched again
+        print(f"downloaded {name} ({os.path.getsize(path) / 1e6:.1f} MB)")
+        return True
+
+    for name in HUB_FILES:
+        fetch(name, True)
+    for name in OPTIONAL_HUB_FILES:
+        fetch(name, False)
+    index = os.path.join(dest, "model.safetensors.index.json")
+    shards = sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index) else ["model.safetensors"]
+    for shard in shards:
+        fetch(shard, True)
+    return dest
+
+
+def is_hub_id(text: str) -> bool:
+    parts = text.split("/")
+    return (len(parts) == 2 and all(parts) and ".." not in text and not os.path.exists(text)
+            and all(c.isalnum() or c in "-_." for c in text.replace("/", "")))
+
+
 # ---- tokenizer, config, card, manifest ----
 
 def copy_tokenizer(src: str, out: str) -> dict:
@@ -264,7 +313,12 @@ def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, so
     open(os.path.join(out, "README.md"), "w").write("\n".join(lines) + "\n")
 
 
-def update_manifest(path: str, family: str, kind: str, out: str, files: dict, title: str, dtype: str):
+# Past this many parameters a model needs WebGPU: on WASM a 0.6B model's pass takes seconds (README)
+WEBGPU_ONLY_PARAMETERS = 100_000_000
+
+
+def update_manifest(path: str, family: str, kind: str, out: str, files: dict, title: str, dtype: str,
+                    parameters: int):
     manifest = json.load(open(path)) if os.path.exists(path) else {"default": family, "pairs": {}}
     base = os.path.dirname(os.path.abspath(path))
     folder = os.path.relpath(os.path.abspath(out), base)
@@ -275,6 +329,8 @@ def update_manifest(path: str, family: str, kind: str, out: str, files: dict, ti
     entry["files"].update({f"{folder}/{f}": n for f, n in files.items()})
     entry["converted"] = True
     entry["dtype"] = dtype
+    if parameters > WEBGPU_ONLY_PARAMETERS:
+        entry["requires"] = "webgpu"
     entry.setdefault("genLength", 128)  # dLLM's max_new_tokens for these models
     json.dump(manifest, open(path, "w"), indent=2)
 
@@ -291,9 +347,16 @@ def main():
     p.add_argument("--family", default=None)
     p.add_argument("--licence", default="apache-2.0", help="the source checkpoint's licence (Qwen3 and dLLM: apache-2.0)")
     p.add_argument("--golden", default=None, help="write reference logits of fixed inputs (the parity test's)")
+    p.add_argument("--hub", default="https://huggingface.co", help="where a Hugging Face id is downloaded from")
+    p.add_argument("--revision", default="main")
+    p.add_argument("--download-dir", default=os.path.join("models", "work", "hf"),
+                   help="where a hub id's files are kept (one folder per id)")
     args = p.parse_args()
-    if os.path.isdir(args.src) is False:
-        p.error(f"--from {args.src}: not a folder. Download a hub id first (see --help); this tool never fetches")
+    if is_hub_id(args.src):
+        args.src = download_checkpoint(args.src, args.hub, args.revision,
+                                       os.path.join(args.download_dir, args.src.replace("/", "--")))
+    if not os.path.isdir(args.src):
+        p.error(f"--from {args.src}: neither a folder nor a Hugging Face id (owner/name)")
     if bool(args.manifest) != bool(args.family):
         p.error("--manifest and --family go together")
 
@@ -344,7 +407,7 @@ def main():
     write_card(args.out, model, hf, args.kind, args.dtype, source, args.licence, files)
     if args.manifest:
         update_manifest(args.manifest, args.family, args.kind, args.out, files, f"{args.family} (converted, {args.dtype})",
-                        args.dtype)
+                        args.dtype, model.num_parameters())
     if args.golden:
         write_golden(args.golden, model, args.kind, tok["mask_id"], tok["eos_id"])
     print(f"{args.kind} {args.dtype}: {args.src} -> {args.out} ({sum(files.values()) / 1e6:.2f} MB, "
