@@ -18,6 +18,9 @@ from model import ModelConfig, Transformer
 
 
 def config_from_hf(hf: dict) -> ModelConfig:
+    if hf.get("weights"):
+        raise ValueError("a folder converted by export_hf.py (its weights may be compressed): convert it again from "
+                         "its checkpoint instead of rebuilding it from the graph")
     diffusion = hf.get("diffusion") or {}
     return ModelConfig(
         vocab_size=hf["vocab_size"], context=hf["max_position_embeddings"], dim=hf["hidden_size"],

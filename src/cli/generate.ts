@@ -15,12 +15,14 @@ import { replayTrace } from './replay.ts';
 
 const USAGE = `usage: npm run generate -- --prompt TEXT [--mode all|both|diffusion|block|ar] [--pair NAME] [--models DIR]
   Every option not given is the page's setting for the pair (src/core/page-settings.ts).
+  --models DIR: a model tree (manifest.json and model folders), e.g. one converted by npm run export:hf
+  --no-chat: a model with a chat template gets the prompt as a chat message (as the page's Chat box); this sends it as text
   all (default): every model of the pair (diffusion, block diffusion when the pair has one, AR); both: diffusion and AR
   block:     the block-diffusion model runs the diffusion options below in its own blocks (--block-length, if given,
              must be the size it was trained on)
   both:      --fill-context / --no-fill-context: the canvas (and the AR budget) runs to the context end, fitted to
              the prompt in whole blocks (the page's default, unless --gen-length or --max-new-tokens is given)
-  diffusion: --gen-length N (default: the pair's own, from the manifest) --steps N --block-length N --schedule llada|dream
+  diffusion: --gen-length N (default: the pair's own, from the manifest) --steps N --block-length N --schedule llada|dream|dllm
              --confidence probability|margin|entropy|random
              --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
              --edit-mode off|threshold|remdm --edit-threshold X --remdm-sigma X --edit-action remask|replace
@@ -63,6 +65,7 @@ export interface CliArgs {
   json: boolean;
   replay: boolean;
   threads: number;
+  chat: boolean;
   infillSpan?: number;
   diffusion: Partial<DiffusionOptions>;
   ar: Partial<ArOptions>;
@@ -76,6 +79,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     json: false,
     replay: false,
     threads: 1,
+    chat: true,
     diffusion: {},
     ar: {},
   };
@@ -105,6 +109,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     else if (flag === 'models') args.models = resolve(value());
     else if (flag === 'json') args.json = true;
     else if (flag === 'replay') args.replay = true;
+    else if (flag === 'no-chat') args.chat = false;
     else if (flag === 'threads') args.threads = number();
     else if (flag === 'infill-span') args.infillSpan = number();
     else if (flag === 'no-stop-at-eot') d.stopAtEndOfText = false;
@@ -175,6 +180,7 @@ export async function main(argv: string[]): Promise<number> {
       // a block length given is checked against the block model's own (an error if it differs), not replaced
       block: args.diffusion.blockLength !== undefined && args.mode === 'block' ? settings.diffusion : undefined,
       infillSpan: args.infillSpan,
+      chat: args.chat && engine.info.chat,
     });
     if (args.json) {
       console.log(

@@ -127,6 +127,27 @@ for (const dtype of ['fp32', 'fp16', 'q8', 'q4', 'q8-external']) {
   });
 }
 
+describe('the command line on a converted family', () => {
+  it('runs all three models on a chat message at the converted settings', async () => {
+    const { main } = await import('../../src/cli/generate.ts');
+    const out: string[] = [];
+    const log = console.log;
+    console.log = (s: string) => out.push(s);
+    try {
+      expect(await main(['--models', join(DIR, 'hub', 'q4'), '--prompt', 'Hi', '--json'])).toBe(0);
+    } finally {
+      console.log = log;
+    }
+    const run = JSON.parse(out.join('\n'));
+    for (const kind of ['diffusion', 'block', 'ar']) {
+      expect(run[kind].options.temperature).toBe(0);
+      // the chat template's first token, <|im_start|>, opens the prompt
+      expect(run[kind].initial[0]).toBe(512);
+    }
+    expect(run.diffusion.options).toMatchObject({ schedule: 'dllm', blockLength: 32, genLength: 128 });
+  });
+});
+
 describe('weight dtypes against float32', () => {
   it('rounding moves the logits by a bounded amount (fp16 < q8 < q4)', () => {
     const fp32 = golden('fp32', 'mdlm').logits;
