@@ -52,6 +52,8 @@ export class AppState {
   source = $state.raw<{ root: string; label: string } | null>(null);
   /** Where Hugging Face ids are read from (?hub=, for a stand-in hub). */
   hub = DEFAULT_HUB;
+  /** The page's own manifest, once its models loaded: the menu's embedded pairs. */
+  embedded = $state.raw<Loaded['manifest'] | null>(null);
   /** Chat models: the prompt is sent as the user's message through the model's chat template. */
   chat = $state(true);
   /** The settings a converted model's load put in place (restored to the page's when embedded models load). */
@@ -228,6 +230,10 @@ export class AppState {
         },
       );
       this.vocabText = this.loaded.vocabText;
+      if (!this.source) {
+        this.embedded = this.loaded.manifest;
+        this.pair = this.loaded.info.pair;
+      }
       // the page's settings for this pair, for what the visitor (or the link) has not chosen
       const page = pageSettings(this.loaded.info);
       if (!this.lengthChosen) {

@@ -154,6 +154,18 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   await generateAll(page, 240_000);
   expect(await finals(page)).toEqual(first);
 
+  // back to the embedded models: their own settings return
+  await page.getByRole('button', { name: 'Use the embedded models' }).click();
+  await page.waitForFunction(() => (globalThis as any).demo.source === null && (globalThis as any).demo.loaded);
+  await waitSettled(page);
+  expect(await page.getByTestId('models-now').textContent()).toBe('embedded in the page');
+  expect(
+    await page.evaluate(() => {
+      const d = (globalThis as any).demo;
+      return { chat: d.loaded.info.chat, schedule: d.diffusion.schedule, temperature: d.diffusion.temperature };
+    }),
+  ).toEqual({ chat: false, schedule: 'llada', temperature: 0.9 });
+
   // forget: the cache is emptied, and the stopped hub cannot be read again
   await page.getByRole('button', { name: 'Forget downloaded models' }).click();
   await page.waitForFunction(() => /Forgot 9 downloaded files/.test((globalThis as any).demo.notice ?? ''));
