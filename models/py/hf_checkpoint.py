@@ -71,6 +71,8 @@ def config_from_qwen3(hf: dict, kind: str, block_size: int = 0) -> ModelConfig:
         raise ValueError("attention_bias is true: Qwen3 has no attention biases and model.py has none")
     if (hf.get("rope_scaling") or {}).get("rope_type", "default") not in ("default", None):
         raise ValueError(f"rope_scaling {hf['rope_scaling']} is not supported (plain RoPE only)")
+    if hf.get("use_sliding_window"):
+        raise ValueError("use_sliding_window is true: model.py attends over the whole sequence (Qwen3-0.6B does not slide)")
     if hf.get("hidden_act", "silu") != "silu":
         raise ValueError(f"hidden_act {hf['hidden_act']!r}: only SwiGLU (silu) is supported")
     if kind == "bd3lm" and block_size < 1:
