@@ -36,7 +36,7 @@ from onnx import helper, numpy_helper, TensorProto
 
 sys.path.insert(0, os.path.dirname(__file__))
 from hf_checkpoint import load_qwen3  # noqa: E402
-from export_onnx import cache_config, export, export_with_cache  # noqa: E402
+from export_onnx import architecture_fields, cache_config, export, export_with_cache  # noqa: E402
 from model import Transformer  # noqa: E402
 
 DTYPES = ("fp32", "fp16", "q8", "q4")
@@ -50,7 +50,7 @@ MASK_TOKEN = "<|mask|>"  # what dLLM adds to Qwen tokenizers for A2D models (dll
 def quantize(w: torch.Tensor, dtype: str) -> dict:
     """One (rows, cols) weight -> its stored form and the float32 values the graph will compute with."""
     if dtype == "fp32":
-        return {"stored": w.clone(), "values": w}
+        return {"stored": w, "values": w}
     if dtype == "fp16":
         half = w.to(torch.float16)
         return {"stored": half, "values": half.to(torch.float32)}
@@ -75,9 +75,9 @@ def round_weights(model: Transformer, dtype: str) -> dict[str, dict]:
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.dim() == 2:
-                form = quantize(p.data, dtype)
-                p.data.copy_(form["values"])
-                stored[name] = form
+                stored[name] = quantize(p.data, dtype)
+                if dtype != "fp32":
+                    p.data.copy_(stored[name]["values"])
     return stored
 
 
@@ -235,7 +235,7 @@ def is_hub_id(text: str) -> bool:
 
 def copy_tokenizer(src: str, out: str) -> dict:
     """tokenizer.json and tokenizer_config.json (with the chat template inside), the mask token added as dLLM does
-    when missing. Returns {mask_id, eos_id, chat}."""
+    when missing. Returns {mask_id, eos_id}."""
     tok = json.load(open(os.path.join(src, "tokenizer.json")))
     config = json.load(open(os.path.join(src, "tokenizer_config.json")))
     jinja = os.path.join(src, "chat_template.jinja")
@@ -258,37 +258,32 @@ def copy_tokenizer(src: str, out: str) -> dict:
         raise ValueError(f"{src}: eos_token {eos!r} is not in tokenizer.json")
     json.dump(tok, open(os.path.join(out, "tokenizer.json"), "w"), ensure_ascii=False)
     json.dump(config, open(os.path.join(out, "tokenizer_config.json"), "w"), indent=2, ensure_ascii=False)
-    return {"mask_id": ids[mask], "eos_id": ids[eos], "chat": "chat_template" in config}
+    return {"mask_id": ids[mask], "eos_id": ids[eos]}
 
 
 def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, dtype: str, source: str, files: dict):
+    """config.json, once the graphs (`files`: their paths and sizes) are written."""
     cfg = model.cfg
     if tok["mask_id"] >= cfg.vocab_size:
         raise ValueError(f"mask token id {tok['mask_id']} is outside the model's vocabulary of {cfg.vocab_size}")
     config = {
         "architectures": ["Qwen3ForCausalLM" if kind == "ar" else "A2DQwen3LMHeadModel"],
-        "model_type": "qwen3" if kind == "ar" else ("bd3lm" if kind == "bd3lm" else "mdlm"),
+        "model_type": "qwen3" if kind == "ar" else kind,
         "is_causal": kind == "ar",
-        "vocab_size": cfg.vocab_size, "hidden_size": cfg.dim, "intermediate_size": cfg.hidden_dim,
-        "num_hidden_layers": cfg.n_layers, "num_attention_heads": cfg.n_heads, "num_key_value_heads": cfg.n_kv_heads,
-        "head_dim": cfg.head_dim, "max_position_embeddings": cfg.context, "rms_norm_eps": cfg.norm_eps,
-        "rope_theta": cfg.rope_theta, "hidden_act": "silu", "tie_word_embeddings": cfg.tie_embeddings,
-        "attention_bias": False, "qk_norm": True,
+        **architecture_fields(cfg),
+        "qk_norm": True,
         "bos_token_id": hf.get("bos_token_id"), "eos_token_id": tok["eos_id"], "pad_token_id": hf.get("pad_token_id"),
         "mask_token_id": tok["mask_id"], "torch_dtype": "float32",
         "transformers.js_config": {"dtype": "fp32"},
         "weights": {"dtype": dtype, "compute": "float32", "source": source, "files": files},
     }
     if kind != "ar":
-        diffusion = {"objective": kind, "mask_token_id": tok["mask_id"], "shift_logits_in_graph": False,
-                     # dLLM's recommended settings for these checkpoints (examples/a2d/*/sample.py, chat.py)
-                     "recommended": {"steps": 128, "gen_length": 128, "block_length": 32, "temperature": 0.0,
-                                     "remasking": "low_confidence"}}
+        # one graph, the cached one: with an empty cache it runs whole sequences (ort-models.ts)
+        config["diffusion"] = {"objective": kind, "mask_token_id": tok["mask_id"], "shift_logits_in_graph": False,
+                               "cache": cache_config(kind == "bd3lm"), "graphs": "cached-only"}
         if kind == "bd3lm":
-            diffusion.update({"block_size": cfg.block_size, "block_align": "prompt-end"})
-        config["diffusion"] = diffusion
+            config["diffusion"].update({"block_size": cfg.block_size, "block_align": "prompt-end"})
     json.dump(config, open(os.path.join(out, "config.json"), "w"), indent=2)
-    return config
 
 
 def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, source: str, licence: str, files: dict):
@@ -345,7 +340,7 @@ def main():
     p.add_argument("--external-data", default="auto", choices=("auto", "always", "never"))
     p.add_argument("--manifest", default=None)
     p.add_argument("--family", default=None)
-    p.add_argument("--licence", default="apache-2.0", help="the source checkpoint's licence (Qwen3 and dLLM: apache-2.0)")
+    p.add_argument("--licence", default="apache-2.0", help="the source checkpoint's licence, from its model card (Qwen3's: apache-2.0)")
     p.add_argument("--golden", default=None, help="write reference logits of fixed inputs (the parity test's)")
     p.add_argument("--hub", default="https://huggingface.co", help="where a Hugging Face id is downloaded from")
     p.add_argument("--revision", default="main")
@@ -365,45 +360,28 @@ def main():
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     tok = copy_tokenizer(args.src, args.out)
     source = hf.get("_name_or_path") or os.path.abspath(args.src)
-    # config.json first: add_cached_graph records the cached graph in it
-    write_config(args.out, model, hf, args.kind, tok, args.dtype, source, {})
+    # one graph per model: a denoiser's cached graph also runs whole sequences (an empty cache), so a second
+    # whole-sequence graph would double the download and the memory of a 0.6B model for nothing
+    graph = "model.onnx" if args.kind == "ar" else "model_cached.onnx"
     tmp = tempfile.mkdtemp()
     try:
-        # one graph per model: a denoiser's cached graph also runs whole sequences (an empty cache), so a second
-        # whole-sequence graph would double the download and the memory of a 0.6B model for nothing
-        graphs = ["onnx/model.onnx"] if args.kind == "ar" else ["onnx/model_cached.onnx"]
-        work = Transformer(model.cfg)
-        work.load_state_dict(model.state_dict())
-        work.eval()
-        tmp_main = os.path.join(tmp, "main", "model.onnx")
-        os.makedirs(os.path.dirname(tmp_main))
+        path = os.path.join(tmp, graph)
         if args.kind == "ar":
-            export(work, tmp_main)
-        tmp_cached = os.path.join(tmp, "cached", "model_cached.onnx")
-        if args.kind != "ar":
-            os.makedirs(os.path.dirname(tmp_cached))
-            export_with_cache(work, tmp_cached, window_only=args.kind == "mdlm")
-        sources = {"onnx/model.onnx": tmp_main, "onnx/model_cached.onnx": tmp_cached}
-        for graph in graphs:
-            finish_graph(sources[graph], model, stored, args.dtype, args.external_data)
-            for f in os.listdir(os.path.dirname(sources[graph])):
-                if f.startswith(os.path.basename(graph)):
-                    shutil.copyfile(os.path.join(os.path.dirname(sources[graph]), f), os.path.join(args.out, "onnx", f))
+            export(model, path)
+        else:
+            export_with_cache(model, path, window_only=args.kind == "mdlm")
+        finish_graph(path, model, stored, args.dtype, args.external_data)
+        shutil.rmtree(os.path.join(args.out, "onnx"))  # no graph of an earlier export stays beside the new one
+        os.makedirs(os.path.join(args.out, "onnx"))
+        graphs = {}
+        for f in sorted(os.listdir(tmp)):  # the graph and its external data, if any
+            shutil.copyfile(os.path.join(tmp, f), os.path.join(args.out, "onnx", f))
+            graphs[f"onnx/{f}"] = os.path.getsize(os.path.join(tmp, f))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    config = json.load(open(os.path.join(args.out, "config.json")))
-    if args.kind != "ar":
-        config["diffusion"]["cache"] = cache_config(args.kind == "bd3lm")
-        config["diffusion"]["graphs"] = "cached-only"
-    files = {}
-    for root, _, names in os.walk(args.out):
-        for name in names:
-            rel = os.path.relpath(os.path.join(root, name), args.out)
-            if rel not in ("README.md",):
-                files[rel] = os.path.getsize(os.path.join(root, name))
-    config["weights"]["files"] = {f: n for f, n in sorted(files.items()) if f.startswith("onnx/")}
-    json.dump(config, open(os.path.join(args.out, "config.json"), "w"), indent=2)
-    files["config.json"] = os.path.getsize(os.path.join(args.out, "config.json"))
+    write_config(args.out, model, hf, args.kind, tok, args.dtype, source, graphs)
+    files = {f: os.path.getsize(os.path.join(args.out, f))
+             for f in ("tokenizer.json", "tokenizer_config.json", "config.json")} | graphs
     write_card(args.out, model, hf, args.kind, args.dtype, source, args.licence, files)
     if args.manifest:
         update_manifest(args.manifest, args.family, args.kind, args.out, files, f"{args.family} (converted, {args.dtype})",

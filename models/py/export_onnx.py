@@ -153,23 +153,31 @@ def export(model: Transformer, path: str):
     export_with_cache(model, path, window_only=False)
 
 
-def hf_config(model: Transformer, ckpt: dict) -> dict:
-    """config.json: the real architecture, in the names transformers.js reads for `llama`."""
-    cfg, data = model.cfg, ckpt["data"]
-    common = {
+def architecture_fields(cfg) -> dict:
+    """The architecture in config.json's names (transformers' Llama / Qwen3): shared by this project's models and
+    the converted ones (export_hf.py)."""
+    return {
         "vocab_size": cfg.vocab_size,
         "hidden_size": cfg.dim,
         "intermediate_size": cfg.hidden_dim,
         "num_hidden_layers": cfg.n_layers,
         "num_attention_heads": cfg.n_heads,
-        "num_key_value_heads": cfg.n_heads,
+        "num_key_value_heads": cfg.n_kv_heads,
         "head_dim": cfg.head_dim,
         "max_position_embeddings": cfg.context,
         "rms_norm_eps": cfg.norm_eps,
         "rope_theta": cfg.rope_theta,
         "hidden_act": "silu",
-        "tie_word_embeddings": True,
+        "tie_word_embeddings": cfg.tie_embeddings,
         "attention_bias": False,
+    }
+
+
+def hf_config(model: Transformer, ckpt: dict) -> dict:
+    """config.json: the real architecture, in the names transformers.js reads for `llama`."""
+    cfg, data = model.cfg, ckpt["data"]
+    common = {
+        **architecture_fields(cfg),
         "bos_token_id": None,
         "eos_token_id": data["end_of_text_id"],
         "pad_token_id": data["end_of_text_id"],

@@ -73,8 +73,8 @@ export interface LoadPlan {
 /**
  * Memory at run time, estimated from the download: the graphs' weights as stored (compressed ones stay compressed;
  * each is rebuilt as float32 only while in use: ort-models.ts createSession), plus a quarter for the runtime's
- * working memory (measured in Node on a 32M-parameter model: resident memory ~1.2-1.4x the graph for fp32 and q8,
- * README). Tokenizers and configs are ignored.
+ * working memory and the rebuilt weights in flight (a rule of thumb, not a measurement). Tokenizers and configs are
+ * ignored.
  */
 export function runtimeBytes(pair: PairEntry): number {
   let bytes = 0;

@@ -244,15 +244,13 @@ export class AppState {
       if (!this.cacheChosen) this.diffusion.cache = page.diffusion.cache;
       const converted = this.loaded.info.converted;
       if (converted || this.convertedApplied) {
-        // a published model's own settings, and the page's back when embedded models return
-        const from = converted ? page.diffusion : DIFFUSION_DEFAULTS;
+        // a published model's own settings (dLLM's), and the page's back when embedded models return
         for (const key of Object.keys(CONVERTED_SETTINGS) as (keyof DiffusionOptions)[]) {
-          (this.diffusion as unknown as Record<string, unknown>)[key] = from[key];
+          (this.diffusion as unknown as Record<string, unknown>)[key] = page.diffusion[key];
         }
-        if (!converted) this.diffusion.fillContext = page.diffusion.fillContext;
         this.blockRule = converted ? 'fixed' : 'default';
         this.setGenLength(page.diffusion.genLength, false);
-        if (converted) this.diffusion.blockLength = page.diffusion.blockLength;
+        this.diffusion.blockLength = page.diffusion.blockLength;
         this.ar.temperature = page.ar.temperature;
         this.ar.fillContext = page.ar.fillContext;
         this.convertedApplied = converted;

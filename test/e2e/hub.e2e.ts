@@ -81,14 +81,18 @@ const finals = (page: Page) =>
     };
   });
 
-/** Types the id, checks it, loads it (after the plan), sends a chat message; returns every model's tokens. */
-async function loadAndChat(page: Page, hubUrl: string) {
+/** Opens the page on the stand-in hub, types the id and checks it: resolves once the plan is on the page. */
+async function checkId(page: Page, hubUrl: string) {
   await page.goto(`${preview.url}?hub=${encodeURIComponent(hubUrl)}`);
   await waitSettled(page);
   await page.locator('details.models summary').click();
   await page.fill('#model-source', ID);
   await page.getByRole('button', { name: 'Check' }).click();
   await page.getByTestId('load-plan').waitFor();
+}
+
+/** Loads the checked family (it must load cleanly), sends a chat message, returns every model's tokens. */
+async function loadAndChat(page: Page) {
   await page.getByTestId('load-planned').click();
   await page.waitForFunction((id) => (globalThis as any).demo.source?.label === id, ID, { timeout: 60_000 });
   await waitSettled(page);
@@ -105,12 +109,7 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   const browser = await launch();
   browsers.push(browser);
   const page = await browser.newPage();
-  await page.goto(`${preview.url}?hub=${encodeURIComponent(hub.url)}`);
-  await waitSettled(page);
-  await page.locator('details.models summary').click();
-  await page.fill('#model-source', ID);
-  await page.getByRole('button', { name: 'Check' }).click();
-  await page.getByTestId('load-plan').waitFor();
+  await checkId(page, hub.url);
   // sizes before anything heavy is fetched: only the manifest so far
   expect(hub.served).toEqual(['manifest.json']);
   const plan = await page.evaluate(() => (globalThis as any).demo.plan);
@@ -118,10 +117,8 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   expect(plan.files.length).toBe(8);
   expect(plan.toDownload).toBe(plan.total);
   expect(await page.getByTestId('to-download').textContent()).toMatch(/MB/);
-  await page.getByTestId('load-planned').click();
-  await page.waitForFunction((id) => (globalThis as any).demo.source?.label === id, ID, { timeout: 60_000 });
-  await waitSettled(page);
-  expect(await page.evaluate(() => (globalThis as any).demo.error)).toBeNull();
+  const first = await loadAndChat(page);
+  wasmTokens = first;
   // the converted models' settings, and a chat box
   const info = await page.evaluate(() => {
     const d = (globalThis as any).demo;
@@ -129,10 +126,6 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   });
   expect(info).toEqual({ chat: true, temperature: 0, schedule: 'dllm' });
   await expect(page.locator('label.chat').textContent()).resolves.toContain('Chat');
-  await page.fill('#prompt', 'Tell me a story about a cat.');
-  await generateAll(page, 240_000);
-  const first = await finals(page);
-  wasmTokens = first;
   // the prompt went through the chat template: <|im_start|> opens it
   const { promptLength, imStart } = await page.evaluate(() => {
     const d = (globalThis as any).demo;
@@ -199,7 +192,8 @@ it('WebGPU gives the converted family the WASM tokens at temperature 0', async (
   const browser = await launch({ webgpu: true });
   browsers.push(browser);
   const page = await browser.newPage();
-  const gpu = await loadAndChat(page, hub.url);
+  await checkId(page, hub.url);
+  const gpu = await loadAndChat(page);
   expect(gpu.backend).toBe('webgpu');
   for (const kind of ['ar', 'diffusion', 'block'] as const) {
     const i = gpu[kind].findIndex((t, j) => t !== wasmTokens[kind][j]);
