@@ -67,6 +67,7 @@ def ar_loss(model: Transformer, x: torch.Tensor, eot_id: int, reduce: bool = Tru
     Returns mean nats/token, or (sum of nats, number of targets) when reduce is False.
     """
     logits, _ = model(x[:, :-1])
+    logits = logits.float()  # the loss in float32, also under bf16 autocast
     targets = x[:, 1:]
     is_eot = targets == eot_id
     # valid while no end-of-text has appeared strictly before this target
@@ -92,6 +93,7 @@ def diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: torch.T
         masked[:, 0] = False  # nothing predicts position 0; at run time it is the prompt's first token
     noisy = torch.where(masked, torch.full_like(x, mask_id), x)
     logits, _ = model(noisy)
+    logits = logits.float()  # the loss in float32, also under bf16 autocast
     nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x.reshape(-1), reduction="none").view(b, L)
     return (nll * masked).sum(dim=1) / t / L
 
@@ -117,6 +119,7 @@ def block_diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: t
     if model.cfg.shift_logits:  # row i - 1, from the clean copy (rows L..2L-1) at a block's first position
         rows = torch.where(rows % B == 0, L + rows - 1, rows - 1).clamp(min=0)
     logits, _ = model(torch.cat([noisy, x], 1), position_ids=positions, rule=bd3_training_rule(L, B), rows=rows)
+    logits = logits.float()  # the loss in float32, also under bf16 autocast
     nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x.reshape(-1), reduction="none").view(b, L)
     return (nll * masked / t_pos).sum(dim=1) / L
 
