@@ -72,25 +72,17 @@ class KvGraph(nn.Module):
         return (logits, *[t[:, :, cached:] for kv in presents for t in kv])
 
 
-CACHED_GRAPH = "onnx/model_cached.onnx"
+# the cache-layout contract between the exporters and the runtime: one schema file both read
+with open(os.path.join(os.path.dirname(__file__), "..", "cache-layout.json")) as f:
+    CACHE_LAYOUT = json.load(f)
+CACHED_GRAPH = CACHE_LAYOUT["graph"]
 
 
 def cache_config(block: bool = False) -> dict:
-    """What config.json says about the cached graph (read by src/core/ort-models.ts)."""
-    if block:
-        # the AR model's layout: present = past + window, so committing a finished block is keeping the presents
-        return {"graph": CACHED_GRAPH, "keys": "after-rope", "logits": "unshifted", "present": "past-and-window",
-                "attention": "block-causal"}
-    return {
-        "graph": CACHED_GRAPH,
-        # Positions never move during diffusion, so keys rotated once stay right: caching them after RoPE saves
-        # rotating the whole cache at every step, as transformers' caches do.
-        "keys": "after-rope",
-        # The window graph returns each position's own state; a shifted-logits reader takes position i's
-        # prediction from row i - 1, so a window that must predict its first position starts one earlier.
-        "logits": "unshifted",
-        "present": "window-only",
-    }
+    """What config.json says about the cached graph: a layout of models/cache-layout.json, the one schema the
+    runtime (src/core/models/onnx/config.ts) checks it against. A block model's is the AR model's layout (present =
+    past + window, so committing a finished block is keeping the presents)."""
+    return {"graph": CACHE_LAYOUT["graph"], **CACHE_LAYOUT["layouts"]["block" if block else "window"]}
 
 
 def export_with_cache(model: Transformer, path: str, window_only: bool):

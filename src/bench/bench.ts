@@ -9,7 +9,7 @@ import * as ortWeb from 'onnxruntime-web';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
-import { generateAr } from '../core/ar-sampler.ts';
+import { generateAr } from '../core/sampler/ar.ts';
 import {
   GREEDY_ONE_BLOCK,
   figure,
@@ -17,12 +17,12 @@ import {
   measureCaches,
   measureFrontier,
   type Figure,
-} from '../core/bench-core.ts';
-import { generateDiffusion } from '../core/diffusion-sampler.ts';
+} from '../core/measure/bench-core.ts';
+import { generateDiffusion } from '../core/sampler/diffusion.ts';
 import { Engine } from '../core/engine.ts';
-import { nodeReadFile } from '../core/node-files.ts';
-import type { OrtModule } from '../core/ort-models.ts';
-import { DEFAULT_BLOCK_LENGTH, DEFAULT_TEMPERATURE } from '../core/options.ts';
+import { nodeReadFile } from '../cli/node-files.ts';
+import type { OrtModule } from '../core/models/onnx/graph.ts';
+import { DEFAULT_BLOCK_LENGTH, DEFAULT_TEMPERATURE } from '../core/sampler/options.ts';
 import { matmulModel } from './matmul-model.ts';
 import { exitAfterOutput } from '../cli/exit.ts';
 

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
-import type { DeviceBenchResult } from '../core/device-bench.ts';
+import type { DeviceBenchResult } from '../core/measure/device-bench.ts';
 import { launch, startPreview } from '../../test/e2e/browser.ts';
 
 const args = parseArgs(

@@ -10,17 +10,24 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
 import { DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from '../../models/ts/corpus.ts';
-import { generateAr } from '../core/ar-sampler.ts';
-import { answerNll } from '../core/bench-core.ts';
-import { generateDiffusion } from '../core/diffusion-sampler.ts';
-import type { CacheMode } from '../core/denoiser-cache.ts';
+import { generateAr } from '../core/sampler/ar.ts';
+import { answerNll } from '../core/measure/bench-core.ts';
+import { generateDiffusion } from '../core/sampler/diffusion.ts';
+import type { CacheMode } from '../core/models/caches.ts';
 import { Engine } from '../core/engine.ts';
-import { nodeReadFile } from '../core/node-files.ts';
-import { blockModelOptions, type DiffusionOptions } from '../core/options.ts';
+import { nodeReadFile } from './node-files.ts';
+import { blockModelOptions, type DiffusionOptions } from '../core/sampler/options.ts';
 import { pageSettings } from '../core/page-settings.ts';
-import { Rng } from '../core/rng.ts';
-import { cleanTermination, distinct2, doomLoop, repeated4, unigramEntropy, words } from '../core/text-measures.ts';
-import type { Trace } from '../core/trace.ts';
+import { Rng } from '../core/sampler/rng.ts';
+import {
+  cleanTermination,
+  distinct2,
+  doomLoop,
+  repeated4,
+  unigramEntropy,
+  words,
+} from '../core/measure/text-measures.ts';
+import type { Trace } from '../core/trace/trace.ts';
 import { exitAfterOutput } from './exit.ts';
 
 const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--hand-written all|N] [--cache off|prefix|dual]

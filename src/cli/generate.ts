@@ -4,12 +4,12 @@
 import * as ort from 'onnxruntime-web';
 import { join, resolve } from 'node:path';
 import { Engine } from '../core/engine.ts';
-import { MODES, type Mode } from '../core/modes.ts';
-import { nodeReadFile } from '../core/node-files.ts';
+import { MODEL_KINDS, MODES, type Mode } from '../core/modes.ts';
+import { nodeReadFile } from './node-files.ts';
 import { toErrorInfo } from '../core/errors.ts';
 import { pageSettings } from '../core/page-settings.ts';
-import type { ArOptions, DiffusionOptions } from '../core/options.ts';
-import type { Trace } from '../core/trace.ts';
+import type { ArOptions, DiffusionOptions } from '../core/sampler/options.ts';
+import type { Trace } from '../core/trace/trace.ts';
 import { exitAfterOutput } from './exit.ts';
 import { replayTrace } from './replay.ts';
 
@@ -185,24 +185,27 @@ export async function main(argv: string[]): Promise<number> {
     if (args.json) {
       console.log(
         JSON.stringify(
-          { pair: engine.info.pair, backend: engine.info.backend, prompt: args.prompt, ...result },
+          {
+            pair: engine.info.pair,
+            backend: engine.info.backend,
+            prompt: args.prompt,
+            ...result.traces,
+            skipped: result.skipped,
+          },
           null,
           2,
         ),
       );
     } else {
-      const replayed = result.diffusion ?? result.block;
+      const { traces, skipped } = result;
+      const replayed = traces.diffusion ?? traces.block;
       if (args.replay && replayed) await replayTrace(replayed, engine.tokenizer.tokenText);
       const backend = `${engine.info.backend.backend} (${engine.info.backend.reason})`;
-      if (result.diffusion)
-        console.log(
-          `\n[diffusion] ${args.prompt}${result.diffusion.answerText}\n${summary(result.diffusion, backend)}`,
-        );
-      if (result.block)
-        console.log(`\n[block] ${args.prompt}${result.block.answerText}\n${summary(result.block, backend)}`);
-      if (result.blockSkipped) console.log(`\n[block] not run: ${result.blockSkipped}`);
-      if (result.ar) console.log(`\n[ar] ${args.prompt}${result.ar.answerText}\n${summary(result.ar, backend)}`);
-      if (result.arSkipped) console.log(`\n[ar] not run: ${result.arSkipped}`);
+      for (const kind of MODEL_KINDS) {
+        const trace = traces[kind];
+        if (trace) console.log(`\n[${kind}] ${args.prompt}${trace.answerText}\n${summary(trace, backend)}`);
+        if (skipped[kind]) console.log(`\n[${kind}] not run: ${skipped[kind]}`);
+      }
     }
     await engine.release();
     return 0;

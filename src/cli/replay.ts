@@ -1,6 +1,6 @@
 // ANSI replay of a diffusion trace in a terminal: masks as ░, faint ghost guesses, committed tokens
 // coloured by confidence, edits in magenta, the end-of-text tail greyed.
-import { canvasAt, type Trace } from '../core/trace.ts';
+import { canvasAt, type Trace } from '../core/trace/trace.ts';
 
 const ESC = '\x1b[';
 const reset = `${ESC}0m`;

@@ -1,25 +1,20 @@
 // The engine: loads a model pair (tokenizer, diffusion denoiser, AR baseline, and a block-diffusion model when the
 // pair has one) and runs generation requests, streaming steps. It runs inside the Web Worker on the page and directly in Node (CLI, tests, benchmarks).
-import { generateAr } from './ar-sampler.ts';
-import { generateDiffusion } from './diffusion-sampler.ts';
+import { generateAr } from './sampler/ar.ts';
+import { generateDiffusion, type RunContext } from './sampler/diffusion.ts';
 import { ModelLoadError } from './errors.ts';
-import { expandInfillMarkers, hasInfillMarkers } from './infill.ts';
-import { parseManifest, type Manifest } from './manifest.ts';
-import type { Mode, ModelKind } from './modes.ts';
-import { blockModelOptions, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from './options.ts';
-import {
-  OrtCausalLM,
-  OrtDenoiser,
-  chooseBackend,
-  createSession,
-  parseModelConfig,
-  type Backend,
-  type BackendChoice,
-  type ModelConfig,
-  type OrtModule,
-} from './ort-models.ts';
-import { loadTokenizer, type TextTokenizer } from './tokenizer.ts';
-import type { Trace, TraceStart, TraceStep } from './trace.ts';
+import { expandInfillMarkers, hasInfillMarkers } from './sampler/infill.ts';
+import { parseManifest, type Manifest } from './models/manifest.ts';
+import { KINDS_OF_MODE, MODEL_KINDS, type Mode, type ModelKind, type PerKind } from './modes.ts';
+import { blockModelOptions, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from './sampler/options.ts';
+import { OrtBlockDenoiser } from './models/onnx/block-denoiser.ts';
+import { OrtCausalLM } from './models/onnx/causal-lm.ts';
+import { parseModelConfig, type ModelConfig } from './models/onnx/config.ts';
+import { chooseBackend, createSession, type Backend, type BackendChoice, type OrtModule } from './models/onnx/graph.ts';
+import { loadOnnxModel, type OnnxModel } from './models/onnx/load.ts';
+import { isBlockDenoiser, type Denoiser } from './models/types.ts';
+import { loadTokenizer, type TextTokenizer } from './models/tokenizer.ts';
+import type { Trace, TraceStart, TraceStep } from './trace/trace.ts';
 
 /** Reads one file of the model tree (fetch in the browser, fs in Node), reporting bytes as they arrive. */
 export type ReadFile = (path: string, onProgress?: (loaded: number, total: number) => void) => Promise<Uint8Array>;
@@ -42,7 +37,7 @@ export interface LoadOptions {
   onPhase?: (phase: 'download' | 'warm-up' | 'ready') => void;
 }
 
-export type { Mode, ModelKind };
+export type { Mode, ModelKind, PerKind };
 
 export interface GenerateRequest {
   prompt: string;
@@ -58,13 +53,10 @@ export interface GenerateRequest {
 }
 
 export interface GenerateResult {
-  diffusion?: Trace;
-  block?: Trace;
-  ar?: Trace;
-  /** Why the AR model did not run (infill prompts), for the UI to say. */
-  arSkipped?: string;
-  /** Why the block model did not run (infill prompts), for the UI to say. */
-  blockSkipped?: string;
+  /** Each kind's trace, for the kinds that ran. */
+  traces: PerKind<Trace>;
+  /** Why a kind of the mode did not run (infill prompts), for the UI to say. */
+  skipped: PerKind<string>;
 }
 
 export interface EngineInfo {
@@ -93,15 +85,63 @@ function spansOnly(options: Partial<DiffusionOptions> = {}): Partial<DiffusionOp
   return { ...rest, genLength: 0, fillContext: false };
 }
 
+/** A denoiser as the engine holds it: runnable and releasable. */
+type LoadedDenoiser = Denoiser & { release(): Promise<void> };
+
+/** What each kind of a pair must be, how it warms up, and how it runs a request: the engine's one table. */
+interface KindRole {
+  /** Why a folder's config cannot fill this role, or null when it can. */
+  refuse(config: ModelConfig): string | null;
+  warmUp(engine: Engine, endOfText: number): Promise<unknown>;
+  /** Why an infill prompt cannot run on this kind (null: it fills gaps). */
+  infill: string | null;
+  run(engine: Engine, ids: number[], infill: boolean, request: GenerateRequest, ctx: RunContext): Promise<Trace>;
+}
+
+const ROLES: Record<ModelKind, KindRole> = {
+  diffusion: {
+    refuse: (c) => (c.is_causal ? 'a causal (AR) model, not a denoiser' : null),
+    warmUp: (e, eot) => e.diffusion.forward([Int32Array.of(eot)]),
+    infill: null,
+    run: (e, ids, infill, r, ctx) =>
+      generateDiffusion(e.diffusion, ids, infill ? spansOnly(r.diffusion) : r.diffusion, ctx),
+  },
+  block: {
+    refuse: (c) =>
+      c.block_size && c.cached_graph ? null : 'not a block-diffusion model (no diffusion.block_size and cache graph)',
+    warmUp: (e, eot) => e.block!.forward([Int32Array.of(eot)]),
+    infill: 'block diffusion decodes left to right block by block and never sees later text: it cannot fill a gap',
+    run: (e, ids, _infill, r, ctx) =>
+      generateDiffusion(e.block!, ids, r.block ?? blockModelOptions(r.diffusion ?? {}, e.block!.blockSize), ctx),
+  },
+  ar: {
+    refuse: (c) => (c.is_causal ? null : 'not a causal (AR) model'),
+    warmUp: (e, eot) => e.ar.forward([eot], null, false),
+    infill: 'left-to-right generation cannot fill a gap inside the text: the AR model only continues a prefix',
+    run: (e, ids, _infill, r, ctx) => generateAr(e.ar, ids, r.ar, ctx),
+  },
+};
+
 export class Engine {
   private constructor(
     readonly info: EngineInfo,
     readonly tokenizer: TextTokenizer,
-    readonly diffusion: OrtDenoiser,
-    readonly ar: OrtCausalLM,
     readonly manifest: Manifest,
-    readonly block: OrtDenoiser | null,
+    /** The pair's models by kind (the diffusion and AR models always, the block model when the pair has one). */
+    readonly models: PerKind<OnnxModel>,
   ) {}
+
+  get diffusion(): LoadedDenoiser {
+    return this.models.diffusion as LoadedDenoiser;
+  }
+
+  get block(): OrtBlockDenoiser | null {
+    return (this.models.block as OrtBlockDenoiser | undefined) ?? null;
+  }
+
+  get ar(): OrtCausalLM {
+    return this.models.ar as OrtCausalLM;
+  }
 
   static async load(opts: LoadOptions): Promise<Engine> {
     const { ort, root, readFile } = opts;
@@ -127,17 +167,23 @@ export class Engine {
         throw new ModelLoadError(`${root}${path}`, err);
       }
     };
-    const diffConfig = parseModelConfig(
-      await readJson(`${pair.diffusion}/config.json`),
-      `${root}${pair.diffusion}/config.json`,
-    );
-    const arConfig = parseModelConfig(await readJson(`${pair.ar}/config.json`), `${root}${pair.ar}/config.json`);
+    // every folder's config first (a wrong folder is refused before anything is downloaded), then the tokenizer
+    const configs: PerKind<ModelConfig> = {};
+    for (const kind of MODEL_KINDS) {
+      const folder = pair[kind];
+      if (folder === undefined) continue;
+      const file = `${root}${folder}/config.json`;
+      const config = parseModelConfig(await readJson(`${folder}/config.json`), file);
+      const refusal = ROLES[kind].refuse(config);
+      if (refusal) throw new ModelLoadError(file, new Error(refusal));
+      configs[kind] = config;
+    }
     const tokenizer = await loadTokenizer(readJson, pair.diffusion);
     const read = (path: string) =>
       readFile(path, (loaded, total) => opts.onProgress?.({ file: path, loaded, total })).catch((err) => {
         throw new ModelLoadError(`${root}${path}`, err);
       });
-    const load = async (folder: string, graph = 'onnx/model.onnx', compressed = false) => {
+    const open = async (folder: string, graph: string, compressed: boolean) => {
       const path = `${folder}/${graph}`;
       const bytes = await read(path);
       // weights past 2 GB live in one file beside the graph (export_hf.py), named as the graph refers to it
@@ -145,58 +191,44 @@ export class Engine {
       const externalData = external ? [{ path: external.split('/').pop()!, data: await read(external) }] : [];
       return createSession(ort, bytes, `${root}${path}`, backend.backend, externalData, compressed);
     };
-    const compressed = (c: ModelConfig) => c.weights_dtype !== 'fp32';
-    const diffSession = diffConfig.cached_only ? null : await load(pair.diffusion, undefined, compressed(diffConfig));
-    const arSession = await load(pair.ar, undefined, compressed(arConfig));
-    const windowSession = diffConfig.cached_graph
-      ? await load(pair.diffusion, diffConfig.cached_graph, compressed(diffConfig))
-      : null;
-    const diffusion = new OrtDenoiser(ort, diffSession, diffConfig, `${pairName}/diffusion`, undefined, windowSession);
-    const ar = new OrtCausalLM(ort, arSession, arConfig, `${pairName}/ar`);
-    let block: OrtDenoiser | null = null;
-    if (pair.block !== undefined) {
-      const file = `${root}${pair.block}/config.json`;
-      const blockConfig = parseModelConfig(await readJson(`${pair.block}/config.json`), file);
-      if (!blockConfig.block_size || !blockConfig.cached_graph) {
-        throw new ModelLoadError(
-          file,
-          new Error('not a block-diffusion model (no diffusion.block_size and cache graph)'),
-        );
-      }
-      const sessions = [
-        blockConfig.cached_only ? null : await load(pair.block, undefined, compressed(blockConfig)),
-        await load(pair.block, blockConfig.cached_graph, compressed(blockConfig)),
-      ];
-      block = new OrtDenoiser(ort, sessions[0], blockConfig, `${pairName}/block`, undefined, sessions[1]);
-    }
-    for (const [model, folder] of [
-      [diffusion, pair.diffusion],
-      [block, pair.block],
-    ] as const) {
-      if (model && (tokenizer.maskId !== model.maskId || tokenizer.endOfTextId !== model.endOfTextId)) {
+    const models: PerKind<OnnxModel> = {};
+    for (const kind of MODEL_KINDS) {
+      const config = configs[kind];
+      if (!config) continue;
+      const folder = pair[kind]!;
+      const compressed = config.weights_dtype !== 'fp32';
+      const model = await loadOnnxModel(ort, config, `${pairName}/${kind}`, (g) => open(folder, g, compressed));
+      const denoiser = model as Partial<Denoiser>;
+      if (
+        denoiser.maskId !== undefined &&
+        (tokenizer.maskId !== denoiser.maskId || tokenizer.endOfTextId !== model.endOfTextId)
+      ) {
         throw new ModelLoadError(
           `${root}${folder}/config.json`,
           new Error('special-token ids differ from the tokenizer'),
         );
       }
+      models[kind] = model;
     }
-    opts.onPhase?.('warm-up');
-    await diffusion.forward([Int32Array.of(tokenizer.endOfTextId)]);
-    await block?.forward([Int32Array.of(tokenizer.endOfTextId)]);
-    await ar.forward([tokenizer.endOfTextId], null, false);
-    opts.onPhase?.('ready');
+    const diffusion = models.diffusion as LoadedDenoiser;
+    const block = models.block && isBlockDenoiser(models.block as Denoiser) ? (models.block as OrtBlockDenoiser) : null;
+    const contexts = Object.values(models).map((m) => m.contextLength);
     const info: EngineInfo = {
       pair: pairName,
       backend,
-      contextLength: Math.min(diffusion.contextLength, ar.contextLength, block?.contextLength ?? Infinity),
+      contextLength: Math.min(...contexts),
       vocabSize: diffusion.vocabSize,
       genLength: pair.genLength ?? DIFFUSION_DEFAULTS.genLength,
-      cachedGraph: windowSession !== null,
+      cachedGraph: configs.diffusion!.cached_graph !== null,
       blockSize: block?.blockSize ?? null,
       chat: tokenizer.hasChatTemplate,
       converted: pair.converted ?? false,
     };
-    return new Engine(info, tokenizer, diffusion, ar, manifest, block);
+    const engine = new Engine(info, tokenizer, manifest, models);
+    opts.onPhase?.('warm-up');
+    for (const kind of MODEL_KINDS) if (models[kind]) await ROLES[kind].warmUp(engine, tokenizer.endOfTextId);
+    opts.onPhase?.('ready');
+    return engine;
   }
 
   /** Prompt text to ids; `[MASK]` / `[MASK:n]` markers become masks to infill; a chat message through the template. */
@@ -207,7 +239,11 @@ export class Engine {
     return { ids: this.tokenizer.encode(text), infill };
   }
 
-  /** Runs diffusion, then block diffusion, then AR (one at a time: they share the device), streaming steps. */
+  /**
+   * Runs the mode's kinds in order (diffusion, block diffusion, AR: one at a time, they share the device),
+   * streaming steps. The first always runs (a cancelled run still returns its trace); later ones only while the
+   * request is not cancelled.
+   */
   async generate(
     request: GenerateRequest,
     ctx: {
@@ -220,7 +256,7 @@ export class Engine {
       throw new ModelLoadError(this.info.pair, new Error('this model has no chat template: send the prompt as text'));
     }
     const { ids, infill } = this.encodePrompt(request.prompt, request.infillSpan, request.chat);
-    const common = (kind: ModelKind) => ({
+    const common = (kind: ModelKind): RunContext => ({
       signal: ctx.signal,
       onStart: (start: TraceStart) => ctx.onStart?.(kind, start),
       onStep: (step: TraceStep) => ctx.onStep?.(kind, step),
@@ -228,41 +264,34 @@ export class Engine {
       tokenText: (id: number) => this.tokenizer.tokenText(id),
       backend: this.info.backend.backend,
     });
-    const mode = request.mode;
-    const result: GenerateResult = {};
-    if (mode === 'diffusion' || mode === 'both' || mode === 'all') {
-      const options = infill ? spansOnly(request.diffusion) : request.diffusion;
-      result.diffusion = await generateDiffusion(this.diffusion, ids, options, common('diffusion'));
-    }
-    if (mode === 'block' && !this.block) {
-      throw new ModelLoadError(this.info.pair, new Error('this pair has no block-diffusion model'));
-    }
-    if ((mode === 'block' || mode === 'all') && this.block) {
-      if (infill) {
-        result.blockSkipped =
-          'block diffusion decodes left to right block by block and never sees later text: it cannot fill a gap';
-      } else if (!ctx.signal?.aborted) {
-        const options = request.block ?? blockModelOptions(request.diffusion ?? {}, this.block.blockSize!);
-        result.block = await generateDiffusion(this.block, ids, options, common('block'));
+    const result: GenerateResult = { traces: {}, skipped: {} };
+    const kinds = KINDS_OF_MODE[request.mode];
+    for (const kind of kinds) {
+      if (!this.models[kind]) {
+        if (kinds.length === 1)
+          throw new ModelLoadError(this.info.pair, new Error(`this pair has no ${KIND_NAMES[kind]}`));
+        continue;
       }
-    }
-    if (mode === 'ar' || mode === 'both' || mode === 'all') {
-      if (infill) {
-        result.arSkipped =
-          'left-to-right generation cannot fill a gap inside the text: the AR model only continues a prefix';
-      } else if (!ctx.signal?.aborted) {
-        result.ar = await generateAr(this.ar, ids, request.ar, common('ar'));
+      const role = ROLES[kind];
+      if (infill && role.infill) result.skipped[kind] = role.infill;
+      else if (kind === kinds[0] || !ctx.signal?.aborted) {
+        result.traces[kind] = await role.run(this, ids, infill, request, common(kind));
       }
     }
     return result;
   }
 
   async release(): Promise<void> {
-    await this.diffusion.release();
-    await this.block?.release();
-    await this.ar.release();
+    for (const kind of MODEL_KINDS) await this.models[kind]?.release();
   }
 }
+
+/** How an error names a kind's model. */
+const KIND_NAMES: Record<ModelKind, string> = {
+  diffusion: 'diffusion model',
+  block: 'block-diffusion model',
+  ar: 'AR model',
+};
 
 /** Resolves on a fresh macrotask (MessageChannel: no 4 ms timer clamp), letting queued messages in. */
 export function yieldToEventLoop(): Promise<void> {

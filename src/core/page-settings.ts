@@ -2,7 +2,7 @@
 // line (npm run generate) and the quality eval (npm run eval), so the eval can never measure something the page
 // does not do. The sampler's own defaults (options.ts) say what an option means when it is left out; this says
 // which values the demo shows for a given pair.
-import type { CacheMode } from './denoiser-cache.ts';
+import type { CacheMode } from './models/caches.ts';
 import {
   AR_DEFAULTS,
   DIFFUSION_DEFAULTS,
@@ -11,7 +11,7 @@ import {
   resolveDiffusionOptions,
   type ArOptions,
   type DiffusionOptions,
-} from './options.ts';
+} from './sampler/options.ts';
 
 /** What the page's settings depend on: facts of the loaded pair (EngineInfo has them). */
 export interface PairFacts {

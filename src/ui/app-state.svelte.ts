@@ -1,7 +1,7 @@
 // All page state in one class of runes. The worker streams steps in; the page keeps traces as raw state
 // and derives what to draw at the cursor from them.
-import type { CacheMode } from '../core/denoiser-cache.ts';
-import type { DeviceBenchResult } from '../core/device-bench.ts';
+import type { CacheMode } from '../core/models/caches.ts';
+import type { DeviceBenchResult } from '../core/measure/device-bench.ts';
 import type { GenerateResult, LoadProgress, Mode } from '../core/engine.ts';
 import {
   AR_DEFAULTS,
@@ -12,12 +12,12 @@ import {
   resolveDiffusionOptions,
   type ArOptions,
   type DiffusionOptions,
-} from '../core/options.ts';
-import { expandInfillMarkers, MAX_SPAN } from '../core/infill.ts';
+} from '../core/sampler/options.ts';
+import { expandInfillMarkers, MAX_SPAN } from '../core/sampler/infill.ts';
 import { CONVERTED_SETTINGS, pageSettings } from '../core/page-settings.ts';
-import { DEFAULT_HUB, resolveSource, type LoadPlan } from '../core/model-source.ts';
-import { parseTraceFile, stepAt, stepTimes, type ReplayTrace, type TimeAxis } from '../core/replay.ts';
-import type { Trace, TraceStart, TraceStep } from '../core/trace.ts';
+import { DEFAULT_HUB, resolveSource, type LoadPlan } from '../core/models/model-source.ts';
+import { parseTraceFile, stepAt, stepTimes, type ReplayTrace, type TimeAxis } from '../core/trace/replay.ts';
+import type { Trace, TraceStart, TraceStep } from '../core/trace/trace.ts';
 import type { DemoBackend, LoadPhase, Loaded, ModelKind } from '../worker/protocol.ts';
 import { PRESETS, type Preset } from './presets.ts';
 import { fromQuery, toQuery } from './url-state.ts';
@@ -337,14 +337,15 @@ export class AppState {
     this.flushSteps();
     const done = (t: Trace | undefined, live: LiveTrace | null): LiveTrace | null =>
       t ? { ...(live ?? { ...t, plannedSteps: t.termination.plannedSteps }), steps: t.steps, done: t } : live;
+    const { traces, skipped } = result;
     this.traces = {
-      diffusion: done(result.diffusion, this.traces.diffusion),
-      block: done(result.block, this.traces.block),
-      ar: done(result.ar, this.traces.ar),
+      diffusion: done(traces.diffusion, this.traces.diffusion),
+      block: done(traces.block, this.traces.block),
+      ar: done(traces.ar, this.traces.ar),
     };
-    this.arSkipped = result.arSkipped ?? null;
-    this.blockSkipped = result.blockSkipped ?? null;
-    const cancelled = [result.diffusion, result.block, result.ar].some((t) => t?.termination.reason === 'cancelled');
+    this.arSkipped = skipped.ar ?? null;
+    this.blockSkipped = skipped.block ?? null;
+    const cancelled = Object.values(traces).some((t) => t?.termination.reason === 'cancelled');
     this.notice = cancelled ? 'Generation cancelled: what was produced so far is kept below.' : null;
     this.status = 'ready';
     if (this.following) this.time = this.maxTime;

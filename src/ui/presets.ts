@@ -4,7 +4,7 @@ import {
   DEFAULT_TEMPERATURE,
   DIFFUSION_DEFAULTS,
   type DiffusionOptions,
-} from '../core/options.ts';
+} from '../core/sampler/options.ts';
 
 export interface Preset {
   name: string;

@@ -1,7 +1,7 @@
 // The shareable part of the state (prompt, mode, options, seed) in the URL query string. Only values that
 // differ from the defaults are written, so links stay short.
 import { MODES, type Mode } from '../core/modes.ts';
-import { AR_DEFAULTS, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from '../core/options.ts';
+import { AR_DEFAULTS, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from '../core/sampler/options.ts';
 
 export interface SharedState {
   /** Model pair from the manifest; its default when absent. */

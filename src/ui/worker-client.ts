@@ -1,9 +1,9 @@
 // The page's side of DemoBackend: posts requests to the model worker and routes replies by request id.
 // Replies to an older request (a superseded load or generation) are dropped.
-import type { DeviceBenchResult } from '../core/device-bench.ts';
+import type { DeviceBenchResult } from '../core/measure/device-bench.ts';
 import type { EngineInfo, GenerateRequest, GenerateResult } from '../core/engine.ts';
-import type { LoadPlan } from '../core/model-source.ts';
-import type { Backend } from '../core/ort-models.ts';
+import type { LoadPlan } from '../core/models/model-source.ts';
+import type { Backend } from '../core/models/onnx/graph.ts';
 import type {
   DemoBackend,
   GenerateEvents,

@@ -1,9 +1,9 @@
 // The worker side of DemoBackend: owns the Engine, one generation (or benchmark) at a time, cancellable.
-import { runDeviceBench, type DeviceBenchResult } from '../core/device-bench.ts';
+import { runDeviceBench, type DeviceBenchResult } from '../core/measure/device-bench.ts';
 import { Engine, type GenerateRequest, type GenerateResult, type ReadFile } from '../core/engine.ts';
-import { parseManifest } from '../core/manifest.ts';
-import { filesToLoad, planLoad, SourceError, type DeviceFacts, type LoadPlan } from '../core/model-source.ts';
-import { chooseBackend, type Backend, type OrtModule } from '../core/ort-models.ts';
+import { parseManifest } from '../core/models/manifest.ts';
+import { filesToLoad, planLoad, SourceError, type DeviceFacts, type LoadPlan } from '../core/models/model-source.ts';
+import { chooseBackend, type Backend, type OrtModule } from '../core/models/onnx/graph.ts';
 import type { DemoBackend, GenerateEvents, LoadEvents, LoadRequest, Loaded } from './protocol.ts';
 
 /** Where models from elsewhere are read and kept (the worker: Cache Storage; tests: anything). */

@@ -1,12 +1,12 @@
 // The one message protocol between the page and the model worker: a union of requests, each with an id;
 // replies carry the id of the request they answer, and errors are structured { name, message }.
-import type { DeviceBenchResult } from '../core/device-bench.ts';
+import type { DeviceBenchResult } from '../core/measure/device-bench.ts';
 import type { EngineInfo, GenerateRequest, GenerateResult, LoadProgress, ModelKind } from '../core/engine.ts';
 import type { ErrorInfo } from '../core/errors.ts';
-import type { Manifest } from '../core/manifest.ts';
-import type { LoadPlan } from '../core/model-source.ts';
-import type { Backend } from '../core/ort-models.ts';
-import type { TraceStart, TraceStep } from '../core/trace.ts';
+import type { Manifest } from '../core/models/manifest.ts';
+import type { LoadPlan } from '../core/models/model-source.ts';
+import type { Backend } from '../core/models/onnx/graph.ts';
+import type { TraceStart, TraceStep } from '../core/trace/trace.ts';
 
 export interface LoadRequest {
   pair?: string;

@@ -18,8 +18,8 @@ import {
   sentences,
   unigramEntropy,
   words,
-} from '../../src/core/text-measures.ts';
-import type { Trace } from '../../src/core/trace.ts';
+} from '../../src/core/measure/text-measures.ts';
+import type { Trace } from '../../src/core/trace/trace.ts';
 import { corpusPath, readJson } from '../helpers/fixture.ts';
 
 describe('held-out openings', () => {

@@ -4,11 +4,11 @@ import { mkdtempSync, cpSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateAr } from '../../src/core/ar-sampler.ts';
-import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
+import { generateAr } from '../../src/core/sampler/ar.ts';
+import { generateDiffusion } from '../../src/core/sampler/diffusion.ts';
 import { Engine } from '../../src/core/engine.ts';
-import { nodeReadFile } from '../../src/core/node-files.ts';
-import { canvasAt } from '../../src/core/trace.ts';
+import { nodeReadFile } from '../../src/cli/node-files.ts';
+import { canvasAt } from '../../src/core/trace/trace.ts';
 import { ROOT, corpusPath, ort, readJson } from '../helpers/fixture.ts';
 import { readFileSync } from 'node:fs';
 
@@ -109,21 +109,21 @@ describe('fixture pair through onnxruntime-web', () => {
       { onStep: (kind) => seen[kind]++, onStart: (kind) => started.push(kind) },
     );
     expect(started).toEqual(['diffusion', 'block', 'ar']);
-    expect(seen.diffusion).toBe(r.diffusion!.steps.length);
-    expect(seen.block).toBe(r.block!.steps.length);
-    expect(seen.ar).toBe(r.ar!.steps.length);
+    expect(seen.diffusion).toBe(r.traces.diffusion!.steps.length);
+    expect(seen.block).toBe(r.traces.block!.steps.length);
+    expect(seen.ar).toBe(r.traces.ar!.steps.length);
     // the block model runs the diffusion settings in its own blocks
-    expect((r.block!.options as { blockLength: number }).blockLength).toBe(engine.info.blockSize);
-    expect(canvasAt(r.block!, r.block!.steps.length)).toEqual(r.block!.final);
-    expect(canvasAt(r.diffusion!, r.diffusion!.steps.length)).toEqual(r.diffusion!.final);
-    expect(r.diffusion!.answerText).toBe(engine.tokenizer.decode(r.diffusion!.answer));
+    expect((r.traces.block!.options as { blockLength: number }).blockLength).toBe(engine.info.blockSize);
+    expect(canvasAt(r.traces.block!, r.traces.block!.steps.length)).toEqual(r.traces.block!.final);
+    expect(canvasAt(r.traces.diffusion!, r.traces.diffusion!.steps.length)).toEqual(r.traces.diffusion!.final);
+    expect(r.traces.diffusion!.answerText).toBe(engine.tokenizer.decode(r.traces.diffusion!.answer));
   });
 
   it('infills [MASK:n] spans and says why AR cannot', async () => {
     const r = await engine.generate({ prompt: 'Once upon a [MASK:3] there was a cat.', mode: 'both' });
-    expect(r.ar).toBeUndefined();
-    expect(r.arSkipped).toMatch(/cannot fill a gap/);
-    const t = r.diffusion!;
+    expect(r.traces.ar).toBeUndefined();
+    expect(r.skipped.ar).toMatch(/cannot fill a gap/);
+    const t = r.traces.diffusion!;
     const masks = t.initial.map((id, i) => (id === t.maskId ? i : -1)).filter((i) => i >= 0);
     expect(masks).toHaveLength(3);
     expect(t.initial.filter((id, i) => !masks.includes(i))).toEqual(t.final.filter((_, i) => !masks.includes(i)));
@@ -137,7 +137,7 @@ describe('fixture pair through onnxruntime-web', () => {
       mode: 'diffusion',
       diffusion: page,
     });
-    const t = r.diffusion!;
+    const t = r.traces.diffusion!;
     expect(t.final).toHaveLength(t.initial.length);
     expect(t.initial.filter((id) => id === t.maskId)).toHaveLength(3);
     expect(t.steps).toHaveLength(3); // one token per step
@@ -216,6 +216,6 @@ describe('a denoiser whose config.json says its logits are shifted', () => {
       /the prompt starts with \[MASK\].*put at least one word before the first \[MASK\]/,
     );
     const r = await shifted.generate({ prompt: 'Once [MASK:2] a time', mode: 'diffusion' });
-    expect(r.diffusion!.final).not.toContain(r.diffusion!.maskId);
+    expect(r.traces.diffusion!.final).not.toContain(r.traces.diffusion!.maskId);
   });
 });

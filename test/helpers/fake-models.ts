@@ -1,6 +1,6 @@
 // Scripted fakes for tests: the caller decides the logits of every forward pass, so a test can state the
 // exact commits each step must make.
-import type { CausalLM, Denoiser, DenoiserCache, KvCache, WindowLogits } from './models.ts';
+import type { CausalLM, Denoiser, DenoiserCache, KvCache, WindowLogits } from '../../src/core/models/types.ts';
 
 export interface ForwardCall {
   /** Sequences of the call (a CFG call has two). */

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseModelConfig } from '../../src/core/ort-models.ts';
+import { parseModelConfig } from '../../src/core/models/onnx/config.ts';
 import { PAIR_DIR, int64, maxAbsDiff, ort, readJson, type GoldenLogits } from '../helpers/fixture.ts';
 
 const DIR = join(PAIR_DIR, 'block');

@@ -4,18 +4,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OrtDenoiser, parseModelConfig } from '../../src/core/ort-models.ts';
-import type { WindowLogits } from '../../src/core/models.ts';
+import { parseModelConfig } from '../../src/core/models/onnx/config.ts';
+import { OrtWindowedDenoiser } from '../../src/core/models/onnx/windowed-denoiser.ts';
+import type { WindowLogits } from '../../src/core/models/types.ts';
 import { PAIR_DIR, ort, readJson } from '../helpers/fixture.ts';
 
 const TOLERANCE = 1e-4;
 
-async function denoiser(): Promise<OrtDenoiser> {
+async function denoiser(): Promise<OrtWindowedDenoiser> {
   const dir = join(PAIR_DIR, 'diffusion');
   const config = parseModelConfig(readJson(join(dir, 'config.json')), 'config.json');
   expect(config.cached_graph, 'config.json lists the cached graph').toBe('onnx/model_cached.onnx');
   const open = (graph: string) => ort.InferenceSession.create(readFileSync(join(dir, graph)));
-  return new OrtDenoiser(
+  return new OrtWindowedDenoiser(
     ort,
     await open('onnx/model.onnx'),
     config,

@@ -5,8 +5,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { OrtDenoiser, parseModelConfig } from '../../src/core/ort-models.ts';
+import { generateDiffusion } from '../../src/core/sampler/diffusion.ts';
+import { OrtBlockDenoiser } from '../../src/core/models/onnx/block-denoiser.ts';
+import { parseModelConfig } from '../../src/core/models/onnx/config.ts';
+import { OrtDenoiser } from '../../src/core/models/onnx/denoiser.ts';
 import { PAIR_DIR, ort, readJson, session } from '../helpers/fixture.ts';
 
 /** One case of models/py/golden.py: the reference sampler's output and the positions it committed per step. */
@@ -58,11 +60,11 @@ interface BlockGoldenCase {
 const blockGolden = join(PAIR_DIR, 'golden', 'block-sampler.json');
 
 /** The pair's block model with its cached graph, as the engine loads it. */
-async function blockModel(): Promise<OrtDenoiser> {
+async function blockModel(): Promise<OrtBlockDenoiser> {
   const dir = join(PAIR_DIR, 'block');
   const config = parseModelConfig(readJson(join(dir, 'config.json')), 'config.json');
   const graph = (file: string) => ort.InferenceSession.create(readFileSync(join(dir, file)));
-  const model = new OrtDenoiser(
+  const model = new OrtBlockDenoiser(
     ort,
     await graph('onnx/model.onnx'),
     config,

@@ -1,17 +1,17 @@
 // Measurements shared by the Node benchmark (npm run bench) and the page's "Benchmark this device" panel:
 // robust figures, generation runs over the sampler configurations of the quality-speed frontier, gen-PPL
 // scored by the AR model, and the frontier chart's layout.
-import { generateAr } from './ar-sampler.ts';
-import { generateDiffusion } from './diffusion-sampler.ts';
-import { CACHE_MODES, type BlockCommit, type CacheMode } from './denoiser-cache.ts';
-import type { Engine } from './engine.ts';
-import { pageSettings } from './page-settings.ts';
+import { generateAr } from '../sampler/ar.ts';
+import { generateDiffusion } from '../sampler/diffusion.ts';
+import { CACHE_MODES, type BlockCommit, type CacheMode } from '../models/caches.ts';
+import type { Engine } from '../engine.ts';
+import { pageSettings } from '../page-settings.ts';
 import { cleanTermination, doomLoop, repeated4, unigramEntropy } from './text-measures.ts';
-import type { OrtCausalLM } from './ort-models.ts';
-import { tokenLogProbs } from './ort-models.ts';
-import type { CausalLM, Denoiser } from './models.ts';
-import { blockModelOptions, type ArOptions, type DiffusionOptions } from './options.ts';
-import type { Trace } from './trace.ts';
+import type { OrtCausalLM } from '../models/onnx/causal-lm.ts';
+import { tokenLogProbs } from '../models/onnx/causal-lm.ts';
+import type { CausalLM, Denoiser } from '../models/types.ts';
+import { blockModelOptions, type ArOptions, type DiffusionOptions } from '../sampler/options.ts';
+import type { Trace } from '../trace/trace.ts';
 
 export interface Figure {
   median: number;

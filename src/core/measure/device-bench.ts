@@ -1,8 +1,8 @@
 // "Benchmark this device": a short version of `npm run bench` that runs in the page's worker on whatever
 // backend the page uses (WebGPU or WASM), so a visitor sees the measured trade-off on their own machine.
 import { figure, measureCaches, measureFrontier, type CacheRun, type Figure, type FrontierRun } from './bench-core.ts';
-import { yieldToEventLoop, type Engine } from './engine.ts';
-import { BenchCancelledError } from './errors.ts';
+import { yieldToEventLoop, type Engine } from '../engine.ts';
+import { BenchCancelledError } from '../errors.ts';
 
 export interface DeviceBenchResult {
   backend: string;

@@ -1,6 +1,6 @@
 // Measures of generated text shared by the quality eval and the benchmark: repetition that a low perplexity would
 // hide (repeated 4-grams, doom loops, unigram entropy), distinct-2, and whether a run ended cleanly.
-import type { Trace } from './trace.ts';
+import type { Trace } from '../trace/trace.ts';
 
 export const words = (text: string) => text.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? [];
 

@@ -1,20 +1,23 @@
-// Fast-dLLM's approximate KV caches for a masked-diffusion denoiser (Wu et al. 2025, NVlabs/Fast-dLLM), as the
-// one thing the step loop asks for: "the predictions of this step". Decoding block by block, the keys and values
-// of positions outside the current block barely change within a block, so they are computed once, by a full pass
-// at the first step of each block, and reused by the block's later steps:
-//   off    every step is a full pass (LLaDA);
-//   prefix later steps recompute the current block and everything after it, reading the prompt and the finished
-//          blocks from the cache;
-//   dual   later steps recompute only the current block, reading every other position from the cache.
-// Positions outside the computed window get no new prediction at such a step: their ghosts stay as last shown,
-// and edits and the end-of-text look-ahead only judge positions that were computed.
-// A block-diffusion model (BD3-LM, `blockSize`) is another matter: its blocks never see later ones, so its cache is
-// exact, not an approximation. Any mode but off decodes each block against the keys/values of the finished
-// blocks, which enter the cache with one pass when the sampler moves past them; off runs the whole sequence up to
-// the block's end at every step. Either way only the current block is predicted (later masks get no guesses: the
-// model does not see them).
-import { OptionError } from './errors.ts';
-import type { Denoiser, DenoiserCache, KvCache, WindowLogits } from './models.ts';
+// One step's predictions, as the step loop asks for them ("the predictions of this step"), under a cache mode.
+// One class per way of getting them:
+//   FullPasses      every step is a full pass (LLaDA; cache off);
+//   WindowedPasses  Fast-dLLM's approximate caches (Wu et al. 2025, NVlabs/Fast-dLLM) for a windowed denoiser.
+//                   Decoding block by block, the keys and values of positions outside the current block barely
+//                   change within a block, so they are computed once, by a full pass at the first step of each
+//                   block, and reused by the block's later steps:
+//                     prefix  later steps recompute the current block and everything after it, reading the prompt
+//                             and the finished blocks from the cache;
+//                     dual    later steps recompute only the current block, reading every other position from it.
+//                   Positions outside the computed window get no new prediction at such a step: their ghosts stay
+//                   as last shown, and edits and the end-of-text look-ahead only judge positions that were computed.
+//   BlockPasses     a block-diffusion model (BD3-LM): its blocks never see later ones, so its cache is exact, not an
+//                   approximation. Any mode but off decodes each block against the keys/values of the finished
+//                   blocks, which enter the cache with one pass when the sampler moves past them; off runs the whole
+//                   sequence up to the block's end at every step. Either way only the current block is predicted
+//                   (later masks get no guesses: the model does not see them).
+// Which class a model gets is its decoding's choice (decoding.ts).
+import { OptionError } from '../errors.ts';
+import type { BlockDenoiser, Denoiser, DenoiserCache, KvCache, WindowLogits, WindowedDenoiser } from './types.ts';
 
 export type CacheMode = 'off' | 'prefix' | 'dual';
 export const CACHE_MODES: readonly CacheMode[] = ['off', 'prefix', 'dual'];
@@ -35,59 +38,82 @@ export interface StepPass extends WindowLogits {
   passes: number;
 }
 
-/** A denoiser as one run's step loop sees it under a cache mode. Create one per run; dispose at its end. */
-export class CachedDenoiser {
+/** The positions a step decodes: [from, to). */
+export interface BlockRange {
+  from: number;
+  to: number;
+}
+
+/** A denoiser as one run's step loop sees it. Create one per run; dispose at its end. */
+export interface StepPredictor {
+  /**
+   * Predictions for `block` = [from, to), the positions being decoded, of each sequence (one, or two with
+   * guidance: each keeps its own cache). `blockStart` is true at a block's first step: a cache is refreshed.
+   */
+  predict(sequences: Int32Array[], block: BlockRange, blockStart: boolean): Promise<StepPass>;
+  dispose(): void;
+}
+
+export function noCachedGraph(model: Denoiser, mode: CacheMode): OptionError {
+  return new OptionError('cache', `"${mode}" needs a model with a cached graph, and ${model.name} has none`);
+}
+
+/** Cache off: the whole sequence at every step. */
+export class FullPasses implements StepPredictor {
+  constructor(private readonly model: Denoiser) {}
+
+  async predict(sequences: Int32Array[]): Promise<StepPass> {
+    const length = sequences[0].length;
+    const rows = await this.model.forward(sequences);
+    return { rows, from: 0, to: length, computed: length, full: true, passes: 1 };
+  }
+
+  dispose() {}
+}
+
+/** Fast-dLLM's prefix or dual cache, refreshed by a full pass at each block's first step. */
+export class WindowedPasses implements StepPredictor {
   private cache: DenoiserCache | null = null;
-  /** Block models: the finished blocks' keys/values, and each sequence's last row of them (shifted logits). */
+
+  constructor(
+    private readonly model: WindowedDenoiser,
+    readonly mode: 'prefix' | 'dual',
+  ) {}
+
+  async predict(sequences: Int32Array[], block: BlockRange, blockStart: boolean): Promise<StepPass> {
+    if (blockStart || !this.cache) {
+      this.cache?.dispose();
+      const { logits, cache } = await this.model.forwardAndCache(sequences);
+      this.cache = cache;
+      return { ...logits, full: true, passes: 1 };
+    }
+    const to = this.mode === 'dual' ? block.to : sequences[0].length;
+    return { ...(await this.model.forwardWindow(sequences, block.from, to, this.cache)), full: false, passes: 1 };
+  }
+
+  dispose() {
+    this.cache?.dispose();
+    this.cache = null;
+  }
+}
+
+/** A block model's own blocks: the model block holding `block.from` (from its first position), up to `block.to`. */
+export class BlockPasses implements StepPredictor {
+  /** The finished blocks' keys/values, and each sequence's last row of them (shifted logits). */
   private blockCache: KvCache | null = null;
   private lastRows: Float32Array[] = [];
 
   constructor(
-    private readonly model: Denoiser,
+    private readonly model: BlockDenoiser,
     readonly mode: CacheMode,
     readonly blockCommit: BlockCommit = DEFAULT_BLOCK_COMMIT,
-    /** Block models: the run's block offset (blockOffsetFor). */
+    /** The run's block offset (blockOffsetFor). */
     private readonly blockOffset = 0,
-  ) {
-    if (model.blockSize) {
-      if (mode !== 'off' && !model.forwardBlock) {
-        throw new OptionError('cache', `"${mode}" needs a model with a cached graph, and ${model.name} has none`);
-      }
-      return;
-    }
-    if (mode !== 'off' && !(model.forwardAndCache && model.forwardWindow)) {
-      throw new OptionError('cache', `"${mode}" needs a model with a cached graph, and ${model.name} has none`);
-    }
-  }
+  ) {}
 
-  /**
-   * Predictions for `block` = [from, to), the positions being decoded, of each sequence (one, or two with
-   * guidance: each keeps its own cache). `blockStart` is true at a block's first step: the cache is refreshed.
-   */
-  async predict(sequences: Int32Array[], block: { from: number; to: number }, blockStart: boolean): Promise<StepPass> {
-    const length = sequences[0].length;
-    if (this.model.blockSize) return this.predictBlock(sequences, block);
-    if (this.mode === 'off') {
-      const rows = await this.model.forward(sequences);
-      return { rows, from: 0, to: length, computed: length, full: true, passes: 1 };
-    }
-    if (blockStart || !this.cache) {
-      this.cache?.dispose();
-      const { logits, cache } = await this.model.forwardAndCache!(sequences);
-      this.cache = cache;
-      return { ...logits, full: true, passes: 1 };
-    }
-    const to = this.mode === 'dual' ? block.to : length;
-    return { ...(await this.model.forwardWindow!(sequences, block.from, to, this.cache)), full: false, passes: 1 };
-  }
-
-  /**
-   * A block model's predictions for the model block holding `block.from` (from its first position, which may be
-   * a prompt token), up to `block.to`.
-   */
-  private async predictBlock(sequences: Int32Array[], block: { from: number; to: number }): Promise<StepPass> {
+  async predict(sequences: Int32Array[], block: BlockRange): Promise<StepPass> {
     const model = this.model;
-    const size = model.blockSize!;
+    const size = model.blockSize;
     const vocab = model.vocabSize;
     const offset = this.blockOffset;
     const start = Math.floor((block.from + offset) / size) * size - offset;
@@ -109,19 +135,19 @@ export class CachedDenoiser {
       const finished = start - cached;
       const lastRowOf = (r: Float32Array) => r.slice((finished - 1) * vocab, finished * vocab);
       if (this.blockCommit === 'folded') {
-        const pass = await model.forwardBlock!(sequences, block.to, this.blockCache, finished, offset);
+        const pass = await model.forwardBlock(sequences, block.to, this.blockCache, finished, offset);
         this.blockCache = pass.cache;
         this.lastRows = pass.rows.map(lastRowOf);
         rows = pass.rows.map((r) => r.subarray(finished * vocab));
       } else {
-        const done = await model.forwardBlock!(sequences, start, this.blockCache, finished, offset);
+        const done = await model.forwardBlock(sequences, start, this.blockCache, finished, offset);
         this.blockCache = done.cache;
         this.lastRows = done.rows.map(lastRowOf);
-        rows = (await model.forwardBlock!(sequences, block.to, this.blockCache, 0, offset)).rows;
+        rows = (await model.forwardBlock(sequences, block.to, this.blockCache, 0, offset)).rows;
         passes++;
       }
       computed += finished;
-    } else rows = (await model.forwardBlock!(sequences, block.to, this.blockCache, 0, offset)).rows;
+    } else rows = (await model.forwardBlock(sequences, block.to, this.blockCache, 0, offset)).rows;
     if (!model.shiftedLogits) return { rows, from: start, to: block.to, computed, full: false, passes };
     // position p is read from the state at p - 1: the block's first position from the cache's last row
     const n = block.to - start;
@@ -135,8 +161,6 @@ export class CachedDenoiser {
   }
 
   dispose() {
-    this.cache?.dispose();
-    this.cache = null;
     this.blockCache?.dispose();
     this.blockCache = null;
   }

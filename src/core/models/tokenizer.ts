@@ -2,7 +2,7 @@
 // tokenizer_config.json as the engine reads them (from disk, the page's server, or the browser's cache): the
 // library never fetches anything itself.
 import { PreTrainedTokenizer } from '@huggingface/transformers';
-import { ModelLoadError } from './errors.ts';
+import { ModelLoadError } from '../errors.ts';
 
 export interface TextTokenizer {
   readonly vocabSize: number;

@@ -1,5 +1,6 @@
-// What the samplers need from a model; implemented over onnxruntime-web (ort-models.ts) and by the
-// scripted fakes the tests use.
+// What the samplers need from a model, one interface per capability: a denoiser, a windowed (cached) denoiser, a
+// block denoiser and a causal LM. Implemented over onnxruntime-web (onnx/, one class per kind) and by the scripted
+// fakes the tests use (test/helpers/fake-models.ts).
 
 /** Bidirectional masked-diffusion denoiser: predicts every position at once. */
 export interface Denoiser {
@@ -18,42 +19,60 @@ export interface Denoiser {
    * models aligned at the prompt's end (blockAlign), see blockOffsetFor.
    */
   forward(sequences: Int32Array[], blockOffset?: number): Promise<Float32Array[]>;
-  /**
-   * Fast-dLLM's caches need both of these (a model with a cached graph; see denoiser-cache.ts). A full pass that
-   * also keeps every position's keys and values.
-   */
-  forwardAndCache?(sequences: Int32Array[]): Promise<{ logits: WindowLogits; cache: DenoiserCache }>;
+}
+
+/**
+ * A denoiser with a cached graph, so Fast-dLLM's caches can run (caches.ts): a full pass that also keeps every
+ * position's keys and values, and passes over a window that read every other position from them.
+ */
+export interface WindowedDenoiser extends Denoiser {
+  forwardAndCache(sequences: Int32Array[]): Promise<{ logits: WindowLogits; cache: DenoiserCache }>;
   /**
    * Predictions for positions [from, to) from the tokens there now and `cache` for every other position: only
    * the window is computed. When `to` is the sequence's end only the positions before the window are read from
    * the cache (the prefix cache); otherwise those after it too (the dual cache).
    */
-  forwardWindow?(sequences: Int32Array[], from: number, to: number, cache: DenoiserCache): Promise<WindowLogits>;
+  forwardWindow(sequences: Int32Array[], from: number, to: number, cache: DenoiserCache): Promise<WindowLogits>;
+}
+
+/**
+ * Block diffusion (BD3-LM): attention is block-causal over blocks of `blockSize` positions — bidirectional inside
+ * a block, each block seeing only the blocks before it — so a block is decoded against an exact cache of the
+ * finished ones (forwardBlock). `forward` runs the same rule over the whole sequence.
+ */
+export interface BlockDenoiser extends Denoiser {
+  readonly blockSize: number;
   /**
-   * Block diffusion (BD3-LM): attention is block-causal over blocks of this many positions counted from position
-   * 0 — bidirectional inside a block, each block seeing only the blocks before it — so a block is decoded against
-   * an exact cache of the finished ones (forwardBlock). `forward` runs the same rule over the whole sequence.
-   */
-  readonly blockSize?: number;
-  /**
-   * Where a block model's blocks begin: 'zero' (absent): at multiples of blockSize from position 0, as this
-   * project's BD3-LM is trained; 'prompt-end': the first generated position begins a block and the prompt is split
-   * into blocks backwards from its end, as dLLM's BD3LM (which pads the prompt on the left to whole blocks).
+   * Where the blocks begin: 'zero' (absent): at multiples of blockSize from position 0, as this project's BD3-LM
+   * is trained; 'prompt-end': the first generated position begins a block and the prompt is split into blocks
+   * backwards from its end, as dLLM's BD3LM (which pads the prompt on the left to whole blocks).
    */
   readonly blockAlign?: BlockAlign;
   /**
-   * Block models: positions [cache.length, to) of each sequence against the cached keys/values of the positions
-   * before them (none when `cache` is null). Rows are unshifted: row j is the state at cache.length + j (with
-   * shifted logits it predicts the position after it). `keep` of those positions (from the first) enter the cache:
-   * the returned cache then replaces the one given, which is disposed; with keep 0 the cache given is returned.
+   * Positions [cache.length, to) of each sequence against the cached keys/values of the positions before them
+   * (none when `cache` is null). Rows are unshifted: row j is the state at cache.length + j (with shifted logits
+   * it predicts the position after it). `keep` of those positions (from the first) enter the cache: the returned
+   * cache then replaces the one given, which is disposed; with keep 0 the cache given is returned.
    */
-  forwardBlock?(
+  forwardBlock(
     sequences: Int32Array[],
     to: number,
     cache: KvCache | null,
     keep: number,
     blockOffset?: number,
   ): Promise<{ rows: Float32Array[]; cache: KvCache | null }>;
+}
+
+/** A block-diffusion model (it has blocks of its own and decodes them against an exact cache). */
+export function isBlockDenoiser(model: Denoiser): model is BlockDenoiser {
+  const m = model as Partial<BlockDenoiser>;
+  return typeof m.blockSize === 'number' && m.blockSize > 0 && typeof m.forwardBlock === 'function';
+}
+
+/** A denoiser whose cached graph runs Fast-dLLM's prefix and dual caches. */
+export function isWindowedDenoiser(model: Denoiser): model is WindowedDenoiser {
+  const m = model as Partial<WindowedDenoiser>;
+  return typeof m.forwardAndCache === 'function' && typeof m.forwardWindow === 'function';
 }
 
 export type BlockAlign = 'zero' | 'prompt-end';
@@ -63,7 +82,7 @@ export type BlockAlign = 'zero' | 'prompt-end';
  * div blockSize. 0 for blocks counted from position 0; for 'prompt-end', the left padding that would make the prompt
  * whole blocks.
  */
-export function blockOffsetFor(model: Pick<Denoiser, 'blockSize' | 'blockAlign'>, promptLength: number): number {
+export function blockOffsetFor(model: Pick<BlockDenoiser, 'blockSize' | 'blockAlign'>, promptLength: number): number {
   const size = model.blockSize ?? 0;
   if (!size || model.blockAlign !== 'prompt-end') return 0;
   return (size - (promptLength % size)) % size;

@@ -1,12 +1,14 @@
 // The autoregressive baseline: prompt prefill, then one token per forward pass with a KV cache (or, for
-// comparison, the whole sequence recomputed each time). Same trace format as the diffusion sampler.
-import { EmptyPromptError, PromptTooLongError, TokenIdError } from './errors.ts';
-import type { CausalLM, KvCache } from './models.ts';
+// comparison, the whole sequence recomputed each time). Same trace format, logits pipeline and recorder as the
+// diffusion sampler.
+import { EmptyPromptError, PromptTooLongError } from '../errors.ts';
+import type { CausalLM, KvCache } from '../models/types.ts';
+import { TraceRecorder } from '../trace/recorder.ts';
+import { round4, roundMs, type Trace, type TraceStep } from '../trace/trace.ts';
 import { AR_DEFAULTS, resolveArOptions, type ArOptions } from './options.ts';
 import { Rng } from './rng.ts';
-import { chooseToken, probabilityOf, summarizeRow, topKFilter, topPFilter, type LogitsRow } from './sampling.ts';
-import { answerOf, round4, roundMs, statsOf, type Termination, type Trace, type TraceStep } from './trace.ts';
-import type { RunContext } from './diffusion-sampler.ts';
+import { checkTokenIds, clockOf, tokenTextOf, type RunContext } from './run.ts';
+import { chooseToken, LogitsPipeline, probabilityOf } from './sampling.ts';
 
 export async function generateAr(
   model: CausalLM,
@@ -14,8 +16,8 @@ export async function generateAr(
   options: Partial<ArOptions> = {},
   ctx: RunContext = {},
 ): Promise<Trace> {
-  const now = ctx.now ?? (() => performance.now());
-  const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
+  const now = clockOf(ctx);
+  const tokenText = tokenTextOf(ctx);
   const { endOfTextId: eot, vocabSize } = model;
   if (input.length === 0) throw new EmptyPromptError();
   const room = model.contextLength - input.length;
@@ -25,31 +27,25 @@ export async function generateAr(
     throw new PromptTooLongError(input.length, requested, model.contextLength);
   }
   const o = resolveArOptions(options, room);
-  for (const id of input) if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new TokenIdError(id, vocabSize);
+  checkTokenIds(input, vocabSize);
   const rng = new Rng(o.seed);
+  const logits = new LogitsPipeline(vocabSize, { cfgScale: 0, topK: o.topK, topP: o.topP });
   const seq = [...input];
   const P = input.length;
-  const steps: TraceStep[] = [];
+  const planned = o.maxNewTokens;
   let cache: KvCache | null = null;
-  let termination: Termination | null = null;
-  const started = now();
-  ctx.onStart?.({
+  const recorder = new TraceRecorder(ctx, now, {
     kind: 'ar',
     initial: [...input],
     promptLength: P,
     maskId: -1,
     endOfTextId: eot,
-    plannedSteps: o.maxNewTokens,
+    plannedSteps: planned,
   });
   try {
-    for (let i = 0; i < o.maxNewTokens; i++) {
+    for (let i = 0; i < planned; i++) {
       if (ctx.signal?.aborted) {
-        termination = {
-          reason: 'cancelled',
-          step: i,
-          plannedSteps: o.maxNewTokens,
-          message: `cancelled after ${i} of ${o.maxNewTokens} tokens`,
-        };
+        recorder.end('cancelled', i, `cancelled after ${i} of ${planned} tokens`);
         break;
       }
       const t0 = now();
@@ -57,17 +53,12 @@ export async function generateAr(
       const out = await model.forward(feed, o.useCache ? cache : null, o.useCache);
       cache = out.cache;
       const t1 = now();
-      // The row is read in place (the model's output is ours to use; end-of-text is set aside and put back
-      // under minLength), and at temperature 0 the argmax comes from the summary: two passes over the row.
-      const row = out.logits;
-      const keptEot = row[eot];
-      if (i < o.minLength) row[eot] = -Infinity;
-      let filtered: LogitsRow = o.topK > 0 ? topKFilter(row, o.topK) : row;
-      if (o.topP < 1) filtered = topPFilter(filtered, o.topP);
-      const summary = summarizeRow(filtered);
-      const token = o.temperature > 0 ? chooseToken(filtered, o.temperature, rng) : summary.best;
-      const prob = probabilityOf(filtered, summary, token);
-      row[eot] = keptEot;
+      // end-of-text is banned under minLength; at temperature 0 the argmax comes from the summary
+      const banned = i < o.minLength ? [eot] : [];
+      const { token, prob } = logits.apply(out.logits, undefined, 0, banned, (row, summary) => {
+        const token = o.temperature > 0 ? chooseToken(row, o.temperature, rng) : summary.best;
+        return { token, prob: probabilityOf(row, summary, token) };
+      });
       seq.push(token);
       const step: TraceStep = {
         step: i + 1,
@@ -80,44 +71,23 @@ export async function generateAr(
         edits: [],
         ghosts: [],
       };
-      steps.push(step);
-      ctx.onStep?.(step);
+      recorder.record(step);
       await ctx.between?.();
       if (token === eot) {
-        termination = {
-          reason: 'end-of-text',
-          step: i + 1,
-          plannedSteps: o.maxNewTokens,
-          message: `stopped at end-of-text after ${i + 1} of ${o.maxNewTokens} tokens`,
-        };
+        recorder.end('end-of-text', i + 1, `stopped at end-of-text after ${i + 1} of ${planned} tokens`);
         break;
       }
     }
   } finally {
     cache?.dispose();
   }
-  termination ??= {
-    reason: 'max-tokens',
-    step: steps.length,
-    plannedSteps: o.maxNewTokens,
-    message: `reached maxNewTokens (${o.maxNewTokens})`,
-  };
-  const answer = answerOf(seq, P, eot, -1);
-  return {
-    version: 1,
-    kind: 'ar',
+  return recorder.finish({
     model: model.name,
     backend: ctx.backend ?? 'unknown',
     options: o,
-    maskId: -1,
-    endOfTextId: eot,
-    promptLength: P,
-    initial: [...input],
-    steps,
     final: seq,
-    answer,
-    answerText: answer.map(tokenText).join(''),
-    termination,
-    stats: statsOf(steps, roundMs(now() - started), answer.length),
-  };
+    tokenText,
+    reason: 'max-tokens',
+    message: `reached maxNewTokens (${planned})`,
+  });
 }

@@ -1,6 +1,6 @@
 // Infill markers in user text: `[MASK]` stands for `defaultLength` masks, `[MASK:n]` for n masks.
 // They become the tokenizer's literal mask token, which it encodes as the mask id.
-import { OptionError } from './errors.ts';
+import { OptionError } from '../errors.ts';
 
 // Anything after the colon is taken as the marker's count and checked, so `[MASK:-3]` is an error like
 // `[MASK:0]`, not literal text.

@@ -1,7 +1,7 @@
 // Sampler options: defaults, and validation that names the option, the allowed range and, for values
 // that must divide, the values that would work. Unknown keys are errors, never silently ignored.
-import { OptionError, UnknownOptionError } from './errors.ts';
-import { CACHE_MODES, type CacheMode } from './denoiser-cache.ts';
+import { OptionError, UnknownOptionError } from '../errors.ts';
+import { CACHE_MODES, type CacheMode } from '../models/caches.ts';
 import type { ConfidenceKind } from './sampling.ts';
 
 export type EditMode = 'off' | 'threshold' | 'remdm';

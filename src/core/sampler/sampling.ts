@@ -134,3 +134,62 @@ export function confidence(kind: ConfidenceKind, row: LogitsRow, summary: RowSum
       return rng.uniform();
   }
 }
+
+/** What shapes a row before a token is chosen: guidance, then top-k, then top-p (transformers.js's order). */
+export interface LogitsSettings {
+  /** Classifier-free guidance scale w (0 = off): logits = u + (w + 1)(c - u) (LLaDA eq. 16). */
+  cfgScale: number;
+  topK: number;
+  topP: number;
+}
+
+/**
+ * The logits processors both samplers share: guidance, bans (tokens never chosen at a position), top-k and top-p,
+ * then the row's summary. Without guidance or filters the model's float32 row is read in place (bans are set
+ * aside and put back, since the row belongs to the model's output); otherwise one reused float64 buffer.
+ */
+export class LogitsPipeline {
+  private readonly buffer: Float64Array | null;
+
+  constructor(
+    private readonly vocabSize: number,
+    private readonly settings: LogitsSettings,
+  ) {
+    const plain = settings.cfgScale === 0 && settings.topK === 0 && settings.topP === 1;
+    this.buffer = plain ? null : new Float64Array(vocabSize);
+  }
+
+  /**
+   * The row at `offset` (a multiple of the vocabulary) of `cond`, guided by `uncond` when given, with `banned`
+   * tokens at -Infinity and filtered; `use` sees the filtered row and its summary, and its result is returned.
+   */
+  apply<T>(
+    cond: Float32Array,
+    uncond: Float32Array | undefined,
+    offset: number,
+    banned: readonly number[],
+    use: (row: LogitsRow, summary: RowSummary) => T,
+  ): T {
+    const V = this.vocabSize;
+    const { cfgScale, topK, topP } = this.settings;
+    let row: LogitsRow;
+    if (!this.buffer) row = cond.subarray(offset, offset + V);
+    else {
+      const buffer = this.buffer;
+      if (uncond) {
+        for (let v = 0; v < V; v++) {
+          const u = uncond[offset + v];
+          buffer[v] = u + (cfgScale + 1) * (cond[offset + v] - u);
+        }
+      } else for (let v = 0; v < V; v++) buffer[v] = cond[offset + v];
+      row = buffer;
+    }
+    const kept = banned.map((id) => row[id]);
+    for (const id of banned) row[id] = -Infinity;
+    let filtered = topK > 0 ? topKFilter(row, topK) : row;
+    if (topP < 1) filtered = topPFilter(filtered, topP);
+    const result = use(filtered, summarizeRow(filtered));
+    for (let i = banned.length - 1; i >= 0; i--) row[banned[i]] = kept[i];
+    return result;
+  }
+}

@@ -1,6 +1,6 @@
 // An exported trace read back from a file: untrusted input. Every field the page reads is checked for its type and
 // bounds before anything renders it, and a refusal names the field and what is wrong with it.
-import { TraceFileError } from './errors.ts';
+import { TraceFileError } from '../errors.ts';
 import type { Trace } from './trace.ts';
 
 export const TRACE_FORMAT = 'diffusion-demo-trace/1';

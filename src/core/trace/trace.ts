@@ -1,6 +1,6 @@
 // One trace format for both samplers. A trace stores the initial canvas and, per step, only what changed
 // (commits, edits, ghost-guess deltas), so long runs stay small; `canvasAt` rebuilds any step.
-import type { ArOptions, DiffusionOptions } from './options.ts';
+import type { ArOptions, DiffusionOptions } from '../sampler/options.ts';
 
 /** A masked position receives a token. `conf` is the confidence used to rank it (see sampling.ts). */
 export interface Commit {

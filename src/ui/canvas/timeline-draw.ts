@@ -1,7 +1,7 @@
 // Draws a denoising timeline (core/timeline.ts) on a 2D canvas: position across, step down. A decision is a
 // strong cell at its step and a light band below it for as long as it stands; white is still masked. One rect per
 // mark, so redrawing it for every streamed step costs well under a millisecond.
-import type { MarkKind, Timeline } from '../../core/timeline.ts';
+import type { MarkKind, Timeline } from '../../core/trace/timeline.ts';
 
 /** Colours of the picture and of its legend (hue of a commit: red unsure -> green sure, as the token cells). */
 export const MARK_COLOURS: Record<MarkKind, { strong: string; band: string; label: string }> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { figure, frontierLayout, type FrontierRun } from '../../src/core/bench-core.ts';
+import { figure, frontierLayout, type FrontierRun } from '../../../src/core/measure/bench-core.ts';
 
 describe('figure', () => {
   it('gives the median with min and max, for odd and even counts', () => {

@@ -1,10 +1,10 @@
 // Fast-dLLM's prefix and dual caches in the diffusion sampler, on scripted fakes with exact schedules: which
 // passes are full, how many positions each computes, and that every option keeps its meaning with a cache.
 import { describe, expect, it } from 'vitest';
-import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { FakeCachingDenoiser, FakeDenoiser, logitsFrom, type ScriptedLogits } from '../../src/core/fake-models.ts';
-import type { DiffusionOptions } from '../../src/core/options.ts';
-import type { Trace } from '../../src/core/trace.ts';
+import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
+import { FakeCachingDenoiser, FakeDenoiser, logitsFrom, type ScriptedLogits } from '../../helpers/fake-models.ts';
+import type { DiffusionOptions } from '../../../src/core/sampler/options.ts';
+import type { Trace } from '../../../src/core/trace/trace.ts';
 
 const V = 10; // 0 = end-of-text, 1 = mask, 2..9 ordinary tokens
 const EOT = 0;

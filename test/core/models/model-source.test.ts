@@ -1,7 +1,7 @@
 // Models from elsewhere: what a visitor types becomes a model tree's root (or a clear refusal), the plan lists what
 // loading reads with its sizes and what the cache holds, and a device that cannot run the models is told why.
 import { describe, expect, it } from 'vitest';
-import { parseManifest, type Manifest } from '../../src/core/manifest.ts';
+import { parseManifest, type Manifest } from '../../../src/core/models/manifest.ts';
 import {
   filesToLoad,
   planLoad,
@@ -9,8 +9,8 @@ import {
   resolveSource,
   runtimeBytes,
   WASM_LIMIT,
-} from '../../src/core/model-source.ts';
-import { pageSettings } from '../../src/core/page-settings.ts';
+} from '../../../src/core/models/model-source.ts';
+import { pageSettings } from '../../../src/core/page-settings.ts';
 
 describe('resolveSource', () => {
   it('a Hugging Face id reads the hub (or a stand-in) at main', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { generateAr } from '../../src/core/ar-sampler.ts';
-import { FakeCausalLM } from '../../src/core/fake-models.ts';
+import { generateAr } from '../../../src/core/sampler/ar.ts';
+import { FakeCausalLM } from '../../helpers/fake-models.ts';
 
 const V = 10;
 const EOT = 0;

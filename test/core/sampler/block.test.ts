@@ -2,10 +2,10 @@
 // position 0 (the first may begin inside the prompt), finished blocks entering an exact cache with one pass,
 // only the current block predicted, and the diffusion options keeping their meaning inside a block.
 import { describe, expect, it } from 'vitest';
-import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { FakeBlockDenoiser, logitsFrom, type ScriptedBlockLogits } from '../../src/core/fake-models.ts';
-import { blockModelOptions, type DiffusionOptions } from '../../src/core/options.ts';
-import type { Trace } from '../../src/core/trace.ts';
+import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
+import { FakeBlockDenoiser, logitsFrom, type ScriptedBlockLogits } from '../../helpers/fake-models.ts';
+import { blockModelOptions, type DiffusionOptions } from '../../../src/core/sampler/options.ts';
+import type { Trace } from '../../../src/core/trace/trace.ts';
 
 const V = 40; // 0 = end-of-text, 1 = mask, 2.. ordinary tokens
 const PROMPT = [2, 3, 4, 5, 6, 7]; // six tokens: the first block [4, 8) holds two prompt tokens and two masks

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
 import {
   dllmTransferCounts,
   dreamTransferCount,
   factorCount,
-  generateDiffusion,
   transferCount,
-} from '../../src/core/diffusion-sampler.ts';
-import { generateAr } from '../../src/core/ar-sampler.ts';
-import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
-import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions } from '../../src/core/options.ts';
-import { softmax } from '../../src/core/sampling.ts';
-import { canvasAt, type Trace } from '../../src/core/trace.ts';
+} from '../../../src/core/sampler/schedule.ts';
+import { generateAr } from '../../../src/core/sampler/ar.ts';
+import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../helpers/fake-models.ts';
+import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions } from '../../../src/core/sampler/options.ts';
+import { softmax } from '../../../src/core/sampler/sampling.ts';
+import { canvasAt, type Trace } from '../../../src/core/trace/trace.ts';
 
 const V = 10; // 0 = end-of-text, 1 = mask, 2..9 ordinary tokens
 const EOT = 0;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { generateAr } from '../../src/core/ar-sampler.ts';
-import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
-import { cellsAt, parseTraceFile, stepAt, stepSeries, stepTimes } from '../../src/core/replay.ts';
-import { canvasAt } from '../../src/core/trace.ts';
+import { generateAr } from '../../../src/core/sampler/ar.ts';
+import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
+import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../helpers/fake-models.ts';
+import { cellsAt, parseTraceFile, stepAt, stepSeries, stepTimes } from '../../../src/core/trace/replay.ts';
+import { canvasAt } from '../../../src/core/trace/trace.ts';
 
 const V = 10;
 const MASK = 1;

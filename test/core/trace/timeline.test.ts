@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { generateAr } from '../../src/core/ar-sampler.ts';
-import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
-import { markAt, timelineOf } from '../../src/core/timeline.ts';
-import type { TraceStep } from '../../src/core/trace.ts';
+import { generateAr } from '../../../src/core/sampler/ar.ts';
+import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
+import { FakeCausalLM, FakeDenoiser, logitsFrom } from '../../helpers/fake-models.ts';
+import { markAt, timelineOf } from '../../../src/core/trace/timeline.ts';
+import type { TraceStep } from '../../../src/core/trace/trace.ts';
 
 const V = 10; // 0 = end-of-text, 1 = mask
 const step = (n: number, s: Partial<TraceStep>): TraceStep => ({

@@ -1,13 +1,13 @@
 // Trace files are untrusted: every one is either refused with a message naming the field, or replays.
 import { describe, expect, it } from 'vitest';
-import { generateAr } from '../../src/core/ar-sampler.ts';
-import { generateDiffusion } from '../../src/core/diffusion-sampler.ts';
-import { TraceFileError } from '../../src/core/errors.ts';
-import { FakeBlockDenoiser, FakeCausalLM, FakeDenoiser, logitsFrom } from '../../src/core/fake-models.ts';
-import { cellsAt, stepSeries, stepTimes } from '../../src/core/replay.ts';
-import { Rng } from '../../src/core/rng.ts';
-import { MAX_CANVAS, parseTraceFile } from '../../src/core/trace-file.ts';
-import { canvasAt, type Trace } from '../../src/core/trace.ts';
+import { generateAr } from '../../../src/core/sampler/ar.ts';
+import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
+import { TraceFileError } from '../../../src/core/errors.ts';
+import { FakeBlockDenoiser, FakeCausalLM, FakeDenoiser, logitsFrom } from '../../helpers/fake-models.ts';
+import { cellsAt, stepSeries, stepTimes } from '../../../src/core/trace/replay.ts';
+import { Rng } from '../../../src/core/sampler/rng.ts';
+import { MAX_CANVAS, parseTraceFile } from '../../../src/core/trace/trace-file.ts';
+import { canvasAt, type Trace } from '../../../src/core/trace/trace.ts';
 
 const V = 10;
 
