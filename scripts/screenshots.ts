@@ -14,7 +14,7 @@ async function finishedRun(page: Page, url: string) {
   // part-way through: masks still open on the canvas, the timeline's cursor line mid-picture
   await page.evaluate(() => {
     const d = (globalThis as any).demo;
-    d.seekStep('diffusion', Math.round(0.55 * d.traces.diffusion.steps.length));
+    d.playback.seekStep('diffusion', Math.round(0.55 * d.run.traces.diffusion.steps.length));
   });
   await page.waitForTimeout(300);
 }

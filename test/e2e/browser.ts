@@ -110,8 +110,8 @@ export async function generateAll(page: Page, timeout = 120_000): Promise<void> 
     () => {
       const d = (globalThis as any).demo;
       // the AR model runs last; the block model too when the pair has one
-      const block = !d.loaded?.info.blockSize || d.mode === 'both' || d.traces.block?.done;
-      return d.status === 'ready' && d.traces.diffusion?.done && d.traces.ar?.done && block;
+      const block = !d.models.loaded?.info.blockSize || d.settings.mode === 'both' || d.run.traces.block?.done;
+      return d.page.status === 'ready' && d.run.traces.diffusion?.done && d.run.traces.ar?.done && block;
     },
     null,
     { timeout },

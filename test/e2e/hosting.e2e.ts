@@ -21,8 +21,14 @@ const runOnce = (page: Page) =>
   page.evaluate(async () => {
     const d = (globalThis as any).demo;
     await d.generate();
-    const done = (kind: string) => !!d.traces[kind]?.done;
-    return { status: d.status, error: d.error, diffusion: done('diffusion'), block: done('block'), ar: done('ar') };
+    const done = (kind: string) => !!d.run.traces[kind]?.done;
+    return {
+      status: d.page.status,
+      error: d.page.error,
+      diffusion: done('diffusion'),
+      block: done('block'),
+      ar: done('ar'),
+    };
   });
 
 describe('a static host without cross-origin isolation headers', () => {

@@ -74,10 +74,10 @@ const finals = (page: Page) =>
   page.evaluate(() => {
     const d = (globalThis as any).demo;
     return {
-      backend: d.loaded.info.backend.backend as string,
-      diffusion: d.traces.diffusion.done.final as number[],
-      block: d.traces.block.done.final as number[],
-      ar: d.traces.ar.done.final as number[],
+      backend: d.models.loaded.info.backend.backend as string,
+      diffusion: d.run.traces.diffusion.done.final as number[],
+      block: d.run.traces.block.done.final as number[],
+      ar: d.run.traces.ar.done.final as number[],
     };
   });
 
@@ -122,14 +122,21 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   // the converted models' settings, and a chat box
   const info = await page.evaluate(() => {
     const d = (globalThis as any).demo;
-    return { chat: d.loaded.info.chat, temperature: d.diffusion.temperature, schedule: d.diffusion.schedule };
+    return {
+      chat: d.models.loaded.info.chat,
+      temperature: d.settings.diffusion.temperature,
+      schedule: d.settings.diffusion.schedule,
+    };
   });
   expect(info).toEqual({ chat: true, temperature: 0, schedule: 'dllm' });
   await expect(page.locator('label.chat').textContent()).resolves.toContain('Chat');
   // the prompt went through the chat template: <|im_start|> opens it
   const { promptLength, imStart } = await page.evaluate(() => {
     const d = (globalThis as any).demo;
-    return { promptLength: d.traces.ar.done.promptLength as number, imStart: d.vocabText.indexOf('<|im_start|>') };
+    return {
+      promptLength: d.run.traces.ar.done.promptLength as number,
+      imStart: d.models.vocabText.indexOf('<|im_start|>'),
+    };
   });
   expect(imStart).toBeGreaterThan(0);
   expect(first.ar.slice(0, promptLength)).toContain(imStart);
@@ -155,7 +162,11 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   expect(
     await page.evaluate(() => {
       const d = (globalThis as any).demo;
-      return { chat: d.loaded.info.chat, schedule: d.diffusion.schedule, temperature: d.diffusion.temperature };
+      return {
+        chat: d.models.loaded.info.chat,
+        schedule: d.settings.diffusion.schedule,
+        temperature: d.settings.diffusion.temperature,
+      };
     }),
   ).toEqual({ chat: false, schedule: 'llada', temperature: 0.9 });
 

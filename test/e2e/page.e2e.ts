@@ -58,7 +58,7 @@ const waitDone = (page: Page) =>
   page.waitForFunction(
     () => {
       const d = (globalThis as any).demo;
-      return d.status === 'ready' && (d.traces.diffusion?.done || d.traces.ar?.done);
+      return d.page.status === 'ready' && (d.run.traces.diffusion?.done || d.run.traces.ar?.done);
     },
     null,
     { timeout: 90_000 },
@@ -160,12 +160,12 @@ describe('the page', () => {
     await waitReady(s.page);
     await s.page.evaluate(() => {
       const d = (globalThis as any).demo;
-      d.diffusion.genLength = 100;
-      d.diffusion.steps = 100;
-      d.diffusion.blockLength = 100;
-      d.diffusion.stopAtEndOfText = false;
-      d.diffusion.fillContext = d.ar.fillContext = false;
-      d.ar.maxNewTokens = 100;
+      d.settings.diffusion.genLength = 100;
+      d.settings.diffusion.steps = 100;
+      d.settings.diffusion.blockLength = 100;
+      d.settings.diffusion.stopAtEndOfText = false;
+      d.settings.diffusion.fillContext = d.settings.ar.fillContext = false;
+      d.settings.ar.maxNewTokens = 100;
     });
     await s.page.fill('#prompt', 'Once upon a time');
     await s.page.click('button[type=submit]');
@@ -292,7 +292,12 @@ describe('the page', () => {
     const lengths = (page: Page) =>
       page.evaluate(() => {
         const d = (globalThis as any).demo;
-        return [d.diffusion.genLength, d.diffusion.steps, d.diffusion.blockLength, d.ar.maxNewTokens];
+        return [
+          d.settings.diffusion.genLength,
+          d.settings.diffusion.steps,
+          d.settings.diffusion.blockLength,
+          d.settings.ar.maxNewTokens,
+        ];
       });
     const s = await open(undefined, withLength);
     await waitReady(s.page);
@@ -364,9 +369,9 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
     // a long run, and a trace file opened while it runs
     await s.page.evaluate(() => {
       const d = (globalThis as any).demo;
-      d.diffusion.fillContext = d.ar.fillContext = false;
-      Object.assign(d.diffusion, { genLength: 100, steps: 100, blockLength: 100, stopAtEndOfText: false });
-      d.ar.maxNewTokens = 100;
+      d.settings.diffusion.fillContext = d.settings.ar.fillContext = false;
+      Object.assign(d.settings.diffusion, { genLength: 100, steps: 100, blockLength: 100, stopAtEndOfText: false });
+      d.settings.ar.maxNewTokens = 100;
     });
     await s.page.fill('#prompt', 'The second run');
     await s.page.click('button[type=submit]');
@@ -380,7 +385,7 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
     await waitDone(s.page);
     const after = await s.page.evaluate(() => {
       const d = (globalThis as any).demo;
-      return { steps: d.traces.diffusion.steps.length, notice: d.notice };
+      return { steps: d.run.traces.diffusion.steps.length, notice: d.page.notice };
     });
     expect(after.steps).toBe(100); // the run's own steps only, nothing of the file mixed in
     expect(after.notice ?? '').not.toContain('Replaying');
@@ -453,7 +458,7 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
     await s.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     const shown = await s.page.evaluate(() => {
       const d = (globalThis as any).demo;
-      return { step: d.shownStep.diffusion, total: d.traces.diffusion.steps.length };
+      return { step: d.playback.shownStep.diffusion, total: d.run.traces.diffusion.steps.length };
     });
     expect(shown.step).toBeGreaterThan(0.3 * shown.total);
     expect(shown.step).toBeLessThan(0.7 * shown.total);

@@ -30,10 +30,10 @@ async function run(webgpu: boolean) {
   return page.evaluate(() => {
     const d = (globalThis as any).demo;
     return {
-      backend: d.loaded.info.backend.backend as string,
-      diffusion: d.traces.diffusion.done.final as number[],
-      block: d.traces.block.done.final as number[],
-      ar: d.traces.ar.done.final as number[],
+      backend: d.models.loaded.info.backend.backend as string,
+      diffusion: d.run.traces.diffusion.done.final as number[],
+      block: d.run.traces.block.done.final as number[],
+      ar: d.run.traces.ar.done.final as number[],
     };
   });
 }

@@ -36,7 +36,7 @@ async function pageAfterLoad(info: EngineInfo, search = ''): Promise<AppState> {
   } as unknown as DemoBackend;
   const app = new AppState(backend);
   if (search) app.readQuery(search);
-  await app.load();
+  await app.models.load();
   return app;
 }
 
@@ -67,20 +67,22 @@ describe("the page's settings", () => {
   it('are what the page holds after loading a pair, unless the link chose otherwise', async () => {
     const info = await fixtureInfo();
     const app = await pageAfterLoad(info);
-    expect(plain(app.diffusion)).toEqual(pageSettings(info).diffusion);
-    expect(plain(app.ar)).toEqual(pageSettings(info).ar);
+    expect(plain(app.settings.diffusion)).toEqual(pageSettings(info).diffusion);
+    expect(plain(app.settings.ar)).toEqual(pageSettings(info).ar);
     const linked = await pageAfterLoad(
       info,
       '?prompt=x&diffusion=' + encodeURIComponent('{"cache":"off","genLength":32}'),
     );
-    expect(plain(linked.diffusion)).toEqual(
+    expect(plain(linked.settings.diffusion)).toEqual(
       pageSettings(info, { diffusion: { cache: 'off', genLength: 32 } }).diffusion,
     );
     // a length typed is a length wanted: both canvases stop following the prompt, until the box is ticked again
-    app.setGenLength(100);
-    expect([app.diffusion.fillContext, app.ar.fillContext, app.diffusion.genLength]).toEqual([false, false, 100]);
-    app.setFillContext(true);
-    expect([app.diffusion.fillContext, app.ar.fillContext]).toEqual([true, true]);
+    app.settings.setGenLength(100);
+    expect([app.settings.diffusion.fillContext, app.settings.ar.fillContext, app.settings.diffusion.genLength]).toEqual(
+      [false, false, 100],
+    );
+    app.settings.setFillContext(true);
+    expect([app.settings.diffusion.fillContext, app.settings.ar.fillContext]).toEqual([true, true]);
     // and the link the page writes names the pair, so a reload or a shared link opens the same models
     expect(new URLSearchParams(linked.shareQuery()).get('pair')).toBe(info.pair);
   });

@@ -6,42 +6,46 @@ import type { DemoBackend } from '../../src/worker/protocol.ts';
 
 const fresh = () => {
   const app = new AppState({} as DemoBackend);
-  app.setGenLength(224, false); // as after loading the default pair
+  app.settings.setGenLength(224, false); // as after loading the default pair
   return app;
 };
 
 describe('settings', () => {
   it('typing a length keeps the blocks the rule they follow, though it passes through 1 and 10', () => {
     const app = fresh();
-    for (const typed of [1, 10, 100]) app.setGenLength(typed);
-    expect(app.diffusion).toMatchObject({ genLength: 100, blockLength: 4, steps: 100 });
-    expect(app.validation).toEqual([]);
-    app.applyPreset(PRESETS.find((p) => p.blocks === 'one')!);
-    for (const typed of [2, 20, 200]) app.setGenLength(typed);
-    expect(app.diffusion).toMatchObject({ genLength: 200, blockLength: 200 });
-    app.setBlockLength(8);
-    app.setGenLength(64);
-    expect(app.diffusion.blockLength).toBe(8);
+    for (const typed of [1, 10, 100]) app.settings.setGenLength(typed);
+    expect(app.settings.diffusion).toMatchObject({ genLength: 100, blockLength: 4, steps: 100 });
+    expect(app.settings.validation).toEqual([]);
+    app.settings.applyPreset(PRESETS.find((p) => p.blocks === 'one')!);
+    for (const typed of [2, 20, 200]) app.settings.setGenLength(typed);
+    expect(app.settings.diffusion).toMatchObject({ genLength: 200, blockLength: 200 });
+    app.settings.setBlockLength(8);
+    app.settings.setGenLength(64);
+    expect(app.settings.diffusion.blockLength).toBe(8);
   });
 
   it('an emptied threshold keeps threshold decoding and is flagged, not silently turned back to the schedule', () => {
     const app = fresh();
-    app.diffusion.threshold = 0.9;
-    app.diffusion.threshold = Number.NaN; // what the cleared field gives
-    expect(app.diffusion.threshold).not.toBeNull();
-    expect(app.validation).toEqual(['diffusion threshold: must be a number in [0, 1], got an empty value']);
+    app.settings.diffusion.threshold = 0.9;
+    app.settings.diffusion.threshold = Number.NaN; // what the cleared field gives
+    expect(app.settings.diffusion.threshold).not.toBeNull();
+    expect(app.settings.validation).toEqual(['diffusion threshold: must be a number in [0, 1], got an empty value']);
   });
 
   it('flags a bad infill length and bad [MASK:n] markers inline, saying what was given', () => {
     const app = fresh();
-    app.infillSpan = Number.NaN;
-    expect(app.validation).toEqual(['infill [MASK] length must be an integer in [1, 256], got an empty value']);
-    app.infillSpan = 8;
+    app.settings.infillSpan = Number.NaN;
+    expect(app.settings.validation).toEqual([
+      'infill [MASK] length must be an integer in [1, 256], got an empty value',
+    ]);
+    app.settings.infillSpan = 8;
     for (const marker of ['[MASK:0]', '[MASK:-3]', '[MASK:x]', '[MASK:]']) {
-      app.prompt = `Once ${marker} there.`;
-      expect(app.validation, marker).toEqual([`infill: a [MASK:n] span needs an integer 1 <= n <= 256, got ${marker}`]);
+      app.settings.prompt = `Once ${marker} there.`;
+      expect(app.settings.validation, marker).toEqual([
+        `infill: a [MASK:n] span needs an integer 1 <= n <= 256, got ${marker}`,
+      ]);
     }
-    app.prompt = 'Once [MASK:3] there.';
-    expect(app.validation).toEqual([]);
+    app.settings.prompt = 'Once [MASK:3] there.';
+    expect(app.settings.validation).toEqual([]);
   });
 });

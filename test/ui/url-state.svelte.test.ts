@@ -23,11 +23,11 @@ describe('the link', () => {
 
   it('drops unknown options, inherited names included, with a notice, so Generate is not blocked', () => {
     const a = app('?diffusion=' + encodeURIComponent('{"bogus":1,"constructor":2,"temperature":0.5}'));
-    expect(a.diffusion.temperature).toBe(0.5);
-    expect(Object.hasOwn(a.diffusion, 'bogus')).toBe(false);
-    expect(Object.hasOwn(a.diffusion, 'constructor')).toBe(false);
-    expect(a.notice).toMatch(/unknown diffusion options in the URL ignored: bogus, constructor/);
-    expect(a.validation.filter((p) => p.includes('unknown'))).toEqual([]);
+    expect(a.settings.diffusion.temperature).toBe(0.5);
+    expect(Object.hasOwn(a.settings.diffusion, 'bogus')).toBe(false);
+    expect(Object.hasOwn(a.settings.diffusion, 'constructor')).toBe(false);
+    expect(a.page.notice).toMatch(/unknown diffusion options in the URL ignored: bogus, constructor/);
+    expect(a.settings.validation.filter((p) => p.includes('unknown'))).toEqual([]);
   });
 
   it('refuses a thread count past the cores instead of hanging the load', () => {
