@@ -36,7 +36,8 @@ from onnx import helper, numpy_helper, TensorProto
 
 sys.path.insert(0, os.path.dirname(__file__))
 from hf_checkpoint import load_qwen3  # noqa: E402
-from export_onnx import architecture_fields, cache_config, export, export_with_cache  # noqa: E402
+from export_onnx import CACHED_GRAPH, architecture_fields, cache_config, export, export_with_cache  # noqa: E402
+from kinds import CONVERTED  # noqa: E402
 from model import Transformer  # noqa: E402
 
 DTYPES = ("fp32", "fp16", "q8", "q4")
@@ -263,13 +264,13 @@ def copy_tokenizer(src: str, out: str) -> dict:
 
 def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, dtype: str, source: str, files: dict):
     """config.json, once the graphs (`files`: their paths and sizes) are written."""
-    cfg = model.cfg
+    cfg, k = model.cfg, CONVERTED[kind]
     if tok["mask_id"] >= cfg.vocab_size:
         raise ValueError(f"mask token id {tok['mask_id']} is outside the model's vocabulary of {cfg.vocab_size}")
     config = {
-        "architectures": ["Qwen3ForCausalLM" if kind == "ar" else "A2DQwen3LMHeadModel"],
-        "model_type": "qwen3" if kind == "ar" else kind,
-        "is_causal": kind == "ar",
+        "architectures": [k.converted_architecture],
+        "model_type": "qwen3" if k.causal else kind,
+        "is_causal": k.causal,
         **architecture_fields(cfg),
         "qk_norm": True,
         "bos_token_id": hf.get("bos_token_id"), "eos_token_id": tok["eos_id"], "pad_token_id": hf.get("pad_token_id"),
@@ -277,11 +278,11 @@ def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, d
         "transformers.js_config": {"dtype": "fp32"},
         "weights": {"dtype": dtype, "compute": "float32", "source": source, "files": files},
     }
-    if kind != "ar":
-        # one graph, the cached one: with an empty cache it runs whole sequences (ort-models.ts)
+    if not k.causal:
+        # one graph, the cached one: with an empty cache it runs whole sequences (src/core/models/onnx/load.ts)
         config["diffusion"] = {"objective": kind, "mask_token_id": tok["mask_id"], "shift_logits_in_graph": False,
-                               "cache": cache_config(kind == "bd3lm"), "graphs": "cached-only"}
-        if kind == "bd3lm":
+                               "cache": cache_config(k), "graphs": "cached-only"}
+        if k.block:
             config["diffusion"].update({"block_size": cfg.block_size, "block_align": "prompt-end"})
     json.dump(config, open(os.path.join(out, "config.json"), "w"), indent=2)
 
@@ -289,9 +290,7 @@ def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, d
 def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, source: str, licence: str, files: dict):
     cfg = model.cfg
     total = sum(files.values())
-    what = {"ar": "Qwen3, causal (the autoregressive baseline)",
-            "mdlm": "dLLM's A2D masked diffusion (MDLM): bidirectional attention, unshifted logits",
-            "bd3lm": f"dLLM's A2D block diffusion (BD3LM): blocks of {cfg.block_size}, aligned at the prompt's end"}[kind]
+    what = CONVERTED[kind].converted_what.format(block_size=cfg.block_size)
     lines = [
         f"---\nlicense: {licence}\nlibrary_name: onnxruntime-web\n---\n",
         f"# {os.path.basename(os.path.abspath(out))} ({kind}, {dtype})\n",
@@ -318,7 +317,7 @@ def update_manifest(path: str, family: str, kind: str, out: str, files: dict, ti
     base = os.path.dirname(os.path.abspath(path))
     folder = os.path.relpath(os.path.abspath(out), base)
     entry = manifest["pairs"].setdefault(family, {"title": title, "description": title})
-    entry[{"ar": "ar", "mdlm": "diffusion", "bd3lm": "block"}[kind]] = folder
+    entry[CONVERTED[kind].role] = folder
     entry.setdefault("files", {})
     entry["files"] = {k: v for k, v in entry["files"].items() if not k.startswith(folder + "/")}
     entry["files"].update({f"{folder}/{f}": n for f, n in files.items()})
@@ -333,7 +332,7 @@ def update_manifest(path: str, family: str, kind: str, out: str, files: dict, ti
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--from", dest="src", required=True)
-    p.add_argument("--kind", required=True, choices=("ar", "mdlm", "bd3lm"))
+    p.add_argument("--kind", required=True, choices=tuple(CONVERTED))
     p.add_argument("--out", required=True)
     p.add_argument("--dtype", default="fp32", choices=DTYPES)
     p.add_argument("--block-size", type=int, default=32, help="bd3lm: the block size it was trained with (dLLM: 32)")
@@ -355,21 +354,22 @@ def main():
     if bool(args.manifest) != bool(args.family):
         p.error("--manifest and --family go together")
 
-    model, hf = load_qwen3(args.src, args.kind, args.block_size if args.kind == "bd3lm" else 0)
+    kind = CONVERTED[args.kind]
+    model, hf = load_qwen3(args.src, args.kind, args.block_size if kind.block else 0)
     stored = round_weights(model, args.dtype)
     os.makedirs(os.path.join(args.out, "onnx"), exist_ok=True)
     tok = copy_tokenizer(args.src, args.out)
     source = hf.get("_name_or_path") or os.path.abspath(args.src)
     # one graph per model: a denoiser's cached graph also runs whole sequences (an empty cache), so a second
     # whole-sequence graph would double the download and the memory of a 0.6B model for nothing
-    graph = "model.onnx" if args.kind == "ar" else "model_cached.onnx"
+    graph = "model.onnx" if kind.causal else os.path.basename(CACHED_GRAPH)
     tmp = tempfile.mkdtemp()
     try:
         path = os.path.join(tmp, graph)
-        if args.kind == "ar":
+        if kind.causal:
             export(model, path)
         else:
-            export_with_cache(model, path, window_only=args.kind == "mdlm")
+            export_with_cache(model, path, window_only=kind.window_only)
         finish_graph(path, model, stored, args.dtype, args.external_data)
         shutil.rmtree(os.path.join(args.out, "onnx"))  # no graph of an earlier export stays beside the new one
         os.makedirs(os.path.join(args.out, "onnx"))
@@ -395,7 +395,7 @@ def main():
 def golden_inputs(model: Transformer, kind: str, mask_id: int) -> list[list[int]]:
     g = torch.Generator().manual_seed(0)
     rows = torch.randint(2, min(model.cfg.vocab_size, 500), (2, 19), generator=g).tolist()
-    if kind != "ar":
+    if not CONVERTED[kind].causal:
         rows[1] = [mask_id if i % 3 == 2 else t for i, t in enumerate(rows[1])]
     return rows
 
@@ -413,14 +413,14 @@ def write_golden(path: str, model: Transformer, kind: str, mask_id: int, eos_id:
     from dllm_reference import bd3lm_sample, mdlm_sample
 
     rows = golden_inputs(model, kind, mask_id)
-    offset = 3 if kind == "bd3lm" else None
+    offset = 3 if CONVERTED[kind].block else None
     with torch.no_grad():
         logits, _ = model(torch.tensor(rows), block_offset=None if offset is None else torch.tensor([offset]))
     cases = []
     g = torch.Generator().manual_seed(1)
     for length, new, steps, block in SAMPLER_CASES.get(kind, []):
         prompt = torch.randint(2, 500, (length,), generator=g).tolist()
-        if kind == "mdlm":
+        if not CONVERTED[kind].block:
             seq, trace = mdlm_sample(model, prompt, mask_id=mask_id, max_new_tokens=new, steps=steps, block_size=block)
         else:
             block = model.cfg.block_size

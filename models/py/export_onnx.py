@@ -32,6 +32,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(__file__))
+from kinds import Kind, kind_of  # noqa: E402
 from model import Transformer  # noqa: E402
 from objectives import load_checkpoint, load_documents  # noqa: E402
 from model_card import write_model_card  # noqa: E402
@@ -78,11 +79,11 @@ with open(os.path.join(os.path.dirname(__file__), "..", "cache-layout.json")) as
 CACHED_GRAPH = CACHE_LAYOUT["graph"]
 
 
-def cache_config(block: bool = False) -> dict:
-    """What config.json says about the cached graph: a layout of models/cache-layout.json, the one schema the
+def cache_config(kind: Kind) -> dict:
+    """What config.json says about a kind's cached graph: its layout in models/cache-layout.json, the one schema the
     runtime (src/core/models/onnx/config.ts) checks it against. A block model's is the AR model's layout (present =
     past + window, so committing a finished block is keeping the presents)."""
-    return {"graph": CACHE_LAYOUT["graph"], **CACHE_LAYOUT["layouts"]["block" if block else "window"]}
+    return {"graph": CACHE_LAYOUT["graph"], **CACHE_LAYOUT["layouts"][kind.cache_layout]}
 
 
 def export_with_cache(model: Transformer, path: str, window_only: bool):
@@ -116,13 +117,13 @@ def add_cached_graph(model: Transformer, folder: str):
     import onnx
 
     path = os.path.join(folder, CACHED_GRAPH)
-    block = model.cfg.block_size > 0
-    export_with_cache(model, path, window_only=not block)
+    kind = kind_of(model.cfg)
+    export_with_cache(model, path, window_only=kind.window_only)
     onnx.checker.check_model(onnx.load(path))
     config_path = os.path.join(folder, "config.json")
     with open(config_path) as f:
         config = json.load(f)
-    config["diffusion"]["cache"] = cache_config(block)
+    config["diffusion"]["cache"] = cache_config(kind)
     with open(config_path, "w") as f:
         json.dump(config, f, indent=2)
     print(f"cached graph -> {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
@@ -177,19 +178,17 @@ def hf_config(model: Transformer, ckpt: dict) -> dict:
         "torch_dtype": "float32",
         "transformers.js_config": {"dtype": "fp32"},
     }
-    if cfg.causal:
-        return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "is_causal": True, **common}
-    if cfg.block_size:
-        # A block-causal Llama trained with BD3-LM's objective: blocks of block_size positions counted from position
-        # 0, bidirectional inside a block, each block seeing the clean blocks before it.
-        return {"architectures": ["BD3LMModel"], "model_type": "bd3lm", "is_causal": False,
-                "diffusion": {"objective": "bd3lm", "block_size": cfg.block_size, "mask_token_id": data["mask_id"],
-                              "shift_logits_in_graph": cfg.shift_logits}, **common}
-    # A bidirectional Llama trained with LLaDA's masked-diffusion objective; no KV cache.
-    return {"architectures": ["LLaDAModelLM"], "model_type": "llada", "is_causal": False,
-            "diffusion": {"objective": "llada-masked", "mask_token_id": data["mask_id"],
-                          # shifted logits are applied inside the graph: row i always predicts position i
-                          "shift_logits_in_graph": model.cfg.shift_logits}, **common}
+    kind = kind_of(cfg)
+    head = {"architectures": [kind.architecture], "model_type": kind.model_type, "is_causal": kind.causal}
+    if kind.causal:
+        return {**head, **common}
+    # a bidirectional (LLaDA's masked-diffusion objective) or block-causal (BD3-LM's: blocks of block_size positions
+    # counted from position 0, bidirectional inside a block, each seeing the clean blocks before it) Llama; shifted
+    # logits are applied inside the graph: row i always predicts position i
+    diffusion = {"objective": kind.objective, "mask_token_id": data["mask_id"], "shift_logits_in_graph": cfg.shift_logits}
+    if kind.block:
+        diffusion = {"objective": kind.objective, "block_size": cfg.block_size, **diffusion}
+    return {**head, "diffusion": diffusion, **common}
 
 
 def parity_inputs(model: Transformer, tokenizer_dir: str, ckpt: dict) -> list[list[int]]:

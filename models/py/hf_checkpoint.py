@@ -14,6 +14,7 @@ import struct
 import numpy as np
 import torch
 
+from kinds import CONVERTED
 from model import ModelConfig, Transformer
 
 # safetensors dtype -> (torch dtype, bytes per element)
@@ -75,7 +76,8 @@ def config_from_qwen3(hf: dict, kind: str, block_size: int = 0) -> ModelConfig:
         raise ValueError("use_sliding_window is true: model.py attends over the whole sequence (Qwen3-0.6B does not slide)")
     if hf.get("hidden_act", "silu") != "silu":
         raise ValueError(f"hidden_act {hf['hidden_act']!r}: only SwiGLU (silu) is supported")
-    if kind == "bd3lm" and block_size < 1:
+    k = CONVERTED[kind]
+    if k.block and block_size < 1:
         raise ValueError("bd3lm needs --block-size (dLLM's Qwen3 BD3LM uses 32)")
     rope_theta = hf.get("rope_theta") or (hf.get("rope_parameters") or {}).get("rope_theta", 10000.0)
     return ModelConfig(
@@ -84,8 +86,8 @@ def config_from_qwen3(hf: dict, kind: str, block_size: int = 0) -> ModelConfig:
         n_kv_heads=hf.get("num_key_value_heads") or hf["num_attention_heads"], attn_head_dim=hf.get("head_dim") or 0,
         hidden_dim=hf["intermediate_size"], norm_eps=hf.get("rms_norm_eps", 1e-6), rope_theta=float(rope_theta),
         qk_norm=True, tie_embeddings=bool(hf.get("tie_word_embeddings", False)),
-        causal=kind == "ar", block_size=block_size if kind == "bd3lm" else 0,
-        block_align="prompt-end" if kind == "bd3lm" else "zero",
+        causal=k.causal, block_size=block_size if k.block else 0,
+        block_align="prompt-end" if k.block else "zero",
     )
 
 
