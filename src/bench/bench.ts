@@ -172,12 +172,12 @@ async function main() {
   json.generation = generation;
   report.push('', '## Generating a fixed length (end-of-text suppressed so every run writes the same count)', '');
   report.push(
-    '| run | tokens | forward passes | wall ms | tokens/s | gen-PPL (AR-scored) | entropy | doom loops | sampler share |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| run | tokens | forward passes | wall ms | tokens/s | gen-PPL (AR-scored) | entropy | doom loops | draft spread | sampler share |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const g of generation) {
     report.push(
-      `| ${g.name} | ${g.tokens} | ${fmt(g.passes, 0)} | ${fmt(g.wallMs, 0)} | ${fmt(g.tokensPerSecond)} | ${fmt(g.genPpl, 2)} | ${g.entropy.toFixed(2)} | ${(100 * (g.doomLoops ?? 0)).toFixed(0)}% | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
+      `| ${g.name} | ${g.tokens} | ${fmt(g.passes, 0)} | ${fmt(g.wallMs, 0)} | ${fmt(g.tokensPerSecond)} | ${fmt(g.genPpl, 2)} | ${g.entropy.toFixed(2)} | ${(100 * (g.doomLoops ?? 0)).toFixed(0)}% | ${g.draftSpread.toFixed(2)} | ${(100 * g.samplerShare.median).toFixed(1)}% |`,
     );
   }
   const worstShare = Math.max(...generation.map((g) => g.samplerShare.median));

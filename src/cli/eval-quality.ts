@@ -15,12 +15,14 @@ import { answerNll } from '../core/measure/bench-core.ts';
 import { generateDiffusion } from '../core/sampler/diffusion.ts';
 import type { CacheMode } from '../core/models/caches.ts';
 import { Engine } from '../core/engine.ts';
+import type { ModelKind } from '../core/modes.ts';
 import { nodeReadFile } from './node-files.ts';
-import { blockModelOptions, type DiffusionOptions } from '../core/sampler/options.ts';
+import { blockModelOptions, type ArOptions, type DiffusionOptions } from '../core/sampler/options.ts';
 import { pageSettings } from '../core/page-settings.ts';
 import { Rng } from '../core/sampler/rng.ts';
 import {
   cleanTermination,
+  draftSpread,
   distinct2,
   doomLoop,
   repeated4,
@@ -96,7 +98,7 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 /** One model at one setting on one prompt set. */
 export interface RowResult {
   name: string;
-  model: 'diffusion' | 'block' | 'ar';
+  model: ModelKind;
   /** The options it ran with (diffusion: the page's with the row's changes on top). */
   options: object;
   genPpl: number;
@@ -109,6 +111,8 @@ export interface RowResult {
   knownWords: number;
   /** Share of samples that ended with end-of-text, nothing but end-of-text after it, within the canvas. */
   cleanEndings: number;
+  /** Mean draft spread of the samples with an answer (text-measures.ts: 0.25 left to right, near 1 an outline). */
+  draftSpread: number;
   forwardPasses: number;
   /** Positions computed per sequence, summed over a story's passes (a cache computes windows). */
   positions: number;
@@ -125,6 +129,19 @@ export interface Gate {
   gate: string;
   pass: boolean;
   value: string;
+}
+
+/**
+ * Every prompt set holds prompts: a gate measured on no prompt would compare NaN figures (and a rule written as a
+ * bound would pass), so an empty set is refused before anything runs.
+ */
+export function checkPromptSets(sets: readonly PromptSet[]): void {
+  const empty = sets.filter((s) => s.openings.length === 0).map((s) => s.name);
+  if (empty.length) {
+    throw new Error(
+      `no prompts in ${empty.join(' and ')}: an empty set measures nothing and passes no gate (--prompts N, --cut N and --hand-written N choose the sets' sizes)`,
+    );
+  }
 }
 
 /** The gates of one diffusion row against the AR row of the same set (issue 13's list). */
@@ -160,6 +177,27 @@ export function gatesFor(set: string, d: RowResult, ar: RowResult): Gate[] {
       value: `diffusion ${(100 * d.knownWords).toFixed(1)}%, AR ${(100 * ar.knownWords).toFixed(1)}%`,
     },
   ];
+}
+
+/** The rows at temperature 0, by model kind. */
+export const GREEDY_ROWS: Record<ModelKind, string> = {
+  ar: 'AR, temperature 0',
+  diffusion: 'diffusion, temperature 0',
+  block: 'block diffusion, temperature 0',
+};
+
+/**
+ * The seed's claim, where AR models are known to loop: at temperature 0 the diffusion models fall into doom loops
+ * no more often than the AR model (issue 25). `rows`: the AR row first, then the diffusion models' rows.
+ */
+export function greedyGatesFor(set: string, rows: RowResult[]): Gate[] {
+  const [ar, ...others] = rows;
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  return others.map((d) => ({
+    gate: `${set}, ${d.name}: doom-loop rate <= AR's at temperature 0`,
+    pass: d.doomLoops <= ar.doomLoops,
+    value: `${pct(d.doomLoops)} vs AR ${pct(ar.doomLoops)} (repeated 4-grams ${d.repeated4.toFixed(3)} vs ${ar.repeated4.toFixed(3)})`,
+  }));
 }
 
 /** Issue 15's targets for a block-diffusion row against the AR row of the same set. */
@@ -220,15 +258,6 @@ async function main() {
   if (args.cache && !['off', 'prefix', 'dual'].includes(args.cache)) {
     throw new Error(`--cache must be off, prefix or dual, got ${args.cache}\n${USAGE}`);
   }
-  ort.env.wasm.numThreads = 1;
-  const root = join(resolve(args.models), '/');
-  const engine = await Engine.load({
-    ort,
-    root,
-    readFile: nodeReadFile(root),
-    pair: args.pair || undefined,
-    backend: 'wasm',
-  });
   const docs = readCorpus('tinystories', args.corpusDir);
   const { train, validation } = splitDocuments(docs);
   const vocabulary = new Set(train.flatMap(words));
@@ -244,6 +273,16 @@ async function main() {
       ],
     },
   ];
+  checkPromptSets(sets);
+  ort.env.wasm.numThreads = 1;
+  const root = join(resolve(args.models), '/');
+  const engine = await Engine.load({
+    ort,
+    root,
+    readFile: nodeReadFile(root),
+    pair: args.pair || undefined,
+    backend: 'wasm',
+  });
   const tok = engine.tokenizer;
   const cacheOverride = args.cache ? { cache: args.cache as CacheMode } : {};
   const page = pageSettings(engine.info, { diffusion: cacheOverride });
@@ -257,7 +296,13 @@ async function main() {
   ): Promise<RowResult> => {
     let nll = 0;
     let n = 0;
-    const per = { d2: [] as number[], r4: [] as number[], known: [] as number[], entropy: [] as number[] };
+    const per = {
+      d2: [] as number[],
+      r4: [] as number[],
+      known: [] as number[],
+      entropy: [] as number[],
+      spread: [] as number[],
+    };
     const doom: boolean[] = [];
     const clean: boolean[] = [];
     const samples: string[] = [];
@@ -279,6 +324,8 @@ async function main() {
       const ws = words(text);
       if (ws.length) per.known.push(ws.filter((w) => vocabulary.has(w)).length / ws.length);
       clean.push(cleanTermination(t));
+      const spread = draftSpread(t);
+      if (spread !== null) per.spread.push(spread);
       passes += t.stats.forwardPasses;
       positions += t.steps.reduce((a, step) => a + (step.positions ?? t.initial.length), 0);
       wallMs += t.stats.wallMs;
@@ -295,6 +342,7 @@ async function main() {
       doomLoops: share(doom),
       knownWords: mean(per.known),
       cleanEndings: share(clean),
+      draftSpread: mean(per.spread),
       forwardPasses: passes / openings.length,
       positions: positions / openings.length,
       wallMs: wallMs / openings.length,
@@ -304,6 +352,7 @@ async function main() {
       `  ${name.padEnd(40)} gen-PPL ${row.genPpl.toFixed(2).padStart(6)}  entropy ${row.entropy.toFixed(2)}  ` +
         `distinct-2 ${row.distinct2.toFixed(3)}  rep-4 ${row.repeated4.toFixed(3)}  doom ${(100 * row.doomLoops).toFixed(0)}%  ` +
         `known ${(100 * row.knownWords).toFixed(1)}%  clean ends ${(100 * row.cleanEndings).toFixed(0)}%  ` +
+        `spread ${row.draftSpread.toFixed(2)}  ` +
         `passes ${row.forwardPasses.toFixed(1)}  positions ${row.positions.toFixed(0)}  ${(row.wallMs / 1000).toFixed(1)} s`,
     );
     return row;
@@ -325,10 +374,14 @@ async function main() {
       generateDiffusion(block, ids, options, { tokenText: tok.tokenText }),
     );
   };
-  const arRow = (openings: string[]) =>
-    runRow(openings, 'AR (page settings)', 'ar', page.ar, (ids) =>
-      generateAr(engine.ar, ids, page.ar, { tokenText: tok.tokenText }),
-    );
+  const arRow = (openings: string[], name = 'AR (page settings)', o: ArOptions = page.ar) =>
+    runRow(openings, name, 'ar', o, (ids) => generateAr(engine.ar, ids, o, { tokenText: tok.tokenText }));
+  /** Every model at temperature 0, the rest at the page's settings: where AR models are known to loop. */
+  const greedyRows = async (openings: string[]) => [
+    await arRow(openings, GREEDY_ROWS.ar, { ...page.ar, temperature: 0 }),
+    await diffusionRow(openings, GREEDY_ROWS.diffusion, { temperature: 0 }),
+    ...(engine.block ? [await blockRow(openings, GREEDY_ROWS.block, { temperature: 0 })] : []),
+  ];
 
   const d = page.diffusion;
   console.log(
@@ -351,12 +404,17 @@ async function main() {
     if (engine.block && !args.sweep) {
       for (const [name, o] of Object.entries(BLOCK_ROWS)) rows.push(await blockRow(set.openings, name, o));
     }
-    results.push({ ...set, rows });
     if (!args.sweep) {
       for (const row of rows.slice(1)) {
         gates.push(...(row.model === 'block' ? blockGatesFor(set.name, row, ar) : gatesFor(set.name, row, ar)));
       }
+      if (args.only !== 'block') {
+        const greedy = await greedyRows(set.openings);
+        gates.push(...greedyGatesFor(set.name, greedy));
+        rows.push(...greedy);
+      }
     }
+    results.push({ ...set, rows });
   }
   if (gates.length) {
     console.log('');

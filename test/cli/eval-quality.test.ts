@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import {
+  checkPromptSets,
+  greedyGatesFor,
   cutOpenings,
   firstSentence,
   firstSentences,
@@ -128,6 +130,7 @@ describe('gates', () => {
     doomLoops: 0,
     knownWords: 0.98,
     cleanEndings: 0.95,
+    draftSpread: 0.25,
     forwardPasses: 200,
     positions: 1000,
     wallMs: 1,
@@ -144,5 +147,29 @@ describe('gates', () => {
       "s, r: gen-PPL <= 1.5 x AR, entropy within 5% of AR's",
     ]);
     expect(gatesFor('s', row({ cleanEndings: 0.13 }), ar)[0].pass).toBe(false);
+  });
+});
+
+describe('prompt sets', () => {
+  it('an empty set is refused before anything runs, never counted as passing a gate', () => {
+    const full = { name: 'visitor openings', openings: ['Once upon a time'] };
+    expect(() => checkPromptSets([full])).not.toThrow();
+    expect(() => checkPromptSets([{ name: 'validation openings', openings: [] }, full])).toThrow(
+      /no prompts in validation openings: an empty set measures nothing and passes no gate/,
+    );
+  });
+});
+
+describe('greedy gates', () => {
+  it('hold each diffusion row at temperature 0 to the AR row at temperature 0: doom loops no more often', () => {
+    const base = { options: {}, genPpl: 3, entropy: 4, distinct2: 0.8, repeated4: 0.1, knownWords: 1, cleanEndings: 1 };
+    const rest = { draftSpread: 0.5, forwardPasses: 1, positions: 1, wallMs: 1, samples: [] };
+    const ar = { ...base, ...rest, name: 'AR, temperature 0', model: 'ar' as const, doomLoops: 0.375 };
+    const loops = { ...base, ...rest, name: 'diffusion, temperature 0', model: 'diffusion' as const, doomLoops: 0.9 };
+    const fewer = { ...loops, name: 'block diffusion, temperature 0', model: 'block' as const, doomLoops: 0.25 };
+    const gates = greedyGatesFor('s', [ar, loops, fewer]);
+    expect(gates.map((g) => g.pass)).toEqual([false, true]);
+    expect(gates[0].gate).toBe("s, diffusion, temperature 0: doom-loop rate <= AR's at temperature 0");
+    expect(gates[0].value).toMatch(/^90% vs AR 38%/);
   });
 });

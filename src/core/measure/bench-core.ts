@@ -5,8 +5,9 @@ import { generateAr } from '../sampler/ar.ts';
 import { generateDiffusion } from '../sampler/diffusion.ts';
 import { CACHE_MODES, type BlockCommit, type CacheMode } from '../models/caches.ts';
 import type { Engine } from '../engine.ts';
+import type { ModelKind } from '../modes.ts';
 import { pageSettings } from '../page-settings.ts';
-import { cleanTermination, doomLoop, repeated4, unigramEntropy } from './text-measures.ts';
+import { cleanTermination, doomLoop, draftSpread, repeated4, unigramEntropy } from './text-measures.ts';
 import type { OrtCausalLM } from '../models/onnx/causal-lm.ts';
 import { tokenLogProbs } from '../models/onnx/causal-lm.ts';
 import type { CausalLM, Denoiser } from '../models/types.ts';
@@ -80,6 +81,8 @@ export interface FrontierRun {
   entropy: number;
   /** Share of answers with a doom loop (when the caller gave a decoder). */
   doomLoops: number | null;
+  /** Mean draft spread of the answers (text-measures.ts: 0.25 left to right, near 1 an outline across the text). */
+  draftSpread: number;
   samplerShare: Figure;
 }
 
@@ -104,6 +107,7 @@ export async function measureFrontier(
     const share: number[] = [];
     const entropy: number[] = [];
     const doom: boolean[] = [];
+    const spread: number[] = [];
     let L = length;
     for (const ids of prompts) {
       L = Math.min(length, Math.min(diffusion.contextLength, ar.contextLength) - ids.length);
@@ -118,6 +122,8 @@ export async function measureFrontier(
         if (r > 0) continue;
         ppl.push(await genPerplexity(ar, t));
         entropy.push(unigramEntropy(t.answer));
+        const s = draftSpread(t);
+        if (s !== null) spread.push(s);
         if (decode) doom.push(doomLoop(decode(t.answer)));
       }
     }
@@ -130,6 +136,7 @@ export async function measureFrontier(
       genPpl: figure(ppl),
       entropy: entropy.reduce((a, b) => a + b, 0) / entropy.length,
       doomLoops: decode ? doom.filter(Boolean).length / doom.length : null,
+      draftSpread: spread.reduce((a, b) => a + b, 0) / Math.max(1, spread.length),
       samplerShare: figure(share),
     });
   }
@@ -157,7 +164,7 @@ export function frontierLayout(runs: FrontierRun[], width: number, height: numbe
 
 export interface CacheRun {
   name: string;
-  model: 'diffusion' | 'block' | 'ar';
+  model: ModelKind;
   blocks: 'page' | 'blocks of 32';
   cache: CacheMode | null;
   genLength: number;

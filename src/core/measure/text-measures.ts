@@ -62,3 +62,24 @@ export function unigramEntropy(ids: readonly number[]): number {
   for (const c of counts.values()) h -= (c / ids.length) * Math.log(c / ids.length);
   return h;
 }
+
+/**
+ * How out of order a run drafted its answer: the span of the first quarter of the answer's positions to be
+ * written (by the step that first committed each; ties by position) divided by the answer's length. Left to right
+ * (an AR model, small blocks) gives 0.25; an outline across the whole text, near 1. Null for an empty answer.
+ */
+export function draftSpread(trace: Trace): number | null {
+  const start = trace.promptLength;
+  const n = trace.answer.length;
+  if (n === 0) return null;
+  const firstStep = new Map<number, number>();
+  trace.steps.forEach((step, i) => {
+    for (const c of step.commits) {
+      if (c.pos >= start && c.pos < start + n && !firstStep.has(c.pos)) firstStep.set(c.pos, i);
+    }
+  });
+  const order = [...firstStep].sort((a, b) => a[1] - b[1] || a[0] - b[0]).map(([pos]) => pos);
+  const quarter = order.slice(0, Math.ceil(n / 4));
+  if (quarter.length === 0) return null;
+  return (Math.max(...quarter) - Math.min(...quarter) + 1) / n;
+}

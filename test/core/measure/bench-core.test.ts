@@ -20,6 +20,7 @@ describe('frontierLayout', () => {
       genPpl: f(ppl),
       entropy: 4,
       doomLoops: 0,
+      draftSpread: 0.25,
       samplerShare: f(0),
     };
   };
