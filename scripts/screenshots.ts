@@ -9,7 +9,7 @@ const PROMPT = 'When the bell rang, Sara and her brother';
 
 async function finishedRun(page: Page, url: string) {
   await page.goto(`${url}?prompt=${encodeURIComponent(PROMPT)}`);
-  await page.waitForFunction(() => (globalThis as any).demo?.status === 'ready', null, { timeout: 120_000 });
+  await page.waitForFunction(() => (globalThis as any).demo?.page.status === 'ready', null, { timeout: 120_000 });
   await generateAll(page, 600_000);
   // part-way through: masks still open on the canvas, the timeline's cursor line mid-picture
   await page.evaluate(() => {

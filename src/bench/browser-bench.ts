@@ -26,13 +26,13 @@ try {
     try {
       const page = await browser.newPage();
       await page.goto(`${server.url}?${v.query}${args.pair ? `&pair=${args.pair}` : ''}`);
-      await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, {
+      await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.page.status), null, {
         timeout: 120_000,
       });
-      const error = await page.evaluate(() => (globalThis as any).demo.error);
+      const error = await page.evaluate(() => (globalThis as any).demo.page.error);
       if (error) throw new Error(`${error.name}: ${error.message}`);
-      await page.evaluate(() => (globalThis as any).demo.benchmark());
-      const result = (await page.evaluate(() => (globalThis as any).demo.benchResult)) as DeviceBenchResult;
+      await page.evaluate(() => (globalThis as any).demo.run.benchmark());
+      const result = (await page.evaluate(() => (globalThis as any).demo.run.benchResult)) as DeviceBenchResult;
       results.push({ variant: v.name, result });
       console.log(`${v.name}: done (${result.backend})`);
     } catch (err) {

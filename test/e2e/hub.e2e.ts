@@ -63,10 +63,10 @@ afterAll(async () => {
   preview?.stop();
 });
 
-const status = (page: Page) => page.evaluate(() => (globalThis as any).demo.status as string);
+const status = (page: Page) => page.evaluate(() => (globalThis as any).demo.page.status as string);
 const waitSettled = (page: Page, timeout = 120_000) =>
   page.waitForFunction(
-    () => ['ready', 'error'].includes((globalThis as any).demo?.status) && !(globalThis as any).demo.planning,
+    () => ['ready', 'error'].includes((globalThis as any).demo?.page.status) && !(globalThis as any).demo.models.planning,
     null,
     { timeout },
   );
@@ -94,9 +94,9 @@ async function checkId(page: Page, hubUrl: string) {
 /** Loads the checked family (it must load cleanly), sends a chat message, returns every model's tokens. */
 async function loadAndChat(page: Page) {
   await page.getByTestId('load-planned').click();
-  await page.waitForFunction((id) => (globalThis as any).demo.source?.label === id, ID, { timeout: 60_000 });
+  await page.waitForFunction((id) => (globalThis as any).demo.models.source?.label === id, ID, { timeout: 60_000 });
   await waitSettled(page);
-  expect(await page.evaluate(() => (globalThis as any).demo.error)).toBeNull();
+  expect(await page.evaluate(() => (globalThis as any).demo.page.error)).toBeNull();
   await page.fill('#prompt', 'Tell me a story about a cat.');
   await generateAll(page, 240_000);
   return finals(page);
@@ -112,7 +112,7 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   await checkId(page, hub.url);
   // sizes before anything heavy is fetched: only the manifest so far
   expect(hub.served).toEqual(['manifest.json']);
-  const plan = await page.evaluate(() => (globalThis as any).demo.plan);
+  const plan = await page.evaluate(() => (globalThis as any).demo.models.plan);
   // what the engine reads: 3 configs, 1 tokenizer (2 files), 3 graphs (one per model)
   expect(plan.files.length).toBe(8);
   expect(plan.toDownload).toBe(plan.total);
@@ -146,7 +146,7 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
   // reload with the hub gone: the link names the model, the cache has every file, so it loads straight away
   await hub.stop();
   await page.reload();
-  await page.waitForFunction((id) => (globalThis as any).demo.source?.label === id, ID, { timeout: 60_000 });
+  await page.waitForFunction((id) => (globalThis as any).demo.models.source?.label === id, ID, { timeout: 60_000 });
   await waitSettled(page);
   expect(await status(page)).toBe('ready');
   expect(await page.getByTestId('models-now').textContent()).toBe(ID);
@@ -156,7 +156,7 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
 
   // back to the embedded models: their own settings return
   await page.getByRole('button', { name: 'Use the embedded models' }).click();
-  await page.waitForFunction(() => (globalThis as any).demo.source === null && (globalThis as any).demo.loaded);
+  await page.waitForFunction(() => (globalThis as any).demo.models.source === null && (globalThis as any).demo.models.loaded);
   await waitSettled(page);
   expect(await page.getByTestId('models-now').textContent()).toBe('embedded in the page');
   expect(
@@ -172,12 +172,12 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
 
   // forget: the cache is emptied, and the stopped hub cannot be read again
   await page.getByRole('button', { name: 'Forget downloaded models' }).click();
-  await page.waitForFunction(() => /Forgot 9 downloaded files/.test((globalThis as any).demo.notice ?? ''));
+  await page.waitForFunction(() => /Forgot 9 downloaded files/.test((globalThis as any).demo.page.notice ?? ''));
   expect(await page.evaluate(async () => (await caches.keys()).length)).toBe(0);
   await page.fill('#model-source', ID);
   await page.getByRole('button', { name: 'Check' }).click();
   await waitSettled(page);
-  expect((await page.evaluate(() => (globalThis as any).demo.error?.message)) as string).toMatch(/manifest\.json/);
+  expect((await page.evaluate(() => (globalThis as any).demo.page.error?.message)) as string).toMatch(/manifest\.json/);
 }, 600_000);
 
 it('refuses, before downloading, a family that needs WebGPU when there is none', async () => {

@@ -51,9 +51,9 @@ async function open(query = '?pair=fixture', setup?: (context: BrowserContext) =
   return { context, page, offsite, dialogs };
 }
 
-const status = (page: Page) => page.evaluate(() => (globalThis as any).demo.status as string);
+const status = (page: Page) => page.evaluate(() => (globalThis as any).demo.page.status as string);
 const waitReady = (page: Page) =>
-  page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, { timeout: 60_000 });
+  page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.page.status), null, { timeout: 60_000 });
 const waitDone = (page: Page) =>
   page.waitForFunction(
     () => {
@@ -75,10 +75,10 @@ describe('the page', () => {
     await s.page.fill('#prompt', 'Once upon a time, there was a little dog.');
     await s.page.click('button[type=submit]');
     // mid-generation screenshot for the README
-    await s.page.waitForFunction(() => ((globalThis as any).demo.traces.diffusion?.steps.length ?? 0) >= 20);
+    await s.page.waitForFunction(() => ((globalThis as any).demo.run.traces.diffusion?.steps.length ?? 0) >= 20);
     await s.page.screenshot({ path: `${SHOTS}/mid-generation.png`, fullPage: true });
     await waitDone(s.page);
-    await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
+    await s.page.waitForFunction(() => (globalThis as any).demo.run.traces.ar?.done);
     const diffusion = await cellStates(s.page, 'Diffusion');
     const block = await cellStates(s.page, 'Block diffusion');
     const ar = await cellStates(s.page, 'Autoregressive');
@@ -89,7 +89,7 @@ describe('the page', () => {
     expect(ar.filter((x) => x === 'committed').length).toBeGreaterThan(10);
     // the three race on one time axis: the block model in its own blocks, with its exact cache
     const run = await s.page.evaluate(() => {
-      const t = (globalThis as any).demo.traces.block.done;
+      const t = (globalThis as any).demo.run.traces.block.done;
       return {
         blockLength: t.options.blockLength,
         model: t.model,
@@ -101,7 +101,7 @@ describe('the page', () => {
       /Masks after the current block show no guesses/,
     );
     // early in the block model's run, masks after its current block have no guess shown
-    await s.page.evaluate(() => (globalThis as any).demo.seekStep('block', 3));
+    await s.page.evaluate(() => (globalThis as any).demo.playback.seekStep('block', 3));
     const shown = await s.page.$$eval('section[aria-label="Block diffusion"] [data-state]', (els) =>
       els.map((e) => [e.getAttribute('data-state'), e.querySelector('.ghost')?.textContent?.trim() ?? '']),
     );
@@ -113,7 +113,7 @@ describe('the page', () => {
     const [perPass, total] = (await s.page.getByTestId('diffusion-positions').textContent())!.split(' of ').map(Number);
     expect(perPass).toBeLessThan(total / 2);
     const fullPasses = await s.page.evaluate(
-      () => (globalThis as any).demo.traces.diffusion.done.steps.filter((x: any) => x.fullPass).length,
+      () => (globalThis as any).demo.run.traces.diffusion.done.steps.filter((x: any) => x.fullPass).length,
     );
     expect(fullPasses).toBeGreaterThan(0);
     expect(await s.page.locator('rect.full-pass').count()).toBe(fullPasses);
@@ -127,13 +127,13 @@ describe('the page', () => {
     await waitReady(s.page);
     await s.page.click('button[type=submit]');
     await waitDone(s.page);
-    await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
+    await s.page.waitForFunction(() => (globalThis as any).demo.run.traces.ar?.done);
     const slider = s.page.getByLabel('scrub through the steps');
     await slider.fill('0');
     const atStart = await cellStates(s.page, 'Diffusion');
     // the canvas runs to the fixture's context end (128 tokens), in whole blocks of 4
     const [canvas, prompt] = await s.page.evaluate(() => {
-      const t = (globalThis as any).demo.traces.diffusion;
+      const t = (globalThis as any).demo.run.traces.diffusion;
       return [t.initial.filter((id: number) => id === t.maskId).length, t.promptLength];
     });
     expect(canvas % 4).toBe(0);
@@ -175,7 +175,7 @@ describe('the page', () => {
       () =>
         new Promise<void>((resolve) => {
           const poll = setInterval(() => {
-            if (((globalThis as any).demo.traces.diffusion?.steps.length ?? 0) >= 3) {
+            if (((globalThis as any).demo.run.traces.diffusion?.steps.length ?? 0) >= 3) {
               clearInterval(poll);
               (document.querySelector('button.cancel') as HTMLButtonElement).click();
               resolve();
@@ -184,10 +184,10 @@ describe('the page', () => {
         }),
     );
     await waitDone(s.page);
-    const reason = await s.page.evaluate(() => (globalThis as any).demo.traces.diffusion.done.termination.reason);
+    const reason = await s.page.evaluate(() => (globalThis as any).demo.run.traces.diffusion.done.termination.reason);
     expect(reason).toBe('cancelled');
     await s.page.getByRole('status').filter({ hasText: 'Generation cancelled' }).waitFor();
-    expect(await s.page.evaluate(() => (globalThis as any).demo.traces.ar)).toBeNull();
+    expect(await s.page.evaluate(() => (globalThis as any).demo.run.traces.ar)).toBeNull();
     await s.context.close();
   });
 
@@ -198,9 +198,9 @@ describe('the page', () => {
     await s.page.dblclick('button[type=submit]');
     expect(await s.page.evaluate(() => document.activeElement?.textContent?.trim())).toMatch(/^(Cancel|Generate)$/);
     await waitDone(s.page);
-    await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
+    await s.page.waitForFunction(() => (globalThis as any).demo.run.traces.ar?.done);
     const reasons = await s.page.evaluate(() =>
-      ['diffusion', 'ar'].map((k) => (globalThis as any).demo.traces[k].done.termination.reason),
+      ['diffusion', 'ar'].map((k) => (globalThis as any).demo.run.traces[k].done.termination.reason),
     );
     expect(reasons).not.toContain('cancelled');
     expect(await s.page.evaluate(() => document.activeElement?.tagName)).toBe('BUTTON');
@@ -246,7 +246,7 @@ describe('the page', () => {
     const s = await open('?prompt=The+little+bird&mode=diffusion&diffusion=%7B%22threshold%22%3A0.5%7D');
     await waitReady(s.page);
     expect(await s.page.inputValue('#prompt')).toBe('The little bird');
-    expect(await s.page.evaluate(() => (globalThis as any).demo.diffusion.threshold)).toBe(0.5);
+    expect(await s.page.evaluate(() => (globalThis as any).demo.settings.diffusion.threshold)).toBe(0.5);
     // the canvas to the context end fits any block length (whole blocks); a fixed length must divide
     await s.page.getByLabel('block length').fill('7');
     await s.page.getByLabel('canvas to the context end').uncheck();
@@ -375,7 +375,7 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
     });
     await s.page.fill('#prompt', 'The second run');
     await s.page.click('button[type=submit]');
-    await s.page.waitForFunction(() => ((globalThis as any).demo.traces.diffusion?.steps.length ?? 0) >= 2);
+    await s.page.waitForFunction(() => ((globalThis as any).demo.run.traces.diffusion?.steps.length ?? 0) >= 2);
     await s.page.setInputFiles('input[type=file]', {
       name: 'trace.json',
       mimeType: 'application/json',
@@ -432,7 +432,7 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
     await summary.focus();
     await s.page.keyboard.press('Space');
     expect(await summary.evaluate((el) => (el.parentElement as HTMLDetailsElement).open)).toBe(!openBefore);
-    expect(await s.page.evaluate(() => (globalThis as any).demo.playing)).toBe(false);
+    expect(await s.page.evaluate(() => (globalThis as any).demo.playback.playing)).toBe(false);
     // keyboard order: the prompt, then Generate, then playback
     await s.page.focus('#prompt');
     await s.page.keyboard.press('Tab');
@@ -447,7 +447,7 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
     await waitReady(s.page);
     await s.page.click('button[type=submit]');
     await waitDone(s.page);
-    await s.page.waitForFunction(() => (globalThis as any).demo.traces.ar?.done);
+    await s.page.waitForFunction(() => (globalThis as any).demo.run.traces.ar?.done);
     const timeline = s.page.getByTestId('diffusion-timeline');
     const box = (await timeline.boundingBox())!;
     // the first generated position, at the bottom row: decided by then

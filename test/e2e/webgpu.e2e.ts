@@ -23,7 +23,7 @@ async function run(webgpu: boolean) {
   await page.goto(
     `${server.url}?pair=fixture&prompt=One+day%2C+a+little+boy+named+Tom&mode=all&diffusion=${greedy}&ar=${greedy}`,
   );
-  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.status), null, {
+  await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.page.status), null, {
     timeout: 90_000,
   });
   await generateAll(page);
