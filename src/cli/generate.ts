@@ -26,7 +26,7 @@ const USAGE = `usage: npm run generate -- --prompt TEXT [--mode all|both|diffusi
              --confidence probability|margin|entropy|random
              --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
              --edit-mode off|threshold|remdm --edit-threshold X --remdm-sigma X --edit-action remask|replace
-             --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --seed N --infill-span N
+             --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --decide-length --no-repeat-ngram N --seed N --infill-span N
              --cache off|prefix|dual (Fast-dLLM's KV caches, refreshed at each block start; the page's: dual)
   ar:        --max-new-tokens N (default: --gen-length) --no-cache (and the shared --temperature --top-k --top-p --seed --min-length)
   output:    --json (the whole trace)  --replay (ANSI animation)  --threads N`;
@@ -50,6 +50,7 @@ const DIFFUSION_FLAGS: Record<string, keyof DiffusionOptions> = {
   'edit-action': 'editAction',
   'min-length': 'minLength',
   'eot-ahead': 'endOfTextAhead',
+  'no-repeat-ngram': 'noRepeatNgram',
   cache: 'cache',
   seed: 'seed',
 };
@@ -114,6 +115,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     else if (flag === 'infill-span') args.infillSpan = number();
     else if (flag === 'no-stop-at-eot') d.stopAtEndOfText = false;
     else if (flag === 'no-eot-ahead') d.endOfTextAhead = null;
+    else if (flag === 'decide-length') d.decideLength = true;
     else if (flag === 'no-cache') a.useCache = false;
     else if (flag === 'fill-context' || flag === 'no-fill-context')
       d.fillContext = a.fillContext = flag === 'fill-context';

@@ -68,9 +68,10 @@ export async function generateDiffusion(
         const t1 = now();
 
         const { preds, candidates } = step.predict(pass, block);
-        const chosen = step.choose(candidates, preds, block, stepInBlock);
+        const ending = step.decideLength(preds);
+        const chosen = step.choose(candidates.filter(step.beforeEnd), preds, block, stepInBlock);
         const edits = step.edits(preds, block, stepInBlock);
-        const commits = [...step.commitsOf(chosen, preds), ...step.endOfTextAhead(block, preds)];
+        const commits = [...step.commitsOf(chosen, preds), ...ending, ...step.endOfTextAhead(block, preds)];
         for (const e of edits) x[e.pos] = e.to;
         for (const c of commits) x[c.pos] = c.token;
 
@@ -183,6 +184,8 @@ interface Prediction {
   conf: number;
   /** Probability of the token the canvas holds now (for edit decisions on committed positions). */
   probOfCurrent: number;
+  /** Probability of end-of-text here (0 where it is banned). */
+  eotProb: number;
   ghostToken: number;
   ghostProb: number;
 }
@@ -195,6 +198,8 @@ class StepMath {
   private readonly logits: LogitsPipeline;
   private readonly x: Int32Array;
   private lengthDecided = false;
+  /** decideLength: where the text ends once decided (end-of-text is banned before it); 0 until then. */
+  private end = 0;
 
   constructor(
     private readonly model: Denoiser,
@@ -250,7 +255,7 @@ class StepMath {
     const { o, rng, x } = this;
     const { maskId, endOfTextId: eot, vocabSize } = this.model;
     const P = this.canvas.promptLength;
-    const eotAllowed = p >= P && p - P >= o.minLength;
+    const eotAllowed = p >= P && p - P >= o.minLength && p >= this.end;
     const banned = eotAllowed ? [maskId] : [maskId, eot];
     return this.logits.apply(pass.rows[0], pass.rows[1], (p - pass.from) * vocabSize, banned, (row, summary) => {
       // at temperature 0 the argmax, which the summary already holds; above it Gumbel-max: the distribution of
@@ -258,9 +263,36 @@ class StepMath {
       const token = needSample && o.temperature > 0 ? chooseToken(row, o.temperature, rng) : summary.best;
       const conf = needSample ? confidence(o.confidence, row, summary, token, rng) : summary.p1;
       const probOfCurrent = x[p] === maskId ? 0 : probabilityOf(row, summary, x[p]);
-      return { token, conf, probOfCurrent, ghostToken: summary.best, ghostProb: summary.p1 };
+      const eotProb = eotAllowed ? probabilityOf(row, summary, eot) : 0;
+      return { token, conf, probOfCurrent, eotProb, ghostToken: summary.best, ghostProb: summary.p1 };
     });
   }
+
+  /**
+   * decideLength, at the run's first step (an extension; README): the text's length is the model's expected length,
+   * E[L] = sum over the appended masks of 1 - p(end-of-text there) (in the training data an end-of-text is only
+   * followed by end-of-text, so p(end-of-text at i) is the chance the text has ended by i). Every masked position
+   * from there on is committed as end-of-text at once, and end-of-text is banned before it for the rest of the run:
+   * no pass is spent committing the tail one position at a time, and the end cannot walk back.
+   */
+  decideLength(preds: Predictions): Commit[] {
+    if (!this.o.decideLength || this.end > 0) return [];
+    const { x } = this;
+    const { maskId, endOfTextId: eot } = this.model;
+    const P = this.canvas.promptLength;
+    const tail = this.canvas.generated.filter((p) => p >= P);
+    let expected = 0;
+    for (const p of tail) expected += 1 - (preds.get(p)?.eotProb ?? 0);
+    this.end = P + Math.max(1, this.o.minLength, Math.round(expected));
+    this.lengthDecided = true; // the look-ahead rule has nothing left to decide
+    const conf = round4(expected / Math.max(1, tail.length)); // the one decision that commits them all
+    return tail
+      .filter((p) => p >= this.end && x[p] === maskId)
+      .map((p) => ({ pos: p, token: eot, text: this.tokenText(eot), conf }));
+  }
+
+  /** A position before the decided end (every position while no length is decided). */
+  readonly beforeEnd = (p: number): boolean => this.end === 0 || p < this.end;
 
   /** Which candidates to commit: how many by the policy, which by confidence (or drawn by it, algTemp). */
   choose(candidates: number[], preds: Predictions, block: number, stepInBlock: number): number[] {
@@ -268,7 +300,14 @@ class StepMath {
     const byConfidence = candidates.slice().sort((a, b) => conf(b) - conf(a) || a - b);
     const k = this.policy.count(byConfidence.map(conf), block, stepInBlock);
     if (this.policy.drawn && this.o.algTemp > 0) return this.drawByConfidence(candidates, conf, k);
-    return byConfidence.slice(0, k);
+    const n = this.o.noRepeatNgram;
+    if (n < 2) return byConfidence.slice(0, k);
+    // an extension (README): a candidate whose token would complete an n-gram already on the canvas ranks below
+    // every other, so the k committed are the surest that do not repeat, while any are left
+    const seen = ngramsOf(this.x, n, this.model.maskId);
+    const repeats = (p: number) => (completesSeenNgram(this.x, p, preds.get(p)!.token, n, seen) ? 1 : 0);
+    const flags = new Map(byConfidence.map((p) => [p, repeats(p)]));
+    return byConfidence.sort((a, b) => flags.get(a)! - flags.get(b)!).slice(0, k);
   }
 
   /** k positions drawn without replacement from softmax(confidence / algTemp), by the Gumbel-top-k trick. */
@@ -369,4 +408,27 @@ function endOfTextReached(canvas: Canvas, maskId: number, eot: number): { from: 
   while (last > firstEot + 1 && x[last - 1] === eot) last--;
   for (let p = firstEot + 1; p < x.length; p++) x[p] = eot;
   return { from: firstEot + 1, to: Math.max(firstEot + 1, last) };
+}
+
+/** Every n-gram of committed tokens on the canvas (no mask inside), as keys. */
+function ngramsOf(x: Int32Array, n: number, maskId: number): Set<string> {
+  const seen = new Set<string>();
+  for (let i = 0; i + n <= x.length; i++) {
+    const gram = x.subarray(i, i + n);
+    if (!gram.includes(maskId)) seen.add(gram.join(','));
+  }
+  return seen;
+}
+
+/** Writing `token` at masked position p completes an n-gram (its other tokens committed) that is already in `seen`. */
+function completesSeenNgram(x: Int32Array, p: number, token: number, n: number, seen: Set<string>): boolean {
+  const prev = x[p];
+  x[p] = token;
+  let found = false;
+  for (let i = Math.max(0, p - n + 1); i <= p && i + n <= x.length && !found; i++) {
+    const gram = x.subarray(i, i + n);
+    found = seen.has(gram.join(','));
+  }
+  x[p] = prev;
+  return found;
 }

@@ -61,6 +61,17 @@ export interface DiffusionOptions {
    */
   endOfTextAhead: number | null;
   /**
+   * At the first step, set the text's length to the model's expected length (the sum over the appended masks of
+   * 1 - p(end-of-text)): the positions after it become end-of-text at once and end-of-text is banned before it, for
+   * any block layout (one block included). Replaces endOfTextAhead when on.
+   */
+  decideLength: boolean;
+  /**
+   * >= 2: a candidate whose token would complete an n-gram of this many tokens already on the canvas ranks below
+   * every other candidate at that step (the surest that do not repeat are committed first); 0 = off.
+   */
+  noRepeatNgram: number;
+  /**
    * Fast-dLLM's caches (denoiser-cache.ts): off, prefix (the prompt and finished blocks from the cache) or dual
    * (only the current block recomputed); both refresh the cache with a full pass at each block's first step.
    */
@@ -132,6 +143,8 @@ export const DIFFUSION_DEFAULTS: DiffusionOptions = {
   minLength: 0,
   stopAtEndOfText: true,
   endOfTextAhead: 0.5,
+  decideLength: false,
+  noRepeatNgram: 0,
   cache: 'off',
   fillContext: false,
   seed: 0,
@@ -256,6 +269,9 @@ export function resolveDiffusionOptions(
   }
   if (typeof o.stopAtEndOfText !== 'boolean') throw new OptionError('stopAtEndOfText', 'must be true or false');
   if (o.endOfTextAhead !== null) num('endOfTextAhead', o.endOfTextAhead, 0.5, 1);
+  if (typeof o.decideLength !== 'boolean') throw new OptionError('decideLength', 'must be true or false');
+  int('noRepeatNgram', o.noRepeatNgram, 0, 16);
+  if (o.noRepeatNgram === 1) throw new OptionError('noRepeatNgram', 'must be 0 (off) or an n-gram length of 2 to 16');
   oneOf('cache', o.cache, CACHE_MODES);
   if (typeof o.fillContext !== 'boolean') throw new OptionError('fillContext', 'must be true or false');
   int('seed', o.seed, 0, 2 ** 32 - 1);

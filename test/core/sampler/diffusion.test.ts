@@ -381,6 +381,69 @@ describe('end of text ahead of the block', () => {
   });
 });
 
+describe('the length decided at the first step (decideLength)', () => {
+  // end-of-text probabilities q at positions 2..9 after the prompt [5, 6]; the rest of the mass on token 7:
+  // the expected length is the sum of 1 - q = 1 + 0.4 + 1 + 1 + 0 + 0 + 0 + 0 = 3.4 -> 3 tokens, the end at 5
+  const Q = [0, 0.6, 0, 0, 1, 1, 1, 1];
+  const model = () =>
+    new FakeDenoiser(V, (seq) =>
+      logitsFrom(seq.length, V, (p) => {
+        const q = p >= 2 ? Q[p - 2] : 0;
+        return { [EOT]: q || undefined, 7: 1 - q || undefined };
+      }),
+    );
+
+  it('commits the tail after the expected length at once, in one block, and bans end-of-text before it', async () => {
+    const t = await classic(model(), PROMPT, { genLength: 8, steps: 8, decideLength: true, endOfTextAhead: null });
+    // step 1: the surest mask before the end (2, tied with 4, by position), and 5..9 as end-of-text; then 4 (token 7
+    // alone) before 3 (token 7 once end-of-text is banned there: a little less sure)
+    expect(commitsPerStep(t)).toEqual([[2, 5, 6, 7, 8, 9], [4], [3]]);
+    expect(t.steps[0].commits.slice(1).map((c) => [c.token, c.conf])).toEqual([...Array(5)].map(() => [EOT, 0.425]));
+    // position 3's likeliest token is end-of-text (0.6), banned before the decided end: the text is 3 tokens
+    expect(t.final).toEqual([5, 6, 7, 7, 7, EOT, EOT, EOT, EOT, EOT]);
+    expect(t.termination).toMatchObject({ reason: 'end-of-text', step: 3 });
+  });
+
+  it('works across blocks too, and without it one block commits the tail one position a step', async () => {
+    const blocks = await classic(model(), PROMPT, { genLength: 8, steps: 8, blockLength: 2, decideLength: true });
+    expect(commitsPerStep(blocks)).toEqual([[2, 5, 6, 7, 8, 9], [3], [4]]);
+    const plain = await classic(model(), PROMPT, { genLength: 8, steps: 8, endOfTextAhead: null });
+    expect(plain.steps[0].commits.map((c) => c.token)).toEqual([EOT]); // the surest single position: the tail
+  });
+
+  it('keeps at least minLength tokens and one token', async () => {
+    const t = await classic(model(), PROMPT, { genLength: 8, steps: 8, decideLength: true, minLength: 5 });
+    expect(t.final.slice(2, 7)).not.toContain(EOT);
+    expect(t.final.slice(7)).toEqual([EOT, EOT, EOT]);
+    await expect(classic(model(), PROMPT, { genLength: 8, decideLength: 1 as never })).rejects.toThrow(
+      'decideLength: must be true or false',
+    );
+  });
+});
+
+describe('no repeated n-grams first (noRepeatNgram)', () => {
+  // the prompt holds 3 4 5; at 5 the model is surest of 5, which would write 3 4 5 again after the 3 4 at 3, 4
+  const prompt = [3, 4, 5, 3, 4];
+  const model = () =>
+    new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, (p) => (p === 5 ? { 5: 0.9, 9: 0.1 } : { 6: 0.6, 9: 0.4 })));
+
+  it('ranks a candidate that would complete an n-gram already on the canvas below the others', async () => {
+    const off = await classic(model(), prompt, { genLength: 3, steps: 3 });
+    expect(commitsPerStep(off)).toEqual([[5], [6], [7]]);
+    const on = await classic(model(), prompt, { genLength: 3, steps: 3, noRepeatNgram: 3 });
+    expect(commitsPerStep(on)).toEqual([[6], [7], [5]]); // the repeat waits while anything else is left
+    expect(on.final).toEqual(off.final); // ranking only: the tokens are the model's
+    const bigrams = await classic(model(), prompt, { genLength: 3, steps: 3, noRepeatNgram: 4 });
+    expect(commitsPerStep(bigrams)).toEqual([[5], [6], [7]]); // 4 5 3 4 + 5 is no repeat of a 4-gram
+  });
+
+  it('takes 0 (off) or 2 to 16', async () => {
+    await expect(classic(model(), prompt, { genLength: 3, noRepeatNgram: 1 })).rejects.toThrow(
+      'noRepeatNgram: must be 0 (off) or an n-gram length of 2 to 16',
+    );
+  });
+});
+
 describe('infilling', () => {
   it('generates only the masks inside the text and never changes given tokens', async () => {
     const input = [5, MASK, MASK, 6, 7];
