@@ -15,7 +15,9 @@ afterAll(async () => {
 });
 
 const waitReady = (page: Page) =>
-  page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.page.status), null, { timeout: 60_000 });
+  page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.page.status), null, {
+    timeout: 60_000,
+  });
 /** Starts a run from the page's state and resolves when every model is done. */
 const runOnce = (page: Page) =>
   page.evaluate(async () => {

@@ -66,7 +66,8 @@ afterAll(async () => {
 const status = (page: Page) => page.evaluate(() => (globalThis as any).demo.page.status as string);
 const waitSettled = (page: Page, timeout = 120_000) =>
   page.waitForFunction(
-    () => ['ready', 'error'].includes((globalThis as any).demo?.page.status) && !(globalThis as any).demo.models.planning,
+    () =>
+      ['ready', 'error'].includes((globalThis as any).demo?.page.status) && !(globalThis as any).demo.models.planning,
     null,
     { timeout },
   );
@@ -156,7 +157,9 @@ it('loads a converted family by id from the stand-in hub, from the cache with th
 
   // back to the embedded models: their own settings return
   await page.getByRole('button', { name: 'Use the embedded models' }).click();
-  await page.waitForFunction(() => (globalThis as any).demo.models.source === null && (globalThis as any).demo.models.loaded);
+  await page.waitForFunction(
+    () => (globalThis as any).demo.models.source === null && (globalThis as any).demo.models.loaded,
+  );
   await waitSettled(page);
   expect(await page.getByTestId('models-now').textContent()).toBe('embedded in the page');
   expect(

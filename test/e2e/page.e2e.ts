@@ -53,7 +53,9 @@ async function open(query = '?pair=fixture', setup?: (context: BrowserContext) =
 
 const status = (page: Page) => page.evaluate(() => (globalThis as any).demo.page.status as string);
 const waitReady = (page: Page) =>
-  page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.page.status), null, { timeout: 60_000 });
+  page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.page.status), null, {
+    timeout: 60_000,
+  });
 const waitDone = (page: Page) =>
   page.waitForFunction(
     () => {
