@@ -40,6 +40,8 @@ $PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["block_si
   "$WORK/shifted.json" > "$WORK/block.json"
 $PY models/py/train.py --config "$WORK/block.json" --objective block --data "$WORK/data" \
   --out "$WORK/block.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
+# bf16 autocast tracks float32 for every objective (a short run here; README: the 300-step figures)
+$PY models/py/check_bf16.py --data "$WORK/data" --steps 30 | tail -n 1
 # resuming a finished run is a no-op that still saves
 $PY models/py/train.py --config models/configs/fixture.json --objective ar --data "$WORK/data" \
   --out "$WORK/ar.pt" --max-steps 20 --minutes 2 | grep resumed > /dev/null
@@ -56,3 +58,22 @@ $PY models/py/export_onnx.py --from-exported "$PAIR/diffusion" --check-golden "$
 PAIR_DIR="$PAIR" npx vitest run test/models/pair.test.ts test/models/denoiser-cache.test.ts
 # the block model's graphs and exact cache (its sampler comparisons are in sampler-golden.test.ts: see above)
 PAIR_DIR="$PAIR" npx vitest run test/models/block.test.ts
+# the training ratchet's rule (models/continue-tinystories.sh): a candidate replaces the shipped models only when it
+# improves on every prompt set
+$PY - <<'PYEOF'
+import sys
+sys.path.insert(0, "models/py")
+from ratchet import judge
+def quality(ratio, doom, gates):
+    rows = [{"name": "AR (page settings)", "model": "ar", "genPpl": 4.0, "doomLoops": 0.0},
+            {"name": "diffusion (page settings)", "model": "diffusion", "genPpl": 4.0 * ratio, "doomLoops": doom}]
+    sets = [{"name": n, "rows": rows} for n in ("a", "b")]
+    return {"sets": sets, "gates": [{"gate": f"{n}, g{i}", "pass": True} for n in ("a", "b") for i in range(gates)]}
+shipped = quality(1.6, 0.1, 2)
+assert judge(shipped, quality(1.5, 0.1, 2), ["diffusion"])[0]            # better gen-PPL, nothing worse
+assert judge(shipped, quality(1.6, 0.1, 3), ["diffusion"])[0]            # a gate more
+assert not judge(shipped, quality(1.6, 0.1, 2), ["diffusion"])[0]        # nothing improved
+assert not judge(shipped, quality(1.4, 0.2, 2), ["diffusion"])[0]        # more doom loops
+assert not judge(shipped, quality(1.4, 0.1, 1), ["diffusion"])[0]        # a gate lost
+print("ratchet rule: ok")
+PYEOF
