@@ -4,7 +4,12 @@
 # end-to-end tests of the built page in Debian's Chromium (WASM and WebGPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step() { printf '\n=== %s\n' "$*"; }
+# each step's heading says how long the one before it took; the last line, the whole suite
+last=$SECONDS
+step() {
+  printf '\n=== %s (the step before: %d s)\n' "$*" $((SECONDS - last))
+  last=$SECONDS
+}
 
 step "format (prettier --check)"
 npx prettier --check . --log-level warn
@@ -36,3 +41,4 @@ rm -rf "$bench_out"
 step "end-to-end (built page in Chromium)"
 npx vite build --logLevel warn
 npx vitest run --config vitest.e2e.config.ts
+printf '\n=== end-to-end: %d s; the whole suite: %d s\n' $((SECONDS - last)) "$SECONDS"

@@ -69,7 +69,6 @@ async function main() {
   const load = (ort: OrtModule) =>
     Engine.load({ ort, root, readFile: nodeReadFile(root), pair: args.pair || undefined, backend: 'wasm' });
   const engine = await load(ortWeb);
-  const cfg = engine.diffusion;
   const tok = engine.tokenizer;
   const ctx = engine.info.contextLength;
   const R = args.quick ? 1 : args.repeats;

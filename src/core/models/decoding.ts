@@ -96,7 +96,7 @@ const windowed: Decoding<WindowedDenoiser> = {
 /** Any other denoiser: a full pass at every step. */
 const plain: Decoding = {
   name: 'denoiser',
-  matches: (model): model is Denoiser => true,
+  matches: (_model): _model is Denoiser => true,
   blockLength: (_model, request) => request.blockLength,
   layout: (_model, promptLength, blockLength) => canvasBlocks(promptLength, blockLength),
   predictor(model, mode) {
