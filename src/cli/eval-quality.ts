@@ -231,10 +231,17 @@ export const BLOCK_ROWS: Record<string, Partial<DiffusionOptions>> = {
   'block diffusion, threshold 0.9': { threshold: 0.9 },
 };
 
-/** The diffusion rows that carry gates: the page's settings, and the page's "out of order" preset. */
-export const GATED_ROWS: Record<string, Partial<DiffusionOptions>> = {
+/** A gated row: options over the page's settings; `blocks: 'one'` is one block over the whole canvas. */
+export type GatedRow = Partial<DiffusionOptions> & { blocks?: 'one' };
+
+/**
+ * The diffusion rows that carry gates: the page's settings, the page's "out of order" preset, and its outline
+ * preset (one block, the length decided first, repeats ranked last: src/ui/presets.ts OUTLINE).
+ */
+export const GATED_ROWS: Record<string, GatedRow> = {
   'diffusion (page settings)': {},
   'diffusion, blocks of 32 (out of order)': { blockLength: 32 },
+  'diffusion, one block (outline)': { blocks: 'one', decideLength: true, endOfTextAhead: null, noRepeatNgram: 3 },
 };
 
 async function main() {
@@ -358,8 +365,10 @@ async function main() {
     return row;
   };
 
-  const diffusionRow = (openings: string[], name: string, o: Partial<DiffusionOptions>) => {
-    const options = pageSettings(engine.info, { diffusion: { ...cacheOverride, ...o } }).diffusion;
+  const diffusionRow = (openings: string[], name: string, row: GatedRow) => {
+    const { blocks, ...o } = row;
+    const oneBlock = blocks === 'one' ? { blockLength: page.diffusion.genLength } : {};
+    const options = pageSettings(engine.info, { diffusion: { ...cacheOverride, ...o, ...oneBlock } }).diffusion;
     return runRow(openings, name, 'diffusion', options, (ids) =>
       generateDiffusion(engine.diffusion, ids, options, { tokenText: tok.tokenText }),
     );

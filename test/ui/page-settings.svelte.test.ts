@@ -11,7 +11,7 @@ import { blockModelOptions, fitToContext, resolveDiffusionOptions } from '../../
 import { PAGE_CACHE, PAGE_FILL_CONTEXT, pageSettings } from '../../src/core/page-settings.ts';
 import { GATED_ROWS } from '../../src/cli/eval-quality.ts';
 import { AppState } from '../../src/ui/app-state.svelte.ts';
-import { PRESETS } from '../../src/ui/presets.ts';
+import { OUTLINE, PRESETS } from '../../src/ui/presets.ts';
 import type { DemoBackend } from '../../src/worker/protocol.ts';
 import { ROOT, ort } from '../helpers/fixture.ts';
 
@@ -110,6 +110,14 @@ describe("the page's settings", () => {
     expect(GATED_ROWS['diffusion, blocks of 32 (out of order)']).toEqual({ blockLength: preset.diffusion.blockLength });
   });
 
+  it("the eval's third gated row is the page's outline preset: one block, the length first, repeats last", () => {
+    const preset = PRESETS.find((p) => p.name.startsWith('Outline'))!;
+    const { blocks, ...options } = GATED_ROWS['diffusion, one block (outline)'];
+    expect(blocks).toBe(preset.blocks);
+    expect(options).toEqual(OUTLINE);
+    expect(preset.diffusion).toMatchObject(OUTLINE);
+  });
+
   it('are what the eval measures, on both prompt sets', async () => {
     const info = await fixtureInfo();
     const file = join(mkdtempSync(join(tmpdir(), 'eval-')), 'quality.json');
@@ -141,20 +149,32 @@ describe("the page's settings", () => {
       expect(set.rows[0].options).toEqual(pageSettings(info).ar);
       expect(set.rows[1].options).toEqual(pageSettings(info).diffusion);
       expect(set.rows[2].options).toEqual(pageSettings(info, { diffusion: { blockLength: 32 } }).diffusion);
+      const oneBlock = { ...OUTLINE, blockLength: pageSettings(info).diffusion.genLength };
+      expect(set.rows[3].options).toEqual(pageSettings(info, { diffusion: oneBlock }).diffusion);
       // the block model: the page's diffusion settings in its own blocks, and with threshold decoding
-      expect(set.rows[3].options).toEqual(blockModelOptions(pageSettings(info).diffusion, info.blockSize!));
-      expect(set.rows[4].options).toEqual(
+      expect(set.rows[4].options).toEqual(blockModelOptions(pageSettings(info).diffusion, info.blockSize!));
+      expect(set.rows[5].options).toEqual(
         blockModelOptions(pageSettings(info, { diffusion: { threshold: 0.9 } }).diffusion, info.blockSize!),
       );
+      // every model at temperature 0, the page's settings otherwise
+      const greedy = pageSettings(info, { diffusion: { temperature: 0 } });
+      expect(set.rows[6].options).toEqual({ ...pageSettings(info).ar, temperature: 0 });
+      expect(set.rows[7].options).toEqual(greedy.diffusion);
+      expect(set.rows[8].options).toEqual(blockModelOptions(greedy.diffusion, info.blockSize!));
       expect(set.rows.map((r: { model: string }) => r.model)).toEqual([
         'ar',
         'diffusion',
         'diffusion',
+        'diffusion',
         'block',
+        'block',
+        'ar',
+        'diffusion',
         'block',
       ]);
     }
-    // two sets: two gated diffusion rows with five gates each, two block rows with three each
-    expect(q.gates.length).toBe(2 * (2 * 5 + 2 * 3));
+    // two sets: three gated diffusion rows with five gates each, two block rows with three each, and at
+    // temperature 0 the diffusion and block rows' doom loops against the AR model's
+    expect(q.gates.length).toBe(2 * (3 * 5 + 2 * 3 + 2));
   }, 120_000);
 });
