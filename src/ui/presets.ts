@@ -24,6 +24,7 @@ const PLAIN: Partial<DiffusionOptions> = {
   algTemp: 0,
   decideLength: false,
   noRepeatNgram: 0,
+  positionDecay: 0,
 };
 
 /**

@@ -297,9 +297,15 @@ class StepMath {
   /** Which candidates to commit: how many by the policy, which by confidence (or drawn by it, algTemp). */
   choose(candidates: number[], preds: Predictions, block: number, stepInBlock: number): number[] {
     const conf = (p: number) => preds.get(p)!.conf;
-    const byConfidence = candidates.slice().sort((a, b) => conf(b) - conf(a) || a - b);
-    const k = this.policy.count(byConfidence.map(conf), block, stepInBlock);
+    const sorted = (score: (p: number) => number) => candidates.slice().sort((a, b) => score(b) - score(a) || a - b);
+    const k = this.policy.count(sorted(conf).map(conf), block, stepInBlock);
     if (this.policy.drawn && this.o.algTemp > 0) return this.drawByConfidence(candidates, conf, k);
+    // an extension after PC-Sampler (Huang et al. 2025): confidence weighted by exp(-lambda x) with x the position's
+    // place in its block from 0 (first) to 1 (last), so far positions need more confidence to go first
+    const { from, to } = this.canvas.blocks[block].range;
+    const lambda = this.o.positionDecay;
+    const weighted = (p: number) => conf(p) * Math.exp((-lambda * (p - from)) / Math.max(1, to - from));
+    const byConfidence = sorted(lambda > 0 ? weighted : conf);
     const n = this.o.noRepeatNgram;
     if (n < 2) return byConfidence.slice(0, k);
     // an extension (README): a candidate whose token would complete an n-gram already on the canvas ranks below

@@ -72,6 +72,12 @@ export interface DiffusionOptions {
    */
   noRepeatNgram: number;
   /**
+   * >= 0: positions are ranked by confidence x exp(-positionDecay x), x their place in the block from 0 (first)
+   * to 1 (last), after PC-Sampler's position-aware weighting; 0 = off. How many commit still follows the raw
+   * confidences (the schedule or rule).
+   */
+  positionDecay: number;
+  /**
    * Fast-dLLM's caches (denoiser-cache.ts): off, prefix (the prompt and finished blocks from the cache) or dual
    * (only the current block recomputed); both refresh the cache with a full pass at each block's first step.
    */
@@ -145,6 +151,7 @@ export const DIFFUSION_DEFAULTS: DiffusionOptions = {
   endOfTextAhead: 0.5,
   decideLength: false,
   noRepeatNgram: 0,
+  positionDecay: 0,
   cache: 'off',
   fillContext: false,
   seed: 0,
@@ -271,6 +278,7 @@ export function resolveDiffusionOptions(
   if (o.endOfTextAhead !== null) num('endOfTextAhead', o.endOfTextAhead, 0.5, 1);
   if (typeof o.decideLength !== 'boolean') throw new OptionError('decideLength', 'must be true or false');
   int('noRepeatNgram', o.noRepeatNgram, 0, 16);
+  num('positionDecay', o.positionDecay, 0, 100);
   if (o.noRepeatNgram === 1) throw new OptionError('noRepeatNgram', 'must be 0 (off) or an n-gram length of 2 to 16');
   oneOf('cache', o.cache, CACHE_MODES);
   if (typeof o.fillContext !== 'boolean') throw new OptionError('fillContext', 'must be true or false');

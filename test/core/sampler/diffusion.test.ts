@@ -444,6 +444,25 @@ describe('no repeated n-grams first (noRepeatNgram)', () => {
   });
 });
 
+describe('position-aware ranking (positionDecay)', () => {
+  // one block of 4 masks at 2..5, surer the further right: 0.5, 0.6, 0.7, 0.8
+  const model = () => fixedBeliefs({ 2: 0.5, 3: 0.6, 4: 0.7, 5: 0.8 });
+
+  it('ranks by confidence x exp(-lambda x), x from 0 (block start) to 1 (block end)', async () => {
+    const off = await classic(model(), PROMPT, { genLength: 4, steps: 4 });
+    expect(commitsPerStep(off)).toEqual([[5], [4], [3], [2]]);
+    // lambda 2: weights 1, 0.61, 0.37, 0.22 over x = 0, 1/4, 2/4, 3/4: 0.5 beats 0.36, 0.26, 0.18
+    const strong = await classic(model(), PROMPT, { genLength: 4, steps: 4, positionDecay: 2 });
+    expect(commitsPerStep(strong)).toEqual([[2], [3], [4], [5]]);
+    // lambda 0.2: weights 1, 0.95, 0.90, 0.86: 0.69 still first
+    const weak = await classic(model(), PROMPT, { genLength: 4, steps: 4, positionDecay: 0.2 });
+    expect(commitsPerStep(weak)[0]).toEqual([5]);
+    await expect(classic(model(), PROMPT, { genLength: 4, positionDecay: -1 })).rejects.toThrow(
+      'positionDecay: must be a number in [0, 100], got -1',
+    );
+  });
+});
+
 describe('infilling', () => {
   it('generates only the masks inside the text and never changes given tokens', async () => {
     const input = [5, MASK, MASK, 6, 7];
