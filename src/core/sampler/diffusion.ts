@@ -4,8 +4,9 @@
 // LLaDA 2.1-style editing. Every kind of denoiser runs through the same loop; what differs between kinds (which
 // blocks, which cache) is its decoding's row (models/decoding.ts), looked up once before the loop.
 //
-// The loop, per step of a block: predict (one pass, every position the pass computed) -> choose (how many by the
-// run's commit policy, which by confidence) -> edit (committed tokens the model now doubts) -> commit -> record.
+// The loop, per step of a block: predict (one pass, every position the pass computed) -> decide the length (once,
+// decideLength) -> choose (how many by the run's commit policy, which by confidence) -> edit (committed tokens the
+// model now doubts) -> commit -> record.
 import { EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError } from '../errors.ts';
 import type { BlockRange, StepPass } from '../models/caches.ts';
 import { decodingOf, type BlockLayout, type Decoding } from '../models/decoding.ts';
@@ -200,6 +201,8 @@ class StepMath {
   private lengthDecided = false;
   /** decideLength: where the text ends once decided (end-of-text is banned before it); 0 until then. */
   private end = 0;
+  /** decideLength is tried once, at the run's first step. */
+  private lengthTried = false;
 
   constructor(
     private readonly model: Denoiser,
@@ -276,13 +279,16 @@ class StepMath {
    * no pass is spent committing the tail one position at a time, and the end cannot walk back.
    */
   decideLength(preds: Predictions): Commit[] {
-    if (!this.o.decideLength || this.end > 0) return [];
+    if (!this.o.decideLength || this.lengthTried) return [];
+    this.lengthTried = true;
     const { x } = this;
     const { maskId, endOfTextId: eot } = this.model;
     const P = this.canvas.promptLength;
     const tail = this.canvas.generated.filter((p) => p >= P);
+    // a pass that does not see the whole tail (a block model's, which never sees later blocks) cannot decide it
+    if (tail.some((p) => !preds.has(p))) return [];
     let expected = 0;
-    for (const p of tail) expected += 1 - (preds.get(p)?.eotProb ?? 0);
+    for (const p of tail) expected += 1 - preds.get(p)!.eotProb;
     this.end = P + Math.max(1, this.o.minLength, Math.round(expected));
     this.lengthDecided = true; // the look-ahead rule has nothing left to decide
     const conf = round4(expected / Math.max(1, tail.length)); // the one decision that commits them all

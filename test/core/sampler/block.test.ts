@@ -20,6 +20,27 @@ const windows = (m: FakeBlockDenoiser) =>
   m.calls.map((c) => (windowOf(c) ? [windowOf(c)!.from, windowOf(c)!.to, c.keep] : c.sequences[0].length));
 
 describe('block diffusion with its exact cache', () => {
+  it('leaves the length to its blocks when decideLength is on: its passes never see the tail', async () => {
+    // the text ends at 12, which only the last block's passes see
+    const ending: ScriptedBlockLogits = (visible, call, i) => {
+      const rows = rising(visible, call, i);
+      if (visible.length + 1 > 12)
+        rows.set(
+          logitsFrom(1, V, () => ({ 0: 0.99, 9: 0.01 })),
+          12 * V,
+        );
+      return rows;
+    };
+    for (const cache of ['dual', 'off'] as const) {
+      const run = (decideLength: boolean) =>
+        generateDiffusion(new FakeBlockDenoiser(V, 4, ending), PROMPT, { ...greedy, cache, decideLength });
+      const [plain, decided] = [await run(false), await run(true)];
+      expect(plain.final.slice(12)).toEqual([0, 0]);
+      expect(commitsPerStep(decided)).toEqual(commitsPerStep(plain));
+      expect(decided.final).toEqual(plain.final);
+    }
+  });
+
   it('decodes its own blocks from position 0, finished blocks entering the cache in the next block’s first pass', async () => {
     const model = new FakeBlockDenoiser(V, 4, rising);
     model.shiftedLogits = true;
