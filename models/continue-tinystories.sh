@@ -19,22 +19,14 @@ CAND=$WORK/candidate
 KINDS=${KINDS:-diffusion block}
 THREADS=${THREADS:-2}
 mkdir -p "$WORK"
-[ -s "$WORK/train.bin" ] || npx tsx models/ts/prepare.ts --out "$WORK" --corpus-dir "${CORPUS_DIR:-../shared/corpora}" \
-  --vocab-size 2048 --context 256
+source models/stages.sh
+prepare_tinystories
 # the data must be tokenized as the shipped models were
 $PY - "$WORK/tokenizer.json" "$PAIR/diffusion/tokenizer.json" <<'PYEOF'
 import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:])
 sys.exit(0 if a == b else f"{sys.argv[1]} differs from the shipped tokenizer {sys.argv[2]}: remove {sys.argv[1]} to redo it")
 PYEOF
-train() { # train.py arguments; stops the script when the time budget ends the run first
-  local log finished=0
-  log=$(mktemp)
-  $PY models/py/train.py "$@" | tee "$log"
-  tail -n 1 "$log" | grep -q '^finished' && finished=1
-  rm -f "$log"
-  [ "$finished" = 1 ] || { echo "stopped by its time budget: run this script again to resume where it stopped"; exit 75; }
-}
 start_of() { # kind -> the checkpoint of the shipped model if this machine has it, else its exported folder
   local ckpt
   ckpt=$WORK/$([ "$1" = diffusion ] && echo diffusion-anneal || echo block4).pt

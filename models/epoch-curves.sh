@@ -16,8 +16,8 @@ EPOCHS=${EPOCHS:-8}
 OBJECTIVES=${OBJECTIVES:-ar diffusion block}
 CONFIG=models/configs/epochs.json
 mkdir -p "$OUT"
-[ -s "$WORK/train.bin" ] || npx tsx models/ts/prepare.ts --out "$WORK" --corpus-dir "${CORPUS_DIR:-../shared/corpora}" \
-  --vocab-size 2048 --context 256
+source models/stages.sh
+prepare_tinystories
 per_epoch=$($PY -c "import json,sys; m=json.load(open(sys.argv[1])); c=json.load(open(sys.argv[2]))
 print(-(-m['splits']['train']['documents'] // c['train']['batch_size']))" "$WORK/data.json" "$CONFIG")
 curve() { # objective

@@ -31,17 +31,8 @@ BLOCK=block$BLOCK_SIZE
 # the pair shipped before this one, measured by `npm run eval` at today's page settings: the cards compare with it
 PREVIOUS=${PREVIOUS:-docs/sweep/s7-previous-pair.json}
 mkdir -p "$WORK"
-# A stage that runs out of its time budget saves its checkpoint and stops the script (exit 75); running the
-# script again resumes it, and the stages after it never see an unfinished model.
-train() { # train.py arguments
-  local log finished=0
-  log=$(mktemp)
-  $PY models/py/train.py "$@" | tee "$log"
-  tail -n 1 "$log" | grep -q '^finished' && finished=1
-  rm -f "$log"
-  [ "$finished" = 1 ] || { echo "stopped by its time budget: run this script again to resume where it stopped"; exit 75; }
-}
-[ -s "$WORK/train.bin" ] || npx tsx models/ts/prepare.ts --out "$WORK" --corpus-dir "$CORPUS_DIR" --vocab-size 2048 --context 256
+source models/stages.sh
+prepare_tinystories
 train --config models/configs/tinystories.json --objective ar --data "$WORK" --out "$WORK/ar.pt" \
   --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-90}"
 train --config models/configs/tinystories-diffusion.json --objective diffusion --data "$WORK" \

@@ -21,3 +21,8 @@ export const KINDS_OF_MODE: Record<Mode, readonly ModelKind[]> = {
 
 /** One value per model kind (a run's traces, the reasons a kind did not run, the page's panels). */
 export type PerKind<T> = Partial<Record<ModelKind, T>>;
+
+/** One value for every model kind, in the kinds' order. */
+export function perKind<T>(of: (kind: ModelKind) => T): Record<ModelKind, T> {
+  return Object.fromEntries(MODEL_KINDS.map((kind) => [kind, of(kind)])) as Record<ModelKind, T>;
+}

@@ -185,7 +185,7 @@ interface Prediction {
   conf: number;
   /** Probability of the token the canvas holds now (for edit decisions on committed positions). */
   probOfCurrent: number;
-  /** Probability of end-of-text here (0 where it is banned). */
+  /** Probability of end-of-text here (decideLength only; 0 where it is banned or not asked for). */
   eotProb: number;
   ghostToken: number;
   ghostProb: number;
@@ -266,7 +266,7 @@ class StepMath {
       const token = needSample && o.temperature > 0 ? chooseToken(row, o.temperature, rng) : summary.best;
       const conf = needSample ? confidence(o.confidence, row, summary, token, rng) : summary.p1;
       const probOfCurrent = x[p] === maskId ? 0 : probabilityOf(row, summary, x[p]);
-      const eotProb = eotAllowed ? probabilityOf(row, summary, eot) : 0;
+      const eotProb = o.decideLength && eotAllowed ? probabilityOf(row, summary, eot) : 0; // read by decideLength only
       return { token, conf, probOfCurrent, eotProb, ghostToken: summary.best, ghostProb: summary.p1 };
     });
   }
@@ -304,14 +304,16 @@ class StepMath {
   choose(candidates: number[], preds: Predictions, block: number, stepInBlock: number): number[] {
     const conf = (p: number) => preds.get(p)!.conf;
     const sorted = (score: (p: number) => number) => candidates.slice().sort((a, b) => score(b) - score(a) || a - b);
-    const k = this.policy.count(sorted(conf).map(conf), block, stepInBlock);
+    let byConfidence = sorted(conf);
+    const k = this.policy.count(byConfidence.map(conf), block, stepInBlock);
     if (this.policy.drawn && this.o.algTemp > 0) return this.drawByConfidence(candidates, conf, k);
-    // an extension after PC-Sampler (Huang et al. 2025): confidence weighted by exp(-lambda x) with x the position's
-    // place in its block from 0 (first) to 1 (last), so far positions need more confidence to go first
-    const { from, to } = this.canvas.blocks[block].range;
     const lambda = this.o.positionDecay;
-    const weighted = (p: number) => conf(p) * Math.exp((-lambda * (p - from)) / Math.max(1, to - from));
-    const byConfidence = sorted(lambda > 0 ? weighted : conf);
+    if (lambda > 0) {
+      // an extension after PC-Sampler (Huang et al. 2025): confidence weighted by exp(-lambda x), x the position's
+      // place in its block from 0 (first) to 1 (last), so far positions need more confidence to go first
+      const { from, to } = this.canvas.blocks[block].range;
+      byConfidence = sorted((p) => conf(p) * Math.exp((-lambda * (p - from)) / Math.max(1, to - from)));
+    }
     const n = this.o.noRepeatNgram;
     if (n < 2) return byConfidence.slice(0, k);
     // an extension (README): a candidate whose token would complete an n-gram already on the canvas ranks below

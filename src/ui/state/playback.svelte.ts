@@ -1,7 +1,7 @@
 // The cursor on the shared time axis: which step of each model's run is shown, playback, and the view options.
-import { MODEL_KINDS, type ModelKind } from '../../core/modes.ts';
+import { MODEL_KINDS, perKind, type ModelKind } from '../../core/modes.ts';
 import { stepAt, stepTimes, type TimeAxis } from '../../core/trace/replay.ts';
-import { perKind, type LiveTraces } from './run.svelte.ts';
+import type { LiveTraces } from './run.svelte.ts';
 
 export class PlaybackState {
   axis = $state<TimeAxis>('passes');

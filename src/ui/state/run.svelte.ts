@@ -2,7 +2,7 @@
 // not run, the device benchmark, and export/import of traces.
 import type { GenerateRequest, GenerateResult } from '../../core/engine.ts';
 import type { DeviceBenchResult } from '../../core/measure/device-bench.ts';
-import { MODEL_KINDS, type ModelKind, type PerKind } from '../../core/modes.ts';
+import { MODEL_KINDS, perKind, type ModelKind, type PerKind } from '../../core/modes.ts';
 import { parseTraceFile, type ReplayTrace } from '../../core/trace/replay.ts';
 import type { Trace, TraceStart, TraceStep } from '../../core/trace/trace.ts';
 import type { DemoBackend } from '../../worker/protocol.ts';
@@ -15,11 +15,6 @@ export interface LiveTrace extends ReplayTrace {
 }
 
 export type LiveTraces = Record<ModelKind, LiveTrace | null>;
-
-/** One value for every model kind, in the kinds' order. */
-export function perKind<T>(of: (kind: ModelKind) => T): Record<ModelKind, T> {
-  return Object.fromEntries(MODEL_KINDS.map((kind) => [kind, of(kind)])) as Record<ModelKind, T>;
-}
 
 /** What a run needs from the rest of the page. */
 export interface RunHooks {
