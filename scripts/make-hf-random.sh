@@ -24,6 +24,13 @@ for dtype in fp32 fp16 q8 q4; do
   done
 done
 for kind in ar mdlm bd3lm; do convert q8 "$kind" q8-external --external-data always; done
+# the checkpoints transformers itself wrote (test/reference/qwen3, transformers 5's config layout), for the goldens of
+# transformers and dLLM (test/models/reference.test.ts)
+for kind in ar mdlm bd3lm; do
+  bash scripts/py.sh models/py/export_hf.py --from test/reference/qwen3/$kind --kind "$kind" --dtype fp32 \
+    --block-size 8 --out "$out/reference/$kind" --manifest "$out/reference/manifest.json" --family reference-qwen3 2>&1 |
+    grep -v -e 'Warning' -e 'bias.shape' -e '^ *$' || true
+done
 # --from a hub id: the bd3lm checkpoint from a stand-in hub (hub-style paths over the source folders) converts to the
 # same files as from the folder
 mkdir -p "$out/fakehub/test-org/random-bd3lm/resolve"

@@ -42,6 +42,8 @@ $PY models/py/train.py --config "$WORK/block.json" --objective block --data "$WO
   --out "$WORK/block.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
 # bf16 autocast tracks float32 for every objective (a short run here; README: the 300-step figures)
 $PY models/py/check_bf16.py --data "$WORK/data" --steps 30 | tail -n 1
+# the published-model converter refuses every config field it does not implement (both transformers layouts)
+$PY models/py/check_hf_config.py | tail -n 1
 # resuming a finished run is a no-op that still saves
 $PY models/py/train.py --config models/configs/fixture.json --objective ar --data "$WORK/data" \
   --out "$WORK/ar.pt" --max-steps 20 --minutes 2 | grep resumed > /dev/null

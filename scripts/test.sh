@@ -27,7 +27,7 @@ done
 step "published models: random Qwen3 / dLLM A2D checkpoints converted by export:hf (parity, dLLM reference samplers)"
 export HF_RANDOM_DIR=test-results/hf-random # the e2e tests serve its hub/ as a stand-in for the Hugging Face hub
 bash scripts/make-hf-random.sh "$HF_RANDOM_DIR"
-npx vitest run test/models/hf.test.ts
+npx vitest run test/models/hf.test.ts test/models/reference.test.ts
 
 step "model pipeline smoke"
 bash scripts/pipeline-smoke.sh

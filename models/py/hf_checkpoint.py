@@ -64,18 +64,65 @@ def write_safetensors(path: str, tensors: dict[str, torch.Tensor], metadata: dic
             f.write(b)
 
 
-def config_from_qwen3(hf: dict, kind: str, block_size: int = 0) -> ModelConfig:
-    """config.json of Qwen3 (model_type qwen3, or dLLM's a2d-qwen3) -> ModelConfig for `kind` (ar, mdlm, bd3lm)."""
+# config.json fields of Qwen3 (transformers 4.x and 5.x layouts, dLLM's a2d-qwen3) by what the converter does with them.
+# Any other field is refused by name: a field nobody here read may change the math (a new kind of RoPE, a window).
+IMPLEMENTED = {  # read into ModelConfig, or checked to hold the one value model.py implements
+    "vocab_size", "max_position_embeddings", "hidden_size", "num_hidden_layers", "num_attention_heads",
+    "num_key_value_heads", "head_dim", "intermediate_size", "rms_norm_eps", "rope_theta", "rope_scaling",
+    "rope_parameters", "tie_word_embeddings", "hidden_act", "attention_bias", "use_sliding_window", "sliding_window",
+    "max_window_layers", "layer_types",
+}
+NO_MATH = {  # bookkeeping, token ids (read from the tokenizer), or training-only
+    "architectures", "model_type", "transformers_version", "torch_dtype", "dtype", "bos_token_id", "eos_token_id",
+    "pad_token_id", "mask_token_id", "initializer_range", "use_cache", "attention_dropout", "_name_or_path",
+    "auto_map", "output_attentions", "output_hidden_states", "return_dict", "keys_to_ignore_at_inference",
+}
+# Sizes past these are refused before anything is allocated (Qwen3-0.6B: 151,936 / 28 / 1,024 / 16 / 8 / 128 /
+# 3,072 / 40,960; the largest Qwen3 dense model, 32B: 64 layers, width 5,120, intermediate 25,600).
+LIMITS = {"vocab_size": 1 << 20, "num_hidden_layers": 256, "hidden_size": 16384, "num_attention_heads": 256,
+          "num_key_value_heads": 256, "head_dim": 1024, "intermediate_size": 65536,
+          "max_position_embeddings": 1 << 20}
+
+
+def check_qwen3_config(hf: dict):
+    """Refuses a config.json the converter would convert wrongly, naming the field."""
     if hf.get("model_type") not in ("qwen3", "a2d-qwen3"):
         raise ValueError(f"model_type {hf.get('model_type')!r}: this converter reads Qwen3 checkpoints (qwen3, a2d-qwen3)")
+    unknown = sorted(set(hf) - IMPLEMENTED - NO_MATH)
+    if unknown:
+        raise ValueError(f"config.json field(s) {', '.join(unknown)} not implemented by this converter (they may change "
+                         "the model's math): refusing rather than converting without them")
+    for key, limit in LIMITS.items():
+        value = hf.get(key)
+        if value is None and key in ("head_dim", "num_key_value_heads"):  # absent: width / heads, heads
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= limit:
+            raise ValueError(f"{key} {value!r}: expected an integer in 1..{limit:,}")
     if hf.get("attention_bias"):
         raise ValueError("attention_bias is true: Qwen3 has no attention biases and model.py has none")
-    if (hf.get("rope_scaling") or {}).get("rope_type", "default") not in ("default", None):
-        raise ValueError(f"rope_scaling {hf['rope_scaling']} is not supported (plain RoPE only)")
+    for key in ("rope_scaling", "rope_parameters"):  # transformers 4.x's layout, and 5.x's
+        rope = hf.get(key)
+        if rope is None:
+            continue
+        if not isinstance(rope, dict) or rope.get("rope_type", rope.get("type", "default")) != "default" or \
+                set(rope) - {"rope_type", "type", "rope_theta"}:
+            raise ValueError(f"{key} {json.dumps(rope)} is not supported (plain RoPE only: rope_type default, rope_theta)")
+    thetas = {hf.get("rope_theta"), (hf.get("rope_parameters") or {}).get("rope_theta")} - {None}
+    if len(thetas) > 1:
+        raise ValueError(f"rope_theta {hf.get('rope_theta')} and rope_parameters.rope_theta disagree")
     if hf.get("use_sliding_window"):
         raise ValueError("use_sliding_window is true: model.py attends over the whole sequence (Qwen3-0.6B does not slide)")
+    layer_types = hf.get("layer_types")
+    if layer_types is not None and (len(layer_types) != hf["num_hidden_layers"] or
+                                    set(layer_types) != {"full_attention"}):
+        raise ValueError(f"layer_types {layer_types}: only full_attention layers are implemented, one per layer")
     if hf.get("hidden_act", "silu") != "silu":
         raise ValueError(f"hidden_act {hf['hidden_act']!r}: only SwiGLU (silu) is supported")
+
+
+def config_from_qwen3(hf: dict, kind: str, block_size: int = 0) -> ModelConfig:
+    """config.json of Qwen3 (model_type qwen3, or dLLM's a2d-qwen3) -> ModelConfig for `kind` (ar, mdlm, bd3lm)."""
+    check_qwen3_config(hf)
     k = CONVERTED[kind]
     if k.block and block_size < 1:
         raise ValueError("bd3lm needs --block-size (dLLM's Qwen3 BD3LM uses 32)")

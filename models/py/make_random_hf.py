@@ -77,6 +77,17 @@ def tokenizer(kind: str) -> tuple[dict, dict, int]:
     return tok, config, size
 
 
+@torch.no_grad()
+def draw_weights(model: torch.nn.Module, wide: tuple[str, ...]):
+    """Embeddings and heads (`wide`) at std 1, other matrices at std 0.1, norms uniform in [0.5, 1.5] (not all ones,
+    so a misplaced norm weight shows), from torch's current seed."""
+    for name, p in model.named_parameters():
+        if p.dim() == 2:
+            p.normal_(0, 1.0 if name in wide else 0.1)
+        else:
+            p.uniform_(0.5, 1.5)
+
+
 def make(kind: str, out: str, seed: int):
     os.makedirs(out, exist_ok=True)
     tok, tok_config, size = tokenizer(kind)
@@ -86,12 +97,7 @@ def make(kind: str, out: str, seed: int):
     config["pad_token_id"] = 0
     torch.manual_seed(seed)
     model = Transformer(config_from_qwen3(config, kind, 8 if kind == "bd3lm" else 0))
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() == 2:
-                p.normal_(0, 1.0 if name in ("embed.weight", "head.weight") else 0.1)
-            else:
-                p.uniform_(0.5, 1.5)  # norms not all ones, so a misplaced norm weight shows
+    draw_weights(model, ("embed.weight", "head.weight"))
     state = {k: v.to(torch.bfloat16) for k, v in to_qwen3_state(model).items()}
     write_safetensors(os.path.join(out, "model.safetensors"), state, {"format": "pt"})
     json.dump(config, open(os.path.join(out, "config.json"), "w"), indent=2)

@@ -25,10 +25,13 @@ export interface PairFacts {
 
 /**
  * dLLM's settings for its A2D models (examples/a2d/{mdlm,bd3lm}/sample.py and chat.py): greedy, low-confidence
- * remasking with its own schedule, blocks of 32, one token per step, no early end-of-text decision; the canvas is
- * the manifest's length (128, its max_new_tokens), not the context (40,960 for Qwen3).
+ * remasking with its own schedule, blocks of 32, one token per step, no early end-of-text decision, and MDLM without
+ * a cache (dLLM's MDLMSampler has none; Fast-dLLM's dual cache is a choice in Settings, an approximation: README);
+ * the canvas is the manifest's length (128, its max_new_tokens), not the context (40,960 for Qwen3). The BD3LM keeps
+ * its exact cache (blockModelOptions), as dLLM's BD3LMSampler does.
  */
 export const CONVERTED_SETTINGS: Partial<DiffusionOptions> = {
+  cache: 'off',
   temperature: 0,
   schedule: 'dllm',
   endOfTextAhead: null,

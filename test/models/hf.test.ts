@@ -10,22 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDiffusion } from '../../src/core/sampler/diffusion.ts';
 import { Engine } from '../../src/core/engine.ts';
 import { nodeReadFile } from '../../src/cli/node-files.ts';
-import type { DiffusionOptions } from '../../src/core/sampler/options.ts';
 import { maxAbsDiff, ort, readJson } from '../helpers/fixture.ts';
+import { concat, dllmOptions, type SamplerCase } from '../helpers/dllm.ts';
 
 if (!process.env.HF_RANDOM_DIR) {
   throw new Error('HF_RANDOM_DIR is not set: run `bash scripts/make-hf-random.sh DIR` and pass DIR (npm test does)');
 }
 const DIR = resolve(process.env.HF_RANDOM_DIR);
 
-interface SamplerCase {
-  prompt: number[];
-  max_new_tokens: number;
-  steps: number;
-  block_size: number;
-  sequence: number[];
-  trace: number[][];
-}
 interface Golden {
   kind: 'ar' | 'mdlm' | 'bd3lm';
   input_ids: number[][];
@@ -39,19 +31,6 @@ const golden = (dtype: string, kind: string) => readJson<Golden>(join(DIR, 'gold
 
 /** Parity bound, absolute, on logits of order 10 (the random weights are wide so predictions are peaked). */
 const PARITY = 1e-3;
-
-/** dLLM's sampler as examples/a2d/{mdlm,bd3lm}/sample.py run it, in the project's options. */
-function dllmOptions(c: SamplerCase, block: boolean): Partial<DiffusionOptions> {
-  return {
-    genLength: c.max_new_tokens,
-    steps: c.steps,
-    ...(block ? {} : { blockLength: c.block_size }),
-    schedule: 'dllm',
-    temperature: 0,
-    stopAtEndOfText: false, // dLLM's MDLM runs every step; its BD3LM's early stop is compared as a prefix below
-    endOfTextAhead: null,
-  };
-}
 
 for (const dtype of ['fp32', 'fp16', 'q8', 'q4', 'q8-external']) {
   describe(`converted random Qwen3 family, ${dtype} weights`, () => {
@@ -179,13 +158,3 @@ describe('weight dtypes against float32', () => {
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]).toBeLessThan(sizes[i - 1]);
   });
 });
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -64,6 +64,17 @@ describe("the page's settings", () => {
     ).toMatchObject({ genLength: 30, steps: 30, blockLength: 3, fillContext: false });
   });
 
+  it("are dLLM's own for a published model: MDLM without a cache, the BD3LM with its exact one", async () => {
+    const converted = pageSettings({ genLength: 128, cachedGraph: true, converted: true });
+    expect(converted.diffusion).toMatchObject({ cache: 'off', temperature: 0, schedule: 'dllm', blockLength: 32 });
+    expect(blockModelOptions(converted.diffusion, 32).cache).toBe('prefix');
+    // the page after loading one; a cache chosen in the link stays
+    const info = { ...(await fixtureInfo()), converted: true, genLength: 128 };
+    expect((await pageAfterLoad(info)).settings.diffusion.cache).toBe('off');
+    const linked = await pageAfterLoad(info, '?prompt=x&diffusion=' + encodeURIComponent('{"cache":"dual"}'));
+    expect(linked.settings.diffusion.cache).toBe('dual');
+  });
+
   it('are what the page holds after loading a pair, unless the link chose otherwise', async () => {
     const info = await fixtureInfo();
     const app = await pageAfterLoad(info);

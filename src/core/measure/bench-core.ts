@@ -233,7 +233,7 @@ export async function measureCaches(
         ...extra,
       },
     }).diffusion as Partial<DiffusionOptions>;
-    if (model === 'block') options = blockModelOptions(options, engine.block!.blockSize!);
+    if (model === 'block') options = blockModelOptions(options, engine.block!.blockSize!, cache !== 'off');
     const run = (ids: number[]) =>
       model === 'ar'
         ? generateAr(engine.ar, ids, page.ar)

@@ -311,11 +311,19 @@ export function fitToContext(given: Partial<DiffusionOptions>, room: number): Pa
  * A block-diffusion model's options from the settings of the page's other denoiser: its own blocks (`blockSize`,
  * the size it was trained on) replace blockLength, the canvas is cut to whole blocks (at least one) and each
  * block keeps the steps per token the settings ask for. Decoding inside a block follows every other option.
+ * The block model's cache is exact (the same tokens as full passes; tests run both), so it is on whatever the cache
+ * setting, which chooses among Fast-dLLM's approximate caches for the other denoiser (a published MDLM runs
+ * without one, as dLLM does); `exactCache` false runs full passes (the bench's no-cache row).
  */
-export function blockModelOptions(given: Partial<DiffusionOptions>, blockSize: number): Partial<DiffusionOptions> {
+export function blockModelOptions(
+  given: Partial<DiffusionOptions>,
+  blockSize: number,
+  exactCache = true,
+): Partial<DiffusionOptions> {
   const length = given.genLength ?? DIFFUSION_DEFAULTS.genLength;
   const genLength = Math.max(blockSize, blockSize * Math.floor(length / blockSize));
-  const options: Partial<DiffusionOptions> = { ...given, blockLength: blockSize, genLength };
+  const cache = !exactCache ? 'off' : given.cache === undefined || given.cache === 'off' ? 'prefix' : given.cache;
+  const options: Partial<DiffusionOptions> = { ...given, blockLength: blockSize, genLength, cache };
   if (given.steps !== undefined && length > 0) {
     const perBlock = Math.min(blockSize, Math.max(1, Math.round((given.steps * blockSize) / length)));
     options.steps = perBlock * (genLength / blockSize);

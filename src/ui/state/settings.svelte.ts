@@ -100,6 +100,7 @@ export class SettingsState {
     if (converted || this.convertedApplied) {
       // a published model's own settings (dLLM's), and the page's back when embedded models return
       for (const key of Object.keys(CONVERTED_SETTINGS) as (keyof DiffusionOptions)[]) {
+        if (key === 'cache' && this.cacheChosen) continue; // the visitor's (or the link's) cache stays
         (this.diffusion as unknown as Record<string, unknown>)[key] = page.diffusion[key];
       }
       this.blockRule = converted ? 'fixed' : 'default';

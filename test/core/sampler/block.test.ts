@@ -154,13 +154,25 @@ describe('block diffusion with its exact cache', () => {
       genLength: 96,
       steps: 96,
       blockLength: 16,
+      cache: 'prefix',
     });
-    expect(blockModelOptions({ genLength: 64, steps: 32, blockLength: 4 }, 16)).toEqual({
+    expect(blockModelOptions({ genLength: 64, steps: 32, blockLength: 4, cache: 'dual' }, 16)).toEqual({
       genLength: 64,
       steps: 32,
       blockLength: 16,
+      cache: 'dual',
     });
-    expect(blockModelOptions({ genLength: 3 }, 4)).toEqual({ genLength: 4, blockLength: 4 });
+    // the exact cache whatever the (Fast-dLLM) cache setting, unless full passes are asked for
+    expect(blockModelOptions({ genLength: 3, cache: 'off' }, 4)).toEqual({
+      genLength: 4,
+      blockLength: 4,
+      cache: 'prefix',
+    });
+    expect(blockModelOptions({ genLength: 3, cache: 'dual' }, 4, false)).toEqual({
+      genLength: 4,
+      blockLength: 4,
+      cache: 'off',
+    });
     const model = new FakeBlockDenoiser(V, 4, rising);
     const t = await generateDiffusion(
       model,
