@@ -1,7 +1,7 @@
 """Convert a published Qwen3-family checkpoint (Hugging Face layout) into this project's ONNX model folder.
 
   npm run export:hf -- --from DIR --kind ar|mdlm|bd3lm --out DIR [--dtype fp32|fp16|q8|q4] [--block-size 32]
-      [--manifest PATH --family NAME] [--external-data auto|always|never] [--golden FILE]
+      [--compute kernels|rebuild] [--manifest PATH --family NAME] [--external-data auto|always|never] [--golden FILE]
 
 --from: a folder with config.json, *.safetensors, tokenizer.json, tokenizer_config.json (a chat template there or in
 chat_template.jinja), or a Hugging Face id (owner/name): its files are downloaded from --hub (https://huggingface.co)
@@ -10,10 +10,11 @@ Kinds: ar = Qwen3 as is (causal, the transformers.js KV layout, onnx/model.onnx)
 (bidirectional, unshifted logits) and bd3lm = dLLM's A2D block diffusion (block-causal, unshifted logits, blocks aligned
 at the prompt's end), each as one graph, onnx/model_cached.onnx, in the layouts of this project's dual cache and exact
 block cache; with an empty cache it runs whole sequences, so no second graph is written (config: diffusion.graphs).
---dtype: the weights' storage. fp32 as trained; fp16 halves; q8 = int8 per row (output channel) with a float scale;
-q4 = 4 bits in blocks of 32 along the input with a float scale per block. Compute stays float32: the graph turns the
-stored weights back into float32 with standard ONNX operators (Cast, Mul), so every backend runs it; the page keeps
-them compressed in memory and rebuilds each when used (ort-models.ts createSession).
+--dtype: the weights' storage (weights.py). fp32 as trained; fp16 halves; q8 = 8 bits in blocks of 128 (or 32) along
+the input and q4 = 4 bits in blocks of 32, each block with a float scale. --compute (q8, q4): onnxruntime's
+MatMulNBits reads the packed bits in every matrix product and the embedding lookup widens only the rows it gathers
+(kernels, the default), or standard operators rebuild every weight as float32 at every pass (rebuild; fp16 always).
+Arithmetic is float32 either way; the page keeps the stored form in memory (graph.ts createSession).
 Graphs whose weights pass 2 GB keep them in one external file beside the graph (`model.onnx_data`), as ONNX's
 protobuf cannot hold more.
 --manifest PATH --family NAME: add this folder to a family's manifest.json (the embedded pairs' format, with the
@@ -39,148 +40,9 @@ from hf_checkpoint import load_qwen3  # noqa: E402
 from export_onnx import CACHED_GRAPH, architecture_fields, cache_config, export, export_with_cache  # noqa: E402
 from kinds import CONVERTED  # noqa: E402
 from model import Transformer  # noqa: E402
+from weights import COMPUTES, DTYPES, finish_graph, round_weights  # noqa: E402
 
-DTYPES = ("fp32", "fp16", "q8", "q4")
-Q4_BLOCK = 32
-TWO_GB = 2 * 1024**3
 MASK_TOKEN = "<|mask|>"  # what dLLM adds to Qwen tokenizers for A2D models (dllm/utils/models.py)
-
-
-# ---- weights: rounded in PyTorch (so the reference logits are the stored model's), stored compressed in ONNX ----
-
-def quantize(w: torch.Tensor, dtype: str) -> dict:
-    """One (rows, cols) weight -> its stored form and the float32 values the graph will compute with."""
-    if dtype == "fp32":
-        return {"stored": w, "values": w}
-    if dtype == "fp16":
-        half = w.to(torch.float16)
-        return {"stored": half, "values": half.to(torch.float32)}
-    if dtype == "q8":
-        scale = (w.abs().amax(dim=1, keepdim=True) / 127).clamp_min(1e-12)
-        q = torch.round(w / scale).clamp(-127, 127).to(torch.int8)
-        return {"q": q, "scale": scale, "values": q.to(torch.float32) * scale}
-    if dtype == "q4":
-        rows, cols = w.shape
-        if cols % Q4_BLOCK:
-            raise ValueError(f"q4 needs widths that are multiples of {Q4_BLOCK}; a weight is {rows} x {cols}")
-        blocks = w.reshape(rows, cols // Q4_BLOCK, Q4_BLOCK)
-        scale = (blocks.abs().amax(dim=2, keepdim=True) / 7).clamp_min(1e-12)
-        q = torch.round(blocks / scale).clamp(-8, 7).to(torch.int32)
-        return {"q": q, "scale": scale, "values": (q.to(torch.float32) * scale).reshape(rows, cols)}
-    raise ValueError(dtype)
-
-
-def round_weights(model: Transformer, dtype: str) -> dict[str, dict]:
-    """Replaces every matrix of `model` by its stored values; returns name -> stored form."""
-    stored = {}
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() == 2:
-                stored[name] = quantize(p.data, dtype)
-                if dtype != "fp32":
-                    p.data.copy_(stored[name]["values"])
-    return stored
-
-
-def fingerprint(a: np.ndarray) -> str:
-    return hashlib.sha1(np.ascontiguousarray(a, dtype=np.float32).tobytes()).hexdigest() + str(a.shape)
-
-
-def rebuild_nodes(form: dict, shape: tuple, out: str, inits: list, dtype: str) -> list:
-    """The stored form of one weight as initializers (appended to `inits`) and the nodes that rebuild it as `out`."""
-    rows, cols = shape
-    n = out + "."
-    add = lambda array, name: inits.append(numpy_helper.from_array(array, n + name))  # noqa: E731
-    if dtype == "fp32":
-        inits.append(numpy_helper.from_array(form["stored"].numpy(), out))
-        return []
-    if dtype == "fp16":
-        add(form["stored"].numpy(), "fp16")
-        return [helper.make_node("Cast", [n + "fp16"], [out], to=TensorProto.FLOAT)]
-    if dtype == "q8":
-        add(form["q"].numpy(), "q8")
-        add(form["scale"].numpy().astype(np.float32), "scale")
-        return [helper.make_node("Cast", [n + "q8"], [n + "q8f"], to=TensorProto.FLOAT),
-                helper.make_node("Mul", [n + "q8f", n + "scale"], [out])]
-    # q4: two 4-bit values per byte (low nibble first), offset by 8; unpacked with integer Div/Mul/Sub (opset 13)
-    q = (form["q"].reshape(rows, cols) + 8).to(torch.uint8).numpy()
-    add((q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8), "q4")
-    add(form["scale"].numpy().astype(np.float32), "scale")
-    add(np.array(16, dtype=np.int32), "16")
-    add(np.array([-1], dtype=np.int64), "last")
-    add(np.array([rows, cols // Q4_BLOCK, Q4_BLOCK], dtype=np.int64), "blocks")
-    add(np.array([rows, cols], dtype=np.int64), "shape")
-    add(np.array(8, dtype=np.float32), "8")
-    return [
-        helper.make_node("Cast", [n + "q4"], [n + "p"], to=TensorProto.INT32),
-        helper.make_node("Div", [n + "p", n + "16"], [n + "hi"]),
-        helper.make_node("Mul", [n + "hi", n + "16"], [n + "hi16"]),
-        helper.make_node("Sub", [n + "p", n + "hi16"], [n + "lo"]),
-        helper.make_node("Unsqueeze", [n + "lo", n + "last"], [n + "lo1"]),
-        helper.make_node("Unsqueeze", [n + "hi", n + "last"], [n + "hi1"]),
-        helper.make_node("Concat", [n + "lo1", n + "hi1"], [n + "pairs"], axis=-1),
-        helper.make_node("Reshape", [n + "pairs", n + "blocks"], [n + "qb"]),
-        helper.make_node("Cast", [n + "qb"], [n + "qf"], to=TensorProto.FLOAT),
-        helper.make_node("Sub", [n + "qf", n + "8"], [n + "qs"]),
-        helper.make_node("Mul", [n + "qs", n + "scale"], [n + "wb"]),
-        helper.make_node("Reshape", [n + "wb", n + "shape"], [out]),
-    ]
-
-
-def compress_graph(proto: onnx.ModelProto, model: Transformer, stored: dict[str, dict], dtype: str):
-    """Swaps each float32 weight initializer (a parameter, or its transpose: torch.onnx stores MatMul weights as
-    (in, out)) for its stored form and the few nodes that rebuild it at run time. A weight held twice (a tied head
-    beside the embedding) is stored once."""
-    params = dict(model.named_parameters())
-    by_print = {}
-    for name in stored:
-        w = params[name].detach().numpy()
-        by_print[fingerprint(w)] = (name, False)
-        by_print[fingerprint(w.T)] = (name, True)
-    graph = proto.graph
-    keep, nodes, found = [], [], set()
-    for init in graph.initializer:
-        if init.data_type != TensorProto.FLOAT or len(init.dims) != 2:
-            keep.append(init)
-            continue
-        hit = by_print.get(fingerprint(numpy_helper.to_array(init)))
-        if hit is None:
-            keep.append(init)
-            continue
-        name, transposed = hit
-        out = init.name
-        rebuilt = "w." + name  # the parameter's orientation, rebuilt once however many initializers hold it
-        if name not in found:
-            nodes += rebuild_nodes(stored[name], tuple(params[name].shape), rebuilt, keep, dtype)
-            found.add(name)
-        nodes.append(helper.make_node("Transpose", [rebuilt], [out], perm=[1, 0]) if transposed
-                     else helper.make_node("Identity", [rebuilt], [out]))
-    if not found >= set(stored):
-        raise RuntimeError(f"rounded weights not found among the graph's initializers: {sorted(set(stored) - found)}")
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
-    old = list(graph.node)
-    del graph.node[:]
-    graph.node.extend(nodes + old)
-
-
-def finish_graph(path: str, model: Transformer, stored: dict, dtype: str, external: str):
-    """Compress the weights of an exported graph and save it whole, or with its weights in one external file."""
-    proto = onnx.load(path)  # loads any external data torch.onnx wrote beside it
-    compress_graph(proto, model, stored, dtype)
-    size = sum(len(i.raw_data) or numpy_helper.to_array(i).nbytes for i in proto.graph.initializer)
-    for leftover in os.listdir(os.path.dirname(path)):
-        full = os.path.join(os.path.dirname(path), leftover)
-        if full != path and not leftover.endswith(".onnx"):
-            os.remove(full)  # torch.onnx's one-file-per-tensor external data, now inside `proto`
-    if external == "always" or (external == "auto" and size > TWO_GB - 64 * 1024**2):
-        location = os.path.basename(path) + "_data"
-        onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True, location=location,
-                        size_threshold=0)
-        onnx.checker.check_model(path)
-    else:
-        onnx.save_model(proto, path)
-        onnx.checker.check_model(proto)
 
 
 # ---- a checkpoint from the hub ----
@@ -262,7 +124,8 @@ def copy_tokenizer(src: str, out: str) -> dict:
     return {"mask_id": ids[mask], "eos_id": ids[eos]}
 
 
-def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, dtype: str, source: str, files: dict):
+def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, dtype: str, source: str, files: dict,
+                 compute: str):
     """config.json, once the graphs (`files`: their paths and sizes) are written."""
     cfg, k = model.cfg, CONVERTED[kind]
     if tok["mask_id"] >= cfg.vocab_size:
@@ -276,7 +139,9 @@ def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, d
         "bos_token_id": hf.get("bos_token_id"), "eos_token_id": tok["eos_id"], "pad_token_id": hf.get("pad_token_id"),
         "mask_token_id": tok["mask_id"], "torch_dtype": "float32",
         "transformers.js_config": {"dtype": "fp32"},
-        "weights": {"dtype": dtype, "compute": "float32", "source": source, "files": files},
+        # compute: how the graph reads the stored weights (weights.py): MatMulNBits "kernels", "rebuild" to float32
+        # with standard operators, or plain "fp32"; arithmetic is float32 either way
+        "weights": {"dtype": dtype, "compute": compute, "source": source, "files": files},
     }
     if not k.causal:
         # one graph, the cached one: with an empty cache it runs whole sequences (src/core/models/onnx/load.ts)
@@ -335,6 +200,9 @@ def main():
     p.add_argument("--kind", required=True, choices=tuple(CONVERTED))
     p.add_argument("--out", required=True)
     p.add_argument("--dtype", default="fp32", choices=DTYPES)
+    p.add_argument("--compute", default="kernels", choices=COMPUTES,
+                   help="q8/q4: onnxruntime's MatMulNBits reading the packed bits (kernels), or standard operators "
+                        "rebuilding each weight at every pass (rebuild: any backend; the bench compares them)")
     p.add_argument("--block-size", type=int, default=32, help="bd3lm: the block size it was trained with (dLLM: 32)")
     p.add_argument("--external-data", default="auto", choices=("auto", "always", "never"))
     p.add_argument("--manifest", default=None)
@@ -370,7 +238,7 @@ def main():
             export(model, path)
         else:
             export_with_cache(model, path, window_only=kind.window_only)
-        finish_graph(path, model, stored, args.dtype, args.external_data)
+        counts = finish_graph(path, model, stored, args.dtype, args.external_data, args.compute)
         shutil.rmtree(os.path.join(args.out, "onnx"))  # no graph of an earlier export stays beside the new one
         os.makedirs(os.path.join(args.out, "onnx"))
         graphs = {}
@@ -379,7 +247,8 @@ def main():
             graphs[f"onnx/{f}"] = os.path.getsize(os.path.join(tmp, f))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    write_config(args.out, model, hf, args.kind, tok, args.dtype, source, graphs)
+    compute = args.compute if args.dtype in ("q8", "q4") else "rebuild" if args.dtype == "fp16" else "fp32"
+    write_config(args.out, model, hf, args.kind, tok, args.dtype, source, graphs, compute)
     files = {f: os.path.getsize(os.path.join(args.out, f))
              for f in ("tokenizer.json", "tokenizer_config.json", "config.json")} | graphs
     write_card(args.out, model, hf, args.kind, args.dtype, source, args.licence, files)
@@ -389,7 +258,9 @@ def main():
     if args.golden:
         write_golden(args.golden, model, args.kind, tok["mask_id"], tok["eos_id"])
     print(f"{args.kind} {args.dtype}: {args.src} -> {args.out} ({sum(files.values()) / 1e6:.2f} MB, "
-          f"{model.num_parameters():,} parameters)")
+          f"{model.num_parameters():,} parameters" + (f"; weights: {counts['kernels']} read by kernels, "
+                                                      f"{counts['rebuilt']} rebuilt" if args.dtype != "fp32" else "")
+          + ")")
 
 
 def golden_inputs(model: Transformer, kind: str, mask_id: int) -> list[list[int]]:

@@ -88,12 +88,35 @@ def draw_weights(model: torch.nn.Module, wide: tuple[str, ...]):
             p.uniform_(0.5, 1.5)
 
 
-def make(kind: str, out: str, seed: int):
+# --shape: the tests' tiny models; a ~25 M model for the dtype benchmark (npm run bench -- --dtypes); Qwen3-0.6B's
+# exact shape (with --tokenizer: its real tokenizer) for the real-size run (README)
+SHAPES = {
+    "tiny": {},
+    "bench": {"hidden_size": 512, "num_hidden_layers": 8, "num_attention_heads": 8, "num_key_value_heads": 4,
+              "head_dim": 64, "intermediate_size": 1536, "max_window_layers": 8},
+    "qwen3-0.6b": {"hidden_size": 1024, "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8,
+                   "head_dim": 128, "intermediate_size": 3072, "max_window_layers": 28,
+                   "max_position_embeddings": 40960, "vocab_size": 151936},
+}
+
+
+def real_tokenizer(folder: str) -> tuple[dict, dict, int]:
+    """A published tokenizer as it is (the converter adds the mask token as dLLM does)."""
+    tok = json.load(open(os.path.join(folder, "tokenizer.json")))
+    config = json.load(open(os.path.join(folder, "tokenizer_config.json")))
+    return tok, config, len(tok["model"]["vocab"]) + len(tok["added_tokens"])
+
+
+def make(kind: str, out: str, seed: int, shape: str = "tiny", tokenizer_dir: str | None = None):
     os.makedirs(out, exist_ok=True)
-    tok, tok_config, size = tokenizer(kind)
+    tok, tok_config, size = real_tokenizer(tokenizer_dir) if tokenizer_dir else tokenizer(kind)
     vocab = 64 * ((size + 63) // 64) + 64  # padded past the tokenizer, as Qwen3's 151,936 is past its 151,669
     config = qwen3_config(kind, vocab)
-    config["eos_token_id"] = tok["model"]["vocab"]["<|im_end|>"]
+    config.update(SHAPES[shape])
+    if config["vocab_size"] < size:
+        raise ValueError(f"the tokenizer has {size} tokens, more than the shape's vocabulary of {config['vocab_size']}")
+    ids = {t["content"]: t["id"] for t in tok["added_tokens"]} | tok["model"]["vocab"]
+    config["eos_token_id"] = ids["<|im_end|>"]
     config["pad_token_id"] = 0
     torch.manual_seed(seed)
     model = Transformer(config_from_qwen3(config, kind, 8 if kind == "bd3lm" else 0))
@@ -110,9 +133,14 @@ def make(kind: str, out: str, seed: int):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
+    p.add_argument("--shape", default="tiny", choices=tuple(SHAPES))
+    p.add_argument("--kinds", default="ar,mdlm,bd3lm")
+    p.add_argument("--tokenizer", default=None, help="a folder with a published tokenizer.json and tokenizer_config.json")
     args = p.parse_args()
     for i, kind in enumerate(("ar", "mdlm", "bd3lm")):
-        make(kind, os.path.join(args.out, kind), seed=100 + i)
+        if kind not in args.kinds.split(","):
+            continue
+        make(kind, os.path.join(args.out, kind), seed=100 + i, shape=args.shape, tokenizer_dir=args.tokenizer)
         print(f"random {kind} checkpoint -> {os.path.join(args.out, kind)}")
 
 

@@ -6,7 +6,7 @@
 // stories at the page's settings with Fast-dLLM's caches off, prefix and dual, beside the cached AR model.
 // Writes bench-results/bench.json, bench-results/report.md and bench-results/frontier.svg.
 import * as ortWeb from 'onnxruntime-web';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
 import { generateAr } from '../core/sampler/ar.ts';
@@ -24,10 +24,12 @@ import { nodeReadFile } from '../cli/node-files.ts';
 import type { OrtModule } from '../core/models/onnx/graph.ts';
 import { DEFAULT_BLOCK_LENGTH, DEFAULT_TEMPERATURE } from '../core/sampler/options.ts';
 import { matmulModel } from './matmul-model.ts';
+import { benchDtypes, dtypeTable, DTYPE_ROWS } from './dtype-bench.ts';
 import { exitAfterOutput } from '../cli/exit.ts';
 
 const USAGE =
-  'usage: npm run bench -- [--pair NAME] [--repeats 3] [--lengths 128,256] [--prompts 3] [--out bench-results] [--quick] [--threads 1]';
+  'usage: npm run bench -- [--pair NAME] [--repeats 3] [--lengths 128,256] [--prompts 3] [--out bench-results] [--quick] [--threads 1]\n' +
+  '       [--dtypes DIR]   (a converted family per weight dtype, scripts/make-hf-bench.sh DIR: their rows too)';
 const PROMPTS = [
   'Once upon a time, there was a little girl named Lily.',
   'One day, Tom went to the park with his dog.',
@@ -61,6 +63,7 @@ async function main() {
       quick: false,
       threads: 1,
       models: 'models/pairs',
+      dtypes: '',
     },
     USAGE,
   );
@@ -346,6 +349,18 @@ async function main() {
     '</svg>',
   ].join('\n');
   mkdirSync(args.out, { recursive: true });
+  if (args.dtypes) {
+    // each dtype in a process of its own, so its resident memory is its own (dtype-bench.ts)
+    const names = DTYPE_ROWS.filter((n) => existsSync(join(args.dtypes, n, 'mdlm')));
+    const rows = benchDtypes(args.dtypes, names, 128, args.quick ? 2 : 7);
+    json.dtypes = rows;
+    report.push(
+      '',
+      `## Weight dtypes of a converted MDLM (\`${args.dtypes}\`): a 128-token pass, 1 thread, each in its own process`,
+      '',
+      dtypeTable(rows),
+    );
+  }
   writeFileSync(join(args.out, 'frontier.svg'), svg);
   report.splice(2, 0, '![quality-speed frontier](frontier.svg)', '');
   writeFileSync(join(args.out, 'bench.json'), JSON.stringify(json, null, 2));

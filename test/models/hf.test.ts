@@ -32,11 +32,12 @@ const golden = (dtype: string, kind: string) => readJson<Golden>(join(DIR, 'gold
 /** Parity bound, absolute, on logits of order 10 (the random weights are wide so predictions are peaked). */
 const PARITY = 1e-3;
 
-for (const dtype of ['fp32', 'fp16', 'q8', 'q4', 'q8-external']) {
+for (const dtype of ['fp32', 'fp16', 'q8', 'q4', 'q8-external', 'q4-rebuild']) {
   describe(`converted random Qwen3 family, ${dtype} weights`, () => {
     let engine: Engine;
     const root = join(DIR, 'hub', dtype) + '/';
-    const goldenType = dtype === 'q8-external' ? 'q8' : dtype; // the same weights, stored outside the graphs
+    // the same weights, stored outside the graphs, or computed by standard operators
+    const goldenType = dtype.split('-')[0];
     beforeAll(async () => {
       engine = await Engine.load({ ort, root, readFile: nodeReadFile(root), backend: 'wasm' });
     });
@@ -127,6 +128,40 @@ describe('the command line on a converted family', () => {
       expect(run[kind].initial[0]).toBe(512);
     }
     expect(run.diffusion.options).toMatchObject({ schedule: 'dllm', blockLength: 32, genLength: 128 });
+  });
+});
+
+describe('q8 and q4 weights read by MatMulNBits (the default) or rebuilt by standard operators', () => {
+  const graph = (dtype: string, kind: string, file: string) =>
+    readFileSync(join(DIR, 'hub', dtype, kind, 'onnx', file));
+  const count = (bytes: Buffer, text: string) => bytes.toString('latin1').split(text).length - 1;
+
+  it('the kernels read the packed bits: no weight is rebuilt; the rebuild form has no MatMulNBits', () => {
+    for (const [kind, file] of [
+      ['ar', 'model.onnx'],
+      ['mdlm', 'model_cached.onnx'],
+      ['bd3lm', 'model_cached.onnx'],
+    ]) {
+      // 2 layers x 7 matrices and the head: every matrix product of a stored weight
+      expect(count(graph('q4', kind, file), 'MatMulNBits')).toBeGreaterThanOrEqual(15);
+      expect(count(graph('q8', kind, file), 'MatMulNBits')).toBeGreaterThanOrEqual(15);
+      expect(count(graph('q4-rebuild', kind, file), 'MatMulNBits')).toBe(0);
+      expect(readJson(join(DIR, 'hub', 'q4', kind, 'config.json')).weights.compute).toBe('kernels');
+      expect(readJson(join(DIR, 'hub', 'q4-rebuild', kind, 'config.json')).weights.compute).toBe('rebuild');
+    }
+  });
+
+  it('both compute the same logits (the same stored weights, two ways of reading them)', async () => {
+    const rows = golden('q4', 'mdlm').input_ids.map((r) => Int32Array.from(r));
+    const logits: Float32Array[] = [];
+    for (const dtype of ['q4', 'q4-rebuild']) {
+      const root = join(DIR, 'hub', dtype) + '/';
+      const engine = await Engine.load({ ort, root, readFile: nodeReadFile(root), backend: 'wasm' });
+      logits.push(concat(await engine.diffusion.forward(rows)));
+      await engine.release();
+    }
+    const scale = Math.max(...logits[1].map(Math.abs));
+    expect(maxAbsDiff(logits[0], logits[1]) / scale).toBeLessThan(1e-5);
   });
 });
 

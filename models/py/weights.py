@@ -1,0 +1,270 @@
+"""How a converted graph stores its weights (export_hf.py --dtype) and computes with them (--compute).
+
+Storage: fp32 as trained; fp16 halves; q8 = 8 bits in blocks along the input (128 values a block where the width
+allows, else 32) with a float scale per block; q4 = 4 bits in blocks of 32 along the input, a float scale per block.
+Every matrix is rounded in PyTorch first (round_weights), so the reference logits are the stored model's.
+
+Compute, for q8 and q4:
+  kernels (default): every MatMul of a stored weight becomes onnxruntime's MatMulNBits (com.microsoft), which reads
+    the packed bits directly, and the embedding lookup gathers the packed rows of the tokens it needs and widens only
+    those; nothing the size of a weight is ever rebuilt. (A weight used any other way falls back to `rebuild`.)
+  rebuild: standard ONNX operators (Cast, Mul; integer unpacking for 4 bits) turn each stored weight back into a
+    float32 matrix at every pass: any backend runs it, at the cost of that rebuild (the bench compares both).
+fp16 is rebuilt with one Cast per weight either way.
+
+Layouts (MatMulNBits' own): for a weight W of N outputs by K inputs, B is uint8 [N, K / block, block * bits / 8]
+(4 bits: two values a byte, the lower nibble first), scales float32 [N, K / block], no zero points (the kernel's
+default: 2^(bits - 1), so the stored value is q + 8 for 4 bits, q + 128 for 8 bits, q symmetric around 0).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+DTYPES = ("fp32", "fp16", "q8", "q4")
+COMPUTES = ("kernels", "rebuild")
+Q4_BLOCK = 32
+Q8_BLOCK = 128
+BITS = {"q4": 4, "q8": 8}
+TWO_GB = 2 * 1024**3
+MS = "com.microsoft"
+
+
+def block_of(dtype: str, cols: int) -> int:
+    if dtype == "q4":
+        if cols % Q4_BLOCK:
+            raise ValueError(f"q4 needs widths that are multiples of {Q4_BLOCK}; a weight has {cols} inputs")
+        return Q4_BLOCK
+    if cols % Q4_BLOCK:
+        raise ValueError(f"q8 needs widths that are multiples of {Q4_BLOCK}; a weight has {cols} inputs")
+    return Q8_BLOCK if cols % Q8_BLOCK == 0 else Q4_BLOCK
+
+
+def quantize(w: torch.Tensor, dtype: str) -> dict:
+    """One (rows, cols) weight -> its stored form and the float32 values the graph will compute with."""
+    if dtype == "fp32":
+        return {"stored": w, "values": w}
+    if dtype == "fp16":
+        half = w.to(torch.float16)
+        return {"stored": half, "values": half.to(torch.float32)}
+    if dtype in BITS:
+        rows, cols = w.shape
+        block = block_of(dtype, cols)
+        top = 2 ** (BITS[dtype] - 1) - 1  # 7 or 127: symmetric, the lowest code unused
+        blocks = w.reshape(rows, cols // block, block)
+        scale = (blocks.abs().amax(dim=2, keepdim=True) / top).clamp_min(1e-12)
+        q = torch.round(blocks / scale).clamp(-top, top).to(torch.int32)
+        return {"q": q, "scale": scale, "block": block, "values": (q.to(torch.float32) * scale).reshape(rows, cols)}
+    raise ValueError(dtype)
+
+
+def round_weights(model: torch.nn.Module, dtype: str) -> dict[str, dict]:
+    """Replaces every matrix of `model` by its stored values; returns name -> stored form."""
+    stored = {}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 2:
+                stored[name] = quantize(p.data, dtype)
+                if dtype != "fp32":
+                    p.data.copy_(stored[name]["values"])
+    return stored
+
+
+def packed(form: dict, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """MatMulNBits' B (uint8 [N, K / block, block * bits / 8]) and scales (float32 [N, K / block])."""
+    q = form["q"]  # (N, K / block, block), symmetric
+    if dtype == "q8":
+        b = (q + 128).to(torch.uint8).numpy()
+    else:
+        u = (q + 8).to(torch.uint8).numpy()
+        b = (u[..., 0::2] | (u[..., 1::2] << 4)).astype(np.uint8)
+    return np.ascontiguousarray(b), form["scale"][..., 0].numpy().astype(np.float32)
+
+
+# ---- rebuild: the stored weight back to float32 with standard operators ----
+
+def unpack_nodes(b: str, n: str, dtype: str, target: list[int], add) -> list:
+    """Packed codes `b` (uint8 [..., blocks, bytes]) -> their signed values as float32 `n + "qs"`, reshaped to
+    `target` ([..., blocks, block]; 0 keeps an axis of the input). Integer Div/Mul/Sub unpack 4 bits (opset 13)."""
+    if dtype == "q8":
+        add(np.array(128, dtype=np.float32), "128")
+        return [helper.make_node("Cast", [b], [n + "qf"], to=TensorProto.FLOAT),
+                helper.make_node("Sub", [n + "qf", n + "128"], [n + "qs"])]
+    add(np.array(16, dtype=np.int32), "16")
+    add(np.array(8, dtype=np.float32), "8")
+    add(np.array([-1], dtype=np.int64), "last")
+    add(np.array(target, dtype=np.int64), "target")
+    return [
+        helper.make_node("Cast", [b], [n + "p"], to=TensorProto.INT32),
+        helper.make_node("Div", [n + "p", n + "16"], [n + "hi"]),
+        helper.make_node("Mul", [n + "hi", n + "16"], [n + "hi16"]),
+        helper.make_node("Sub", [n + "p", n + "hi16"], [n + "lo"]),
+        helper.make_node("Unsqueeze", [n + "lo", n + "last"], [n + "lo1"]),
+        helper.make_node("Unsqueeze", [n + "hi", n + "last"], [n + "hi1"]),
+        helper.make_node("Concat", [n + "lo1", n + "hi1"], [n + "pairs"], axis=-1),
+        helper.make_node("Reshape", [n + "pairs", n + "target"], [n + "qb"]),
+        helper.make_node("Cast", [n + "qb"], [n + "qf"], to=TensorProto.FLOAT),
+        helper.make_node("Sub", [n + "qf", n + "8"], [n + "qs"]),
+    ]
+
+
+def rebuild_nodes(form: dict, shape: tuple, out: str, inits: list, dtype: str) -> list:
+    """The stored form of one weight as initializers (appended to `inits`) and the nodes that rebuild it as `out`."""
+    rows, cols = shape
+    n = out + "."
+    add = lambda array, name: inits.append(numpy_helper.from_array(array, n + name))  # noqa: E731
+    if dtype == "fp32":
+        inits.append(numpy_helper.from_array(form["stored"].numpy(), out))
+        return []
+    if dtype == "fp16":
+        add(form["stored"].numpy(), "fp16")
+        return [helper.make_node("Cast", [n + "fp16"], [out], to=TensorProto.FLOAT)]
+    b, scale = packed(form, dtype)
+    add(b, "b")
+    add(scale[..., None], "scale")
+    add(np.array([rows, cols], dtype=np.int64), "shape")
+    return unpack_nodes(n + "b", n, dtype, [rows, cols // form["block"], form["block"]], add) + [
+        helper.make_node("Mul", [n + "qs", n + "scale"], [n + "wb"]),
+        helper.make_node("Reshape", [n + "wb", n + "shape"], [out]),
+    ]
+
+
+# ---- kernels: MatMulNBits, and an embedding lookup of the packed rows ----
+
+def matmul_nbits(node: onnx.NodeProto, b: str, scales: str, shape: tuple, block: int, dtype: str):
+    """Turns MatMul(A, W^T) into MatMulNBits(A, B, scales) in place (same output)."""
+    rows, cols = shape
+    a = node.input[0]
+    del node.input[:]
+    node.input.extend([a, b, scales])
+    node.op_type, node.domain = "MatMulNBits", MS
+    del node.attribute[:]
+    node.attribute.extend([helper.make_attribute("K", cols), helper.make_attribute("N", rows),
+                           helper.make_attribute("bits", BITS[dtype]), helper.make_attribute("block_size", block)])
+
+
+def packed_gather_nodes(node: onnx.NodeProto, b: str, scales: str, shape: tuple, block: int, dtype: str,
+                        inits: list) -> list:
+    """Gather(W, ids) over 2-D ids -> the packed rows of `ids` and their scales, widened to float32 [.., .., cols]:
+    only the rows looked up are ever unpacked."""
+    rows, cols = shape
+    ids, out = node.input[1], node.output[0]
+    n = out + ".q."
+    add = lambda array, name: inits.append(numpy_helper.from_array(array, n + name))  # noqa: E731
+    add(np.array([-1], dtype=np.int64), "tail")
+    add(np.array([0, 0, cols], dtype=np.int64), "row")
+    return [
+        helper.make_node("Gather", [b, ids], [n + "b"], axis=0),
+        *unpack_nodes(n + "b", n, dtype, [0, 0, cols // block, block], add),
+        helper.make_node("Gather", [scales, ids], [n + "s"], axis=0),
+        helper.make_node("Unsqueeze", [n + "s", n + "tail"], [n + "s1"]),
+        helper.make_node("Mul", [n + "qs", n + "s1"], [n + "w"]),
+        helper.make_node("Reshape", [n + "w", n + "row"], [out]),
+    ]
+
+
+def kernel_uses(graph: onnx.GraphProto, name: str, transposed: bool) -> list[onnx.NodeProto] | None:
+    """The nodes reading initializer `name`, when the kernels can take all of them: MatMuls reading it as their
+    weight (W^T), or Gathers along axis 0 over 2-D ids (W itself); None otherwise."""
+    uses = [(node, i) for node in graph.node for i, x in enumerate(node.input) if x == name]
+    if not uses:
+        return None
+    if transposed and all(node.op_type == "MatMul" and i == 1 for node, i in uses):
+        return [node for node, _ in uses]
+    axis = lambda node: next((a.i for a in node.attribute if a.name == "axis"), 0)  # noqa: E731
+    if not transposed and all(node.op_type == "Gather" and i == 0 and axis(node) == 0 for node, i in uses):
+        return [node for node, _ in uses]
+    return None
+
+
+# ---- the graph ----
+
+def fingerprint(a: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(a, dtype=np.float32).tobytes()).hexdigest() + str(a.shape)
+
+
+def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[str, dict], dtype: str,
+                   compute: str = "kernels") -> dict[str, int]:
+    """Swaps each float32 weight initializer (a parameter, or its transpose: torch.onnx stores MatMul weights as
+    (in, out)) for its stored form: read by the kernels where they apply (q8, q4 with compute "kernels"), else with
+    the few nodes that rebuild it at run time. A weight held twice (a tied head beside the embedding) is stored
+    once. Returns how many initializers each way took."""
+    params = dict(model.named_parameters())
+    by_print = {}
+    for name in stored:
+        w = params[name].detach().numpy()
+        by_print[fingerprint(w)] = (name, False)
+        by_print[fingerprint(w.T)] = (name, True)
+    graph = proto.graph
+    keep, nodes, rebuilt, packs, dropped = [], [], set(), {}, set()
+    counts = {"kernels": 0, "rebuilt": 0}
+    for init in list(graph.initializer):
+        hit = None
+        if init.data_type == TensorProto.FLOAT and len(init.dims) == 2:
+            hit = by_print.get(fingerprint(numpy_helper.to_array(init)))
+        if hit is None:
+            keep.append(init)
+            continue
+        name, transposed = hit
+        form, shape, out = stored[name], tuple(params[name].shape), init.name
+        uses = kernel_uses(graph, out, transposed) if dtype in BITS and compute == "kernels" else None
+        if uses is not None:
+            if name not in packs:  # one packed copy per parameter, for its MatMuls and its lookups alike
+                b, scale = packed(form, dtype)
+                packs[name] = ("q." + name + ".b", "q." + name + ".scales")
+                keep += [numpy_helper.from_array(b, packs[name][0]), numpy_helper.from_array(scale, packs[name][1])]
+            for node in uses:
+                if node.op_type == "MatMul":
+                    matmul_nbits(node, *packs[name], shape, form["block"], dtype)
+                else:  # the lookup's nodes write the Gather's output; the Gather goes
+                    nodes += packed_gather_nodes(node, *packs[name], shape, form["block"], dtype, keep)
+                    dropped.add(node.output[0])
+            counts["kernels"] += 1
+            continue
+        counts["rebuilt"] += 1
+        target = "w." + name  # the parameter's orientation, rebuilt once however many initializers hold it
+        if name not in rebuilt:
+            nodes += rebuild_nodes(form, shape, target, keep, dtype)
+            rebuilt.add(name)
+        nodes.append(helper.make_node("Transpose", [target], [out], perm=[1, 0]) if transposed
+                     else helper.make_node("Identity", [target], [out]))
+    if not set(stored) <= rebuilt | set(packs):
+        raise RuntimeError(f"rounded weights not found among the graph's initializers: "
+                           f"{sorted(set(stored) - rebuilt - set(packs))}")
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    old = [node for node in graph.node if not (node.op_type == "Gather" and node.output[0] in dropped)]
+    del graph.node[:]
+    graph.node.extend(nodes + old)
+    if packs:
+        graph_opsets = {o.domain for o in proto.opset_import}
+        if MS not in graph_opsets:
+            proto.opset_import.append(helper.make_opsetid(MS, 1))
+    return counts
+
+
+def finish_graph(path: str, model: torch.nn.Module, stored: dict, dtype: str, external: str,
+                 compute: str = "kernels") -> dict[str, int]:
+    """Compress the weights of an exported graph and save it whole, or with its weights in one external file."""
+    proto = onnx.load(path)  # loads any external data torch.onnx wrote beside it
+    counts = compress_graph(proto, model, stored, dtype, compute)
+    size = sum(len(i.raw_data) or numpy_helper.to_array(i).nbytes for i in proto.graph.initializer)
+    for leftover in os.listdir(os.path.dirname(path)):
+        full = os.path.join(os.path.dirname(path), leftover)
+        if full != path and not leftover.endswith(".onnx"):
+            os.remove(full)  # torch.onnx's one-file-per-tensor external data, now inside `proto`
+    if external == "always" or (external == "auto" and size > TWO_GB - 64 * 1024**2):
+        location = os.path.basename(path) + "_data"
+        # small tensors (shapes, axes: shape inference reads them when the session is made) stay in the graph
+        onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True, location=location,
+                        size_threshold=1024)
+        onnx.checker.check_model(path)
+    else:
+        onnx.save_model(proto, path)
+        onnx.checker.check_model(proto)
+    return counts
