@@ -176,6 +176,14 @@ def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, so
 WEBGPU_ONLY_PARAMETERS = 100_000_000
 
 
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def update_manifest(path: str, family: str, kind: str, out: str, files: dict, title: str, dtype: str,
                     parameters: int):
     manifest = json.load(open(path)) if os.path.exists(path) else {"default": family, "pairs": {}}
@@ -186,6 +194,9 @@ def update_manifest(path: str, family: str, kind: str, out: str, files: dict, ti
     entry.setdefault("files", {})
     entry["files"] = {k: v for k, v in entry["files"].items() if not k.startswith(folder + "/")}
     entry["files"].update({f"{folder}/{f}": n for f, n in files.items()})
+    # each file's SHA-256: the page refuses a download whose bytes are not these (and keeps nothing of it)
+    entry["sha256"] = {k: v for k, v in entry.get("sha256", {}).items() if k in entry["files"]}
+    entry["sha256"].update({f"{folder}/{f}": sha256_of(os.path.join(out, f)) for f in files})
     entry["converted"] = True
     entry["dtype"] = dtype
     if parameters > WEBGPU_ONLY_PARAMETERS:

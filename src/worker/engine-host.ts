@@ -5,10 +5,12 @@ import { parseManifest } from '../core/models/manifest.ts';
 import { filesToLoad, planLoad, SourceError, type DeviceFacts, type LoadPlan } from '../core/models/model-source.ts';
 import { chooseBackend, type Backend, type OrtModule } from '../core/models/onnx/graph.ts';
 import type { DemoBackend, GenerateEvents, LoadEvents, LoadRequest, Loaded } from './protocol.ts';
+import type { Expected } from './model-cache.ts';
 
 /** Where models from elsewhere are read and kept (the worker: Cache Storage; tests: anything). */
 export interface RemoteFiles {
-  read: ReadFile;
+  /** A file by URL, checked against what the manifest says of it where that is given (model-cache.ts). */
+  read(url: string, onProgress?: (loaded: number, total: number) => void, expected?: Expected): Promise<Uint8Array>;
   cached(urls: string[]): Promise<Set<string>>;
   forget(): Promise<{ files: number; bytes: number }>;
   /** navigator.deviceMemory, when the browser tells. */
@@ -59,16 +61,21 @@ export class EngineHost implements DemoBackend {
     await this.engine?.release();
     this.engine = null;
     const source = request.source;
+    // every file read from elsewhere must be what the manifest lists (its size, its SHA-256 where given)
+    const expected = new Map<string, Expected>();
     if (source) {
       // the plan's checks hold for a load asked for directly (a link) as for one the page showed first
       const plan = await this.plan(source, request.backend ?? 'auto');
       if (plan.refusal) throw new SourceError(plan.refusal);
+      for (const f of plan.files) expected.set(f.path, { size: f.bytes, ...(f.sha256 ? { sha256: f.sha256 } : {}) });
     }
     const remote = source ? this.remoteFiles() : null;
     const engine = await Engine.load({
       ort: this.ort,
       root: source?.root ?? this.root,
-      readFile: remote ? (path, onProgress) => remote.read(source!.root + path, onProgress) : this.readFile,
+      readFile: remote
+        ? (path, onProgress) => remote.read(source!.root + path, onProgress, expected.get(path))
+        : this.readFile,
       pair: source ? undefined : request.pair,
       backend: request.backend ?? 'auto',
       onProgress: events.onProgress,

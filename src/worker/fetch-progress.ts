@@ -2,8 +2,9 @@
 export async function fetchWithProgress(
   url: string,
   onProgress?: (loaded: number, total: number) => void,
+  fetchFn: typeof fetch = fetch,
 ): Promise<Uint8Array> {
-  const res = await fetch(url);
+  const res = await fetchFn(url);
   if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText || ''} for ${url}`.trim());
   const total = Number(res.headers.get('Content-Length') ?? 0);
   if (!res.body) return new Uint8Array(await res.arrayBuffer());

@@ -175,6 +175,28 @@ describe('broken model files', () => {
     ).rejects.toThrow(/could not load the model file .*fixture\/ar\/onnx\/model\.onnx: .*ENOENT/);
   });
 
+  it('a config with absurd sizes is refused, naming the field, before any graph is read', async () => {
+    const real = readFileSync(join(MODELS, 'fixture/diffusion/config.json'), 'utf8');
+    for (const [field, value, message] of [
+      ['vocab_size', 1e9, /"vocab_size" is 1000000000: expected an integer in 1\.\.1,048,576/],
+      ['num_hidden_layers', 10_000, /"num_hidden_layers" is 10000: expected an integer in 1\.\.256/],
+      ['mask_token_id', -1, /"mask_token_id" is -1: not a token of the vocabulary/],
+    ] as const) {
+      const read: string[] = [];
+      const readFile = async (path: string) => {
+        read.push(path);
+        if (path === 'fixture/diffusion/config.json') {
+          return new TextEncoder().encode(JSON.stringify({ ...JSON.parse(real), [field]: value }));
+        }
+        return nodeReadFile(MODELS)(path);
+      };
+      await expect(Engine.load({ ort, root: MODELS, readFile, pair: 'fixture', backend: 'wasm' })).rejects.toThrow(
+        message,
+      );
+      expect(read.filter((p) => p.endsWith('.onnx'))).toEqual([]);
+    }
+  });
+
   it('an unknown pair name lists the pairs there are', async () => {
     await expect(
       Engine.load({ ort, root: MODELS, readFile: nodeReadFile(MODELS), pair: 'nope', backend: 'wasm' }),

@@ -40,3 +40,43 @@ describe('the link', () => {
     expect(fromQuery('?threads=0').state.threads).toBeUndefined();
   });
 });
+
+describe("a link's models from elsewhere", () => {
+  /** A backend that plans (`toDownload` bytes not cached) and records what it is asked to load. */
+  function recording(toDownload: number) {
+    const loads: unknown[] = [];
+    const plans: unknown[] = [];
+    const backend = {
+      plan: async (source: { root: string; label: string }) => {
+        plans.push(source);
+        return { ...source, pair: 'p', title: 't', files: [], total: 10, toDownload, runtimeBytes: 1, refusal: null };
+      },
+      load: async (request: { source?: unknown }) => {
+        loads.push(request);
+        throw new Error('not loaded in this test');
+      },
+    } as unknown as DemoBackend;
+    return { backend, loads, plans };
+  }
+
+  it('are only planned, never downloaded, until the visitor clicks: the embedded models load instead', async () => {
+    const { backend, loads, plans } = recording(400_000_000);
+    const a = new AppState(backend);
+    a.readQuery('?hub=' + encodeURIComponent('http://127.0.0.1:9') + '&model=test-org/family');
+    await a.models.start();
+    expect(plans).toEqual([{ root: 'http://127.0.0.1:9/test-org/family/resolve/main/', label: 'test-org/family' }]);
+    expect(loads).toHaveLength(1);
+    expect((loads[0] as { source?: unknown }).source).toBeUndefined();
+    expect(a.models.plan?.toDownload).toBe(400_000_000); // shown, with its Download button
+  });
+
+  it('load from the cache straight away when it holds every file', async () => {
+    const { backend, loads } = recording(0);
+    const a = new AppState(backend);
+    a.readQuery('?model=test-org/family');
+    await a.models.start();
+    expect((loads[0] as { source?: { label: string } }).source?.label).toBe('test-org/family');
+    // this stand-in cannot load it: the page goes back to the embedded models, and says why
+    expect((loads[1] as { source?: unknown }).source).toBeUndefined();
+  });
+});

@@ -20,6 +20,8 @@ export interface PairEntry {
    * before it starts, and a graph's external weights (`*.onnx_data`) are found here. Written by export_hf.py.
    */
   files?: Record<string, number>;
+  /** Path -> SHA-256 (hex) of the files listed in `files` (export_hf.py): a download that differs is refused. */
+  sha256?: Record<string, string>;
   /** A published model converted by export_hf.py: the page applies the models' recommended settings. */
   converted?: boolean;
   /** The pair cannot run without WebGPU (the page refuses to load it on WASM). */
@@ -52,6 +54,16 @@ export function parseManifest(json: unknown, source: string): Manifest {
         Object.entries(p.files).some(([f, n]) => typeof f !== 'string' || !(Number.isInteger(n) && n >= 0)))
     ) {
       throw new Error(`${source}: pair "${name}" has "files" that are not { path: bytes }`);
+    }
+    if (
+      p.sha256 !== undefined &&
+      (typeof p.sha256 !== 'object' ||
+        p.sha256 === null ||
+        Object.entries(p.sha256).some(
+          ([f, h]) => !/^[0-9a-f]{64}$/.test(String(h)) || !Object.hasOwn(p.files ?? {}, f),
+        ))
+    ) {
+      throw new Error(`${source}: pair "${name}" has "sha256" that is not { listed path: 64 hex digits }`);
     }
     if (p.dtype !== undefined && !['fp32', 'fp16', 'q8', 'q4'].includes(p.dtype)) {
       throw new Error(`${source}: pair "${name}" has dtype ${JSON.stringify(p.dtype)}; expected fp32, fp16, q8 or q4`);

@@ -51,6 +51,8 @@ function checkedUrl(text: string, what: string): URL {
 export interface PlannedFile {
   path: string;
   bytes: number;
+  /** The manifest's SHA-256 of the file, when it lists one: a download with other bytes is refused. */
+  sha256?: string;
   /** Already in the browser's cache: loading it downloads nothing. */
   cached: boolean;
 }
@@ -143,7 +145,12 @@ export function planLoad(
     );
   }
   const files = Object.entries(filesToLoad(pair))
-    .map(([path, bytes]) => ({ path, bytes, cached: isCached(path) }))
+    .map(([path, bytes]) => ({
+      path,
+      bytes,
+      cached: isCached(path),
+      ...(pair.sha256?.[path] ? { sha256: pair.sha256[path] } : {}),
+    }))
     .sort((a, b) => a.path.localeCompare(b.path));
   const need = runtimeBytes(pair);
   return {

@@ -141,6 +141,13 @@ describe('manifest fields of converted families', () => {
     expect(() => parse({ files: { 'a/b': -1 } })).toThrow(/"files" that are not \{ path: bytes \}/);
     expect(() => parse({ dtype: 'int3' })).toThrow(/dtype "int3"; expected fp32, fp16, q8 or q4/);
     expect(() => parse({ requires: 'npu' })).toThrow(/requires "npu"; only "webgpu" is known/);
+    const hex = 'ab'.repeat(32);
+    expect(() => parse({ files: { 'a/b': 1 }, sha256: { 'a/c': hex } })).toThrow(/"sha256" that is not/);
+    expect(() => parse({ files: { 'a/b': 1 }, sha256: { 'a/b': 'xyz' } })).toThrow(/"sha256" that is not/);
+    // the plan carries each file's hash, for the download to be checked against
+    const m = parse({ files: { 'd/config.json': 1, 'd/onnx/model.onnx': 2 }, sha256: { 'd/onnx/model.onnx': hex } });
+    const plan = planLoad(m, { root: 'r/', label: 'l' }, undefined, () => false, { backend: 'wasm' });
+    expect(plan.files.find((f) => f.path === 'd/onnx/model.onnx')?.sha256).toBe(hex);
   });
 });
 

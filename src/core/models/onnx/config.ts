@@ -34,6 +34,18 @@ export interface ModelConfig {
 /** The cache layouts the runtime speaks (models/cache-layout.json): a block model's, and a windowed denoiser's. */
 export const CACHE_LAYOUTS: Record<'window' | 'block', Record<string, string>> = cacheLayout.layouts;
 
+/**
+ * The largest sizes the runtime accepts (Qwen3-0.6B: 151,936 / 40,960 / 28 / 8 / 128; the exporters' own limits,
+ * models/py/hf_checkpoint.py LIMITS, are the same).
+ */
+const LIMITS: Record<string, number> = {
+  vocab_size: 1 << 20,
+  max_position_embeddings: 1 << 20,
+  num_hidden_layers: 256,
+  num_key_value_heads: 256,
+  head_dim: 1024,
+};
+
 function fail(file: string, message: string): never {
   throw new ModelLoadError(file, new Error(message));
 }
@@ -51,6 +63,22 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
   ];
   for (const key of need) {
     if (typeof c?.[key] !== 'number') fail(file, `config.json has no numeric "${key}"`);
+  }
+  // sizes past any model this page could hold are refused before a byte of a graph is read (a link is untrusted)
+  for (const [key, limit] of Object.entries(LIMITS)) {
+    const n = c[key] as number;
+    if (!Number.isInteger(n) || n < 1 || n > limit) {
+      fail(
+        file,
+        `config.json "${key}" is ${JSON.stringify(n)}: expected an integer in 1..${limit.toLocaleString('en')}`,
+      );
+    }
+  }
+  for (const key of ['eos_token_id', 'mask_token_id']) {
+    const id = c[key] as number;
+    if (!Number.isInteger(id) || id < 0 || id >= (c.vocab_size as number)) {
+      fail(file, `config.json "${key}" is ${JSON.stringify(id)}: not a token of the vocabulary of ${c.vocab_size}`);
+    }
   }
   const diffusion = c.diffusion as Record<string, unknown> | undefined;
   const cache = diffusion?.cache as Record<string, unknown> | undefined;
