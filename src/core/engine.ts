@@ -74,6 +74,8 @@ export interface EngineInfo {
   chat: boolean;
   /** A published model converted by export_hf.py (the manifest says so): the page uses its recommended settings. */
   converted: boolean;
+  /** How the denoiser's weights are stored and read (config.json weights: "q4, MatMulNBits"; "fp32" as trained). */
+  weights: string;
 }
 
 /**
@@ -87,6 +89,11 @@ function spansOnly(options: Partial<DiffusionOptions> = {}): Partial<DiffusionOp
 
 /** A denoiser as the engine holds it: runnable and releasable. */
 type LoadedDenoiser = Denoiser & { release(): Promise<void> };
+
+function weightsLabel(config: ModelConfig): string {
+  const compute = { kernels: 'MatMulNBits', rebuild: 'rebuilt as float32 each pass' }[config.weights_compute];
+  return compute && config.weights_dtype !== 'fp32' ? `${config.weights_dtype}, ${compute}` : config.weights_dtype;
+}
 
 /** What each kind of a pair must be, how it warms up, and how it runs a request: the engine's one table. */
 interface KindRole {
@@ -223,6 +230,7 @@ export class Engine {
       blockSize: block?.blockSize ?? null,
       chat: tokenizer.hasChatTemplate,
       converted: pair.converted ?? false,
+      weights: weightsLabel(configs.diffusion!),
     };
     const engine = new Engine(info, tokenizer, manifest, models);
     opts.onPhase?.('warm-up');

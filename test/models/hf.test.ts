@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDiffusion } from '../../src/core/sampler/diffusion.ts';
+import { runDeviceBench } from '../../src/core/measure/device-bench.ts';
 import { Engine } from '../../src/core/engine.ts';
 import { nodeReadFile } from '../../src/cli/node-files.ts';
 import { maxAbsDiff, ort, readJson } from '../helpers/fixture.ts';
@@ -109,6 +110,23 @@ for (const dtype of ['fp32', 'fp16', 'q8', 'q4', 'q8-external', 'q4-rebuild']) {
     });
   });
 }
+
+describe('"Benchmark this device" on a converted family', () => {
+  it('runs every row, its prompts through the chat template, and names the weights it measured', async () => {
+    const root = join(DIR, 'hub', 'q4') + '/';
+    const engine = await Engine.load({ ort, root, readFile: nodeReadFile(root), backend: 'wasm' });
+    const progress: string[] = [];
+    const r = await runDeviceBench(engine, (w) => progress.push(w), { tokens: 8, repeats: 1 });
+    await engine.release();
+    expect(r.models).toBe('random-qwen3 (q4, MatMulNBits weights)');
+    expect(r.forward.map((f) => f.length)).toEqual([32, 64, 128]);
+    expect(r.frontier.length).toBeGreaterThan(4);
+    // the page's row for a converted MDLM is dLLM's: no cache; the block model's exact cache; the AR model's
+    expect(r.caches.map((c) => c.name)).toContain('block diffusion, blocks of 8, exact cache (page)');
+    expect(r.caches.find((c) => c.name.endsWith('cache off'))!.passes.median).toBe(r.caches[0].genLength);
+    expect(progress.some((p) => p.startsWith("a story at the page's settings"))).toBe(true);
+  });
+});
 
 describe('the command line on a converted family', () => {
   it('runs all three models on a chat message at the converted settings', async () => {

@@ -192,8 +192,15 @@ export async function measureCaches(
   {
     genLength,
     blocksOf32 = true,
+    encode = (text: string) => engine.tokenizer.encode(text),
     onProgress,
-  }: { genLength?: number; blocksOf32?: boolean; onProgress?: (name: string) => void | Promise<void> } = {},
+  }: {
+    genLength?: number;
+    blocksOf32?: boolean;
+    /** Prompt text to ids (a chat model's device bench sends its prompts through the chat template). */
+    encode?: (text: string) => number[];
+    onProgress?: (name: string) => void | Promise<void>;
+  } = {},
 ): Promise<CacheRun[]> {
   const length = genLength === undefined ? {} : { genLength };
   const page = pageSettings(engine.info, { diffusion: length });
@@ -250,7 +257,7 @@ export async function measureCaches(
     const texts: string[] = [];
     const clean: boolean[] = [];
     for (const [i, prompt] of prompts.entries()) {
-      const ids = engine.tokenizer.encode(prompt);
+      const ids = encode(prompt);
       if (i === 0) await run(ids); // warm-up
       for (let r = 0; r < repeats; r++) {
         const t = await run(ids);

@@ -6,6 +6,8 @@ import { BenchCancelledError } from '../errors.ts';
 
 export interface DeviceBenchResult {
   backend: string;
+  /** The models measured: the pair, and how its weights are stored and read (a converted family's dtype). */
+  models: string;
   forward: { length: number; diffusionMs: Figure; arMs: Figure }[];
   frontier: FrontierRun[];
   /** Generated tokens per frontier run. */
@@ -18,6 +20,8 @@ export interface DeviceBenchResult {
 export const CACHE_BENCH_LENGTH = 64;
 
 export const DEVICE_BENCH_PROMPT = 'Once upon a time, there was a little girl named Lily.';
+/** A chat model's (a converted family's) prompt: a user message, through its chat template as the page sends it. */
+export const DEVICE_BENCH_CHAT = 'Tell me a short story about a girl named Lily.';
 
 /**
  * `signal`: cancels between two measurements (each reports its progress first), with BenchCancelledError.
@@ -52,7 +56,10 @@ export async function runDeviceBench(
     }
     forward.push({ length, diffusionMs: figure(d), arMs: figure(a) });
   }
-  const prompt = engine.tokenizer.encode(DEVICE_BENCH_PROMPT);
+  const chat = engine.info.chat;
+  const encode = (text: string) => (chat ? engine.tokenizer.encodeChat(text) : engine.tokenizer.encode(text));
+  const text = chat ? DEVICE_BENCH_CHAT : DEVICE_BENCH_PROMPT;
+  const prompt = encode(text);
   const frontier = await measureFrontier(
     engine.diffusion,
     engine.ar,
@@ -63,11 +70,13 @@ export async function runDeviceBench(
     (ids) => engine.tokenizer.decode(ids),
   );
   const caches = engine.info.cachedGraph
-    ? await measureCaches(engine, [DEVICE_BENCH_PROMPT], 1, {
+    ? await measureCaches(engine, [text], 1, {
+        encode,
         genLength: Math.min(CACHE_BENCH_LENGTH, engine.info.genLength),
         blocksOf32: false,
         onProgress: (name) => onProgress(`a story at the page's settings: ${name}`),
       })
     : [];
-  return { backend: engine.info.backend.backend, forward, frontier, tokens, caches };
+  const models = `${engine.info.pair} (${engine.info.weights} weights)`;
+  return { backend: engine.info.backend.backend, models, forward, frontier, tokens, caches };
 }

@@ -29,6 +29,8 @@ export interface ModelConfig {
   cached_only: boolean;
   /** From `weights.dtype` (export_hf.py): how the graph stores its weights; 'fp32' when absent. */
   weights_dtype: string;
+  /** From `weights.compute`: 'kernels' (MatMulNBits), 'rebuild' (standard operators), or 'fp32'. */
+  weights_compute: string;
 }
 
 /** The cache layouts the runtime speaks (models/cache-layout.json): a block model's, and a windowed denoiser's. */
@@ -109,6 +111,7 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
     block_align: align,
     cached_only: cachedOnly,
     weights_dtype: typeof weights?.dtype === 'string' ? weights.dtype : 'fp32',
+    weights_compute: typeof weights?.compute === 'string' ? weights.compute : 'fp32',
     is_causal: c.is_causal !== false,
     shifted_logits: diffusion?.shift_logits_in_graph === true,
     cached_graph: typeof cache?.graph === 'string' ? cache.graph : null,
