@@ -40,7 +40,7 @@ from hf_checkpoint import load_qwen3  # noqa: E402
 from export_onnx import CACHED_GRAPH, architecture_fields, cache_config, export, export_with_cache  # noqa: E402
 from kinds import CONVERTED  # noqa: E402
 from model import Transformer  # noqa: E402
-from weights import COMPUTES, DTYPES, finish_graph, round_weights  # noqa: E402
+from weights import CHUNK_BYTES, COMPUTES, DTYPES, finish_graph, round_weights  # noqa: E402
 
 MASK_TOKEN = "<|mask|>"  # what dLLM adds to Qwen tokenizers for A2D models (dllm/utils/models.py)
 
@@ -214,6 +214,9 @@ def main():
     p.add_argument("--compute", default="kernels", choices=COMPUTES,
                    help="q8/q4: onnxruntime's MatMulNBits reading the packed bits (kernels), or standard operators "
                         "rebuilding each weight at every pass (rebuild: any backend; the bench compares them)")
+    p.add_argument("--slice-mb", type=float, default=CHUNK_BYTES / 1024**2,
+                   help="kernels: a matrix product whose weight is wider than this as float32 runs in slices of "
+                        "its outputs (weights.py); the tests set it small to cover that path")
     p.add_argument("--block-size", type=int, default=32, help="bd3lm: the block size it was trained with (dLLM: 32)")
     p.add_argument("--external-data", default="auto", choices=("auto", "always", "never"))
     p.add_argument("--manifest", default=None)
@@ -249,7 +252,8 @@ def main():
             export(model, path)
         else:
             export_with_cache(model, path, window_only=kind.window_only)
-        counts = finish_graph(path, model, stored, args.dtype, args.external_data, args.compute)
+        counts = finish_graph(path, model, stored, args.dtype, args.external_data, args.compute,
+                              int(args.slice_mb * 1024**2))
         shutil.rmtree(os.path.join(args.out, "onnx"))  # no graph of an earlier export stays beside the new one
         os.makedirs(os.path.join(args.out, "onnx"))
         graphs = {}

@@ -5,9 +5,11 @@ allows, else 32) with a float scale per block; q4 = 4 bits in blocks of 32 along
 Every matrix is rounded in PyTorch first (round_weights), so the reference logits are the stored model's.
 
 Compute, for q8 and q4:
-  kernels (default): every MatMul of a stored weight becomes onnxruntime's MatMulNBits (com.microsoft), which reads
-    the packed bits directly, and the embedding lookup gathers the packed rows of the tokens it needs and widens only
-    those; nothing the size of a weight is ever rebuilt. (A weight used any other way falls back to `rebuild`.)
+  kernels (default): every MatMul of a stored weight becomes onnxruntime's MatMulNBits (com.microsoft), and the
+    embedding lookup gathers the packed rows of the tokens it needs and widens only those. WebGPU's MatMulNBits reads
+    the packed bits in its shader; onnxruntime's CPU code (MLAS) has no packed kernel for WASM, so there it widens
+    the weight for each call, into a buffer it frees: a weight wider than CHUNK_BYTES as float32 (a large vocabulary's
+    head) runs as slices of its outputs. (A weight used any other way falls back to `rebuild`.)
   rebuild: standard ONNX operators (Cast, Mul; integer unpacking for 4 bits) turn each stored weight back into a
     float32 matrix at every pass: any backend runs it, at the cost of that rebuild (the bench compares both).
 fp16 is rebuilt with one Cast per weight either way.
@@ -32,6 +34,7 @@ Q4_BLOCK = 32
 Q8_BLOCK = 128
 BITS = {"q4": 4, "q8": 8}
 TWO_GB = 2 * 1024**3
+CHUNK_BYTES = 64 * 1024**2  # the widest weight MatMulNBits widens at once where it has no packed kernel
 MS = "com.microsoft"
 
 
@@ -136,16 +139,36 @@ def rebuild_nodes(form: dict, shape: tuple, out: str, inits: list, dtype: str) -
 
 # ---- kernels: MatMulNBits, and an embedding lookup of the packed rows ----
 
-def matmul_nbits(node: onnx.NodeProto, b: str, scales: str, shape: tuple, block: int, dtype: str):
-    """Turns MatMul(A, W^T) into MatMulNBits(A, B, scales) in place (same output)."""
+def nbits_node(a: str, b: str, scales: str, out: str, rows: int, cols: int, block: int, dtype: str):
+    return helper.make_node("MatMulNBits", [a, b, scales], [out], domain=MS, K=cols, N=rows, bits=BITS[dtype],
+                            block_size=block)
+
+
+def matmul_nbits_nodes(node: onnx.NodeProto, b: str, scales: str, shape: tuple, block: int, dtype: str,
+                       inits: list, chunk_bytes: int = CHUNK_BYTES) -> list:
+    """MatMul(A, W^T) as MatMulNBits(A, B, scales), writing the MatMul's output. A product whose weight is wider than
+    CHUNK_BYTES as float32 (a 151,936-token head: 622 MB) runs in slices of its outputs, concatenated: where the
+    runtime has no kernel for packed bits (WASM), MatMulNBits widens its whole weight for each call, so a slice at a
+    time keeps that to CHUNK_BYTES (measured on Qwen3-0.6B's shape: README)."""
     rows, cols = shape
-    a = node.input[0]
-    del node.input[:]
-    node.input.extend([a, b, scales])
-    node.op_type, node.domain = "MatMulNBits", MS
-    del node.attribute[:]
-    node.attribute.extend([helper.make_attribute("K", cols), helper.make_attribute("N", rows),
-                           helper.make_attribute("bits", BITS[dtype]), helper.make_attribute("block_size", block)])
+    a, out = node.input[0], node.output[0]
+    chunks = -(-rows * cols * 4 // chunk_bytes)
+    if chunks <= 1:
+        return [nbits_node(a, b, scales, out, rows, cols, block, dtype)]
+    step = -(-rows // chunks)
+    n = out + ".nbits."
+    nodes, parts = [], []
+    inits.append(numpy_helper.from_array(np.array([0], dtype=np.int64), n + "axis"))
+    for i, start in enumerate(range(0, rows, step)):
+        end = min(rows, start + step)
+        inits.append(numpy_helper.from_array(np.array([start], dtype=np.int64), f"{n}{i}.start"))
+        inits.append(numpy_helper.from_array(np.array([end], dtype=np.int64), f"{n}{i}.end"))
+        for what, source in (("b", b), ("scales", scales)):
+            nodes.append(helper.make_node("Slice", [source, f"{n}{i}.start", f"{n}{i}.end", n + "axis"],
+                                          [f"{n}{i}.{what}"]))
+        nodes.append(nbits_node(a, f"{n}{i}.b", f"{n}{i}.scales", f"{n}{i}.y", end - start, cols, block, dtype))
+        parts.append(f"{n}{i}.y")
+    return nodes + [helper.make_node("Concat", parts, [out], axis=-1)]
 
 
 def packed_gather_nodes(node: onnx.NodeProto, b: str, scales: str, shape: tuple, block: int, dtype: str,
@@ -189,7 +212,7 @@ def fingerprint(a: np.ndarray) -> str:
 
 
 def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[str, dict], dtype: str,
-                   compute: str = "kernels") -> dict[str, int]:
+                   compute: str = "kernels", chunk_bytes: int = CHUNK_BYTES) -> dict[str, int]:
     """Swaps each float32 weight initializer (a parameter, or its transpose: torch.onnx stores MatMul weights as
     (in, out)) for its stored form: read by the kernels where they apply (q8, q4 with compute "kernels"), else with
     the few nodes that rebuild it at run time. A weight held twice (a tied head beside the embedding) is stored
@@ -201,7 +224,7 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
         by_print[fingerprint(w)] = (name, False)
         by_print[fingerprint(w.T)] = (name, True)
     graph = proto.graph
-    keep, nodes, rebuilt, packs, dropped = [], [], set(), {}, set()
+    keep, nodes, rebuilt, packs, replaced = [], [], set(), {}, {}
     counts = {"kernels": 0, "rebuilt": 0}
     for init in list(graph.initializer):
         hit = None
@@ -219,11 +242,12 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
                 packs[name] = ("q." + name + ".b", "q." + name + ".scales")
                 keep += [numpy_helper.from_array(b, packs[name][0]), numpy_helper.from_array(scale, packs[name][1])]
             for node in uses:
+                # the new nodes take the old node's place in the order and write its output
                 if node.op_type == "MatMul":
-                    matmul_nbits(node, *packs[name], shape, form["block"], dtype)
-                else:  # the lookup's nodes write the Gather's output; the Gather goes
-                    nodes += packed_gather_nodes(node, *packs[name], shape, form["block"], dtype, keep)
-                    dropped.add(node.output[0])
+                    replaced[node.output[0]] = matmul_nbits_nodes(node, *packs[name], shape, form["block"], dtype, keep,
+                                                                  chunk_bytes)
+                else:
+                    replaced[node.output[0]] = packed_gather_nodes(node, *packs[name], shape, form["block"], dtype, keep)
             counts["kernels"] += 1
             continue
         counts["rebuilt"] += 1
@@ -238,9 +262,11 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
                            f"{sorted(set(stored) - rebuilt - set(packs))}")
     del graph.initializer[:]
     graph.initializer.extend(keep)
-    old = [node for node in graph.node if not (node.op_type == "Gather" and node.output[0] in dropped)]
+    order = []
+    for node in graph.node:
+        order += replaced.get(node.output[0], [node]) if node.op_type in ("Gather", "MatMul") else [node]
     del graph.node[:]
-    graph.node.extend(nodes + old)
+    graph.node.extend(nodes + order)
     if packs:
         graph_opsets = {o.domain for o in proto.opset_import}
         if MS not in graph_opsets:
@@ -249,10 +275,10 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
 
 
 def finish_graph(path: str, model: torch.nn.Module, stored: dict, dtype: str, external: str,
-                 compute: str = "kernels") -> dict[str, int]:
+                 compute: str = "kernels", chunk_bytes: int = CHUNK_BYTES) -> dict[str, int]:
     """Compress the weights of an exported graph and save it whole, or with its weights in one external file."""
     proto = onnx.load(path)  # loads any external data torch.onnx wrote beside it
-    counts = compress_graph(proto, model, stored, dtype, compute)
+    counts = compress_graph(proto, model, stored, dtype, compute, chunk_bytes)
     size = sum(len(i.raw_data) or numpy_helper.to_array(i).nbytes for i in proto.graph.initializer)
     for leftover in os.listdir(os.path.dirname(path)):
         full = os.path.join(os.path.dirname(path), leftover)

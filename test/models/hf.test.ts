@@ -33,11 +33,11 @@ const golden = (dtype: string, kind: string) => readJson<Golden>(join(DIR, 'gold
 /** Parity bound, absolute, on logits of order 10 (the random weights are wide so predictions are peaked). */
 const PARITY = 1e-3;
 
-for (const dtype of ['fp32', 'fp16', 'q8', 'q4', 'q8-external', 'q4-rebuild']) {
+for (const dtype of ['fp32', 'fp16', 'q8', 'q4', 'q8-external', 'q4-rebuild', 'q4-sliced']) {
   describe(`converted random Qwen3 family, ${dtype} weights`, () => {
     let engine: Engine;
     const root = join(DIR, 'hub', dtype) + '/';
-    // the same weights, stored outside the graphs, or computed by standard operators
+    // the same weights, stored outside the graphs, computed by standard operators, or in slices
     const goldenType = dtype.split('-')[0];
     beforeAll(async () => {
       engine = await Engine.load({ ort, root, readFile: nodeReadFile(root), backend: 'wasm' });
@@ -164,15 +164,19 @@ describe('q8 and q4 weights read by MatMulNBits (the default) or rebuilt by stan
       expect(count(graph('q4', kind, file), 'MatMulNBits')).toBeGreaterThanOrEqual(15);
       expect(count(graph('q8', kind, file), 'MatMulNBits')).toBeGreaterThanOrEqual(15);
       expect(count(graph('q4-rebuild', kind, file), 'MatMulNBits')).toBe(0);
+      // sliced: the 640 x 64 head (160 KB as float32) in 3 slices, the 128 x 64 matrices (32 KB) whole
+      expect(count(graph('q4-sliced', kind, file), 'MatMulNBits')).toBeGreaterThan(
+        count(graph('q4', kind, file), 'MatMulNBits'),
+      );
       expect(readJson(join(DIR, 'hub', 'q4', kind, 'config.json')).weights.compute).toBe('kernels');
       expect(readJson(join(DIR, 'hub', 'q4-rebuild', kind, 'config.json')).weights.compute).toBe('rebuild');
     }
   });
 
-  it('both compute the same logits (the same stored weights, two ways of reading them)', async () => {
+  it('all compute the same logits (the same stored weights: read whole, in slices, or rebuilt)', async () => {
     const rows = golden('q4', 'mdlm').input_ids.map((r) => Int32Array.from(r));
     const logits: Float32Array[] = [];
-    for (const dtype of ['q4', 'q4-rebuild']) {
+    for (const dtype of ['q4', 'q4-rebuild', 'q4-sliced']) {
       const root = join(DIR, 'hub', dtype) + '/';
       const engine = await Engine.load({ ort, root, readFile: nodeReadFile(root), backend: 'wasm' });
       logits.push(concat(await engine.diffusion.forward(rows)));
@@ -180,6 +184,7 @@ describe('q8 and q4 weights read by MatMulNBits (the default) or rebuilt by stan
     }
     const scale = Math.max(...logits[1].map(Math.abs));
     expect(maxAbsDiff(logits[0], logits[1]) / scale).toBeLessThan(1e-5);
+    expect(maxAbsDiff(logits[0], logits[2]) / scale).toBeLessThan(1e-5);
   });
 });
 
