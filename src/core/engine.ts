@@ -26,7 +26,11 @@ export interface LoadProgress {
 }
 
 export interface LoadOptions {
-  ort: OrtModule;
+  /**
+   * The onnxruntime-web module, or the module for the backend chosen (the page loads the plain WASM build for WASM
+   * and the WebGPU build only for WebGPU: the WebGPU build's WASM path is several times slower, issue 27).
+   */
+  ort: OrtModule | ((backend: Backend) => Promise<OrtModule>);
   /** Root of the model tree: a URL prefix such as '/models/' or a directory path ending in '/'. */
   root: string;
   readFile: ReadFile;
@@ -151,7 +155,7 @@ export class Engine {
   }
 
   static async load(opts: LoadOptions): Promise<Engine> {
-    const { ort, root, readFile } = opts;
+    const { root, readFile } = opts;
     const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
     const manifestBytes = await readFile('manifest.json').catch((err) => {
       throw new ModelLoadError(`${root}manifest.json`, err);
@@ -166,6 +170,7 @@ export class Engine {
       );
     }
     const backend = await chooseBackend(opts.backend ?? 'auto');
+    const ort = typeof opts.ort === 'function' ? await opts.ort(backend.backend) : opts.ort;
     opts.onPhase?.('download');
     const readJson = async (path: string) => {
       try {

@@ -22,7 +22,8 @@ export class EngineHost implements DemoBackend {
   private running: AbortController | null = null;
 
   constructor(
-    private readonly ort: OrtModule,
+    /** The runtime, or the runtime for the backend a load chooses (model.worker.ts: one build per backend). */
+    private readonly ort: OrtModule | ((backend: Backend) => Promise<OrtModule>),
     private readonly root: string,
     private readonly readFile: ReadFile,
     private readonly remote: RemoteFiles | null = null,

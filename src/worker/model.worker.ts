@@ -1,25 +1,51 @@
 // The Web Worker that owns tokenizer and models. It maps protocol messages onto an EngineHost and
 // streams progress and steps back; the main thread never runs a model.
-import * as ort from 'onnxruntime-web/webgpu';
-import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import type * as Ort from 'onnxruntime-web';
+import plainWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import plainMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
+import gpuWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import gpuMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import { toErrorInfo } from '../core/errors.ts';
+import type { Backend } from '../core/models/onnx/graph.ts';
 import { EngineHost } from './engine-host.ts';
 import { fetchWithProgress } from './fetch-progress.ts';
 import { cachedFile, cachedUrls, forgetModels } from './model-cache.ts';
 import type { Reply, Request } from './protocol.ts';
 
-// The runtime's own files come from this app, never from a CDN.
-ort.env.wasm.wasmPaths = {
-  wasm: new URL(wasmUrl, self.location.href).href,
-  mjs: new URL(mjsUrl, self.location.href).href,
+/**
+ * One onnxruntime-web build per backend, loaded when a load first chooses it: on WASM the plain build (its WASM
+ * path is several times faster than the WebGPU build's asyncify one: issue 27), on WebGPU the WebGPU build. Both
+ * come from the one onnxruntime-web package transformers.js pins; their files come from this app, never a CDN.
+ */
+const RUNTIME_BUILDS: Record<Backend, { load: () => Promise<typeof Ort>; wasm: string; mjs: string }> = {
+  wasm: { load: () => import('onnxruntime-web'), wasm: plainWasm, mjs: plainMjs },
+  webgpu: { load: () => import('onnxruntime-web/webgpu'), wasm: gpuWasm, mjs: gpuMjs },
 };
-ort.env.logLevel = 'error'; // node-placement warnings are expected (shape ops stay on the CPU)
-ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+const runtimes = new Map<Backend, Promise<typeof Ort>>();
+let threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+
+function runtime(backend: Backend): Promise<typeof Ort> {
+  if (!runtimes.has(backend)) {
+    const build = RUNTIME_BUILDS[backend];
+    runtimes.set(
+      backend,
+      build.load().then((ort) => {
+        ort.env.wasm.wasmPaths = {
+          wasm: new URL(build.wasm, self.location.href).href,
+          mjs: new URL(build.mjs, self.location.href).href,
+        };
+        ort.env.logLevel = 'error'; // node-placement warnings are expected (shape ops stay on the CPU)
+        ort.env.wasm.numThreads = threads;
+        return ort;
+      }),
+    );
+  }
+  return runtimes.get(backend)!;
+}
 
 const MODELS = '/models/';
 const memory = (navigator as { deviceMemory?: number }).deviceMemory;
-const host = new EngineHost(ort, MODELS, (path, onProgress) => fetchWithProgress(MODELS + path, onProgress), {
+const host = new EngineHost(runtime, MODELS, (path, onProgress) => fetchWithProgress(MODELS + path, onProgress), {
   read: cachedFile,
   cached: cachedUrls,
   forget: forgetModels,
@@ -32,7 +58,11 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   try {
     switch (req.kind) {
       case 'load': {
-        if (req.load.threads) ort.env.wasm.numThreads = self.crossOriginIsolated ? req.load.threads : 1;
+        if (req.load.threads) {
+          // a runtime's thread count is fixed once it has started: a runtime not yet started takes the new one
+          threads = self.crossOriginIsolated ? req.load.threads : 1;
+          for (const started of runtimes.values()) (await started).env.wasm.numThreads = threads;
+        }
         const loaded = await host.load(req.load, {
           onProgress: (progress) => post({ id: req.id, kind: 'progress', progress }),
           onPhase: (phase) => post({ id: req.id, kind: 'phase', phase }),

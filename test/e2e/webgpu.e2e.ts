@@ -1,5 +1,6 @@
 // The WebGPU path (Chromium's software SwiftShader adapter, --enable-unsafe-webgpu) gives the same
-// temperature-0 tokens as the WASM path, for all three models.
+// temperature-0 tokens as the WASM path, for all three models; each backend runs its own onnxruntime-web build (the
+// plain WASM build on WASM, the WebGPU build only on WebGPU: model.worker.ts).
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateAll, launch, startPreview } from './browser.ts';
@@ -19,6 +20,12 @@ async function run(webgpu: boolean) {
   const browser = await launch({ webgpu });
   browsers.push(browser);
   const page = await browser.newPage();
+  // which runtime build the page fetches: the worker's requests are the page's network too
+  const runtimes: string[] = [];
+  page.on('request', (r) => {
+    const file = new URL(r.url()).pathname.split('/').pop()!;
+    if (/^ort-wasm.*\.wasm$/.test(file)) runtimes.push(file.replace(/-[\w-]{8}\.wasm$/, '.wasm'));
+  });
   const greedy = encodeURIComponent(JSON.stringify({ temperature: 0 }));
   await page.goto(
     `${server.url}?pair=fixture&prompt=One+day%2C+a+little+boy+named+Tom&mode=all&diffusion=${greedy}&ar=${greedy}`,
@@ -27,7 +34,7 @@ async function run(webgpu: boolean) {
     timeout: 90_000,
   });
   await generateAll(page);
-  return page.evaluate(() => {
+  const traces = await page.evaluate(() => {
     const d = (globalThis as any).demo;
     return {
       backend: d.models.loaded.info.backend.backend as string,
@@ -36,6 +43,7 @@ async function run(webgpu: boolean) {
       ar: d.run.traces.ar.done.final as number[],
     };
   });
+  return { ...traces, runtimes };
 }
 
 it('WebGPU gives the same temperature-0 tokens as WASM', async () => {
@@ -43,6 +51,9 @@ it('WebGPU gives the same temperature-0 tokens as WASM', async () => {
   const gpu = await run(true);
   expect(wasm.backend).toBe('wasm');
   expect(gpu.backend).toBe('webgpu');
+  // the plain build on WASM (its WASM path is the fast one), the WebGPU build's only on WebGPU
+  expect(wasm.runtimes).toEqual(['ort-wasm-simd-threaded.wasm']);
+  expect(gpu.runtimes).toEqual(['ort-wasm-simd-threaded.asyncify.wasm']);
   expect(gpu.ar).toEqual(wasm.ar);
   expect(gpu.diffusion).toEqual(wasm.diffusion);
   expect(gpu.block).toEqual(wasm.block);
