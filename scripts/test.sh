@@ -34,7 +34,7 @@ bash scripts/pipeline-smoke.sh
 step "benchmark harness smoke (fixture pair; timings are not checked)"
 bench_out=$(mktemp -d)
 npm run --silent bench -- --pair fixture --quick --out "$bench_out" --dtypes "$HF_RANDOM_DIR/hub" > "$bench_out/log.txt"
-grep -q "^| q4-rebuild | rebuild |" "$bench_out/report.md" || { echo "bench wrote no dtype rows"; exit 1; }
+grep -q "^| q4-rebuild | rebuild | " "$bench_out/report.md" || { echo "bench wrote no dtype rows"; exit 1; }
 for f in report.md bench.json frontier.svg; do test -s "$bench_out/$f" || { echo "bench wrote no $f"; exit 1; }; done
 grep -q "same tokens: \*\*yes\*\*" "$bench_out/report.md" || { echo "our AR loop and transformers.js disagree"; exit 1; }
 rm -rf "$bench_out"

@@ -21,6 +21,8 @@ export interface DtypeRow {
   name: string;
   dtype: string;
   compute: string;
+  /** Reading the graph and making its session (no download: the files are on disk). */
+  loadMs: number;
   /** Median wall time of one whole-sequence pass, and its spread. */
   msPerPass: { median: number; min: number; max: number };
   /** Resident set of the process after load and the passes, less before loading (the runtime alone, started). */
@@ -29,6 +31,8 @@ export interface DtypeRow {
   downloadMB: number;
   /** max |logit - fp32 logit| / max |fp32 logit| over the same input; 0 for fp32 itself. */
   error: number | null;
+  /** Why the row could not run (the model did not load in this runtime), instead of figures. */
+  failed?: string;
 }
 
 const mb = (bytes: number) => bytes / 1024 ** 2;
@@ -56,7 +60,9 @@ async function one(folder: string, length: number, repeats: number, logitsOut: s
       : [];
     return createSession(ort, readFileSync(path), path, 'wasm', external, compressed);
   };
+  const t0 = performance.now();
   const model = (await loadOnnxModel(ort, config, folder, open)) as unknown as Denoiser;
+  const loadMs = performance.now() - t0;
   const ids = input(config.vocab_size, config.mask_token_id, length);
   let logits = (await model.forward([ids]))[0];
   for (let i = 0; i < 2; i++) logits = (await model.forward([ids]))[0]; // warm-ups
@@ -75,6 +81,7 @@ async function one(folder: string, length: number, repeats: number, logitsOut: s
     JSON.stringify({
       dtype: config.weights_dtype,
       compute: weights.compute ?? 'fp32',
+      loadMs,
       msPerPass: { median: times[Math.floor(times.length / 2)], min: times[0], max: times.at(-1)! },
       residentMB: mb(process.memoryUsage().rss - base),
       baseMB: mb(base),
@@ -91,22 +98,32 @@ export function benchDtypes(root: string, names: string[], length = 128, repeats
     const folder = join(resolve(root), name, 'mdlm');
     if (!existsSync(folder)) throw new Error(`${folder} is missing: run scripts/make-hf-bench.sh ${root}`);
     const logitsFile = join(resolve(root), `${name}.logits.bin`);
-    const printed = execFileSync(
-      'npx',
-      [
-        'tsx',
-        import.meta.filename,
-        '--one',
-        folder,
-        '--length',
-        String(length),
-        '--repeats',
-        String(repeats),
-        '--logits',
-        logitsFile,
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    let printed: string;
+    try {
+      printed = execFileSync(
+        'npx',
+        [
+          'tsx',
+          import.meta.filename,
+          '--one',
+          folder,
+          '--length',
+          String(length),
+          '--repeats',
+          String(repeats),
+          '--logits',
+          logitsFile,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    } catch (err) {
+      // a model this runtime cannot hold (fp32 past WASM's 4 GB) is a row that says so, not the end of the bench
+      const why = String((err as { stderr?: string }).stderr ?? err)
+        .split('\n')
+        .find((l) => /error|Error/.test(l));
+      rows.push({ name, failed: (why ?? 'failed').trim().slice(0, 200) } as DtypeRow);
+      continue;
+    }
     const row = JSON.parse(printed.trim().split('\n').at(-1)!);
     const bytes = readFileSync(logitsFile);
     const logits = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
@@ -128,16 +145,17 @@ export function benchDtypes(root: string, names: string[], length = 128, repeats
 
 /** The rows as a Markdown table, with each row's time and memory as a ratio to fp32's. */
 export function dtypeTable(rows: DtypeRow[]): string {
-  const fp32 = rows.find((r) => r.name === 'fp32');
+  const fp32 = rows.find((r) => r.name === 'fp32' && !r.failed);
   const ratio = (x: number, y: number | undefined) => (y ? ` (${(x / y).toFixed(2)}x)` : '');
   const lines = [
-    '| weights | computed by | ms / pass (min–max) | resident MB (model) | download MB | error vs fp32 |',
-    '|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${r.compute} | ${r.msPerPass.median.toFixed(1)} (${r.msPerPass.min.toFixed(1)}–${r.msPerPass.max.toFixed(1)})${ratio(r.msPerPass.median, fp32?.msPerPass.median)} | ` +
-        `${r.residentMB.toFixed(0)}${ratio(r.residentMB, fp32?.residentMB)} | ${r.downloadMB.toFixed(1)} | ` +
-        `${r.error === null ? '—' : r.error.toExponential(1)} |`,
+    '| weights | computed by | load s | ms / pass (min–max) | resident MB (model) | download MB | error vs fp32 |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) =>
+      r.failed
+        ? `| ${r.name} | — | — | could not run: ${r.failed} | — | — | — |`
+        : `| ${r.name} | ${r.compute} | ${(r.loadMs / 1000).toFixed(1)} | ${r.msPerPass.median.toFixed(1)} (${r.msPerPass.min.toFixed(1)}–${r.msPerPass.max.toFixed(1)})${ratio(r.msPerPass.median, fp32?.msPerPass.median)} | ` +
+          `${r.residentMB.toFixed(0)}${ratio(r.residentMB, fp32?.residentMB)} | ${r.downloadMB.toFixed(1)} | ` +
+          `${r.error === null ? '—' : r.error.toExponential(1)} |`,
     ),
   ];
   return lines.join('\n');

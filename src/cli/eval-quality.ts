@@ -200,16 +200,20 @@ export function greedyGatesFor(set: string, rows: RowResult[]): Gate[] {
   }));
 }
 
-/** Issue 15's targets for a block-diffusion row against the AR row of the same set. */
+/**
+ * Issue 25's gates for a block-diffusion row against the AR row of the same set (gen-PPL within 1.3x: issue 15's
+ * 1.15x was set before any block model came near it).
+ */
+export const BLOCK_PPL_RATIO = 1.3;
 export function blockGatesFor(set: string, b: RowResult, ar: RowResult): Gate[] {
   const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
   const entropyGap = (b.entropy - ar.entropy) / ar.entropy;
   return [
     {
-      gate: `${set}, ${b.name}: gen-PPL <= 1.15 x AR (entropy beside it)`,
-      pass: b.genPpl <= 1.15 * ar.genPpl,
+      gate: `${set}, ${b.name}: gen-PPL <= ${BLOCK_PPL_RATIO} x AR (entropy beside it)`,
+      pass: b.genPpl <= BLOCK_PPL_RATIO * ar.genPpl,
       value:
-        `gen-PPL ${b.genPpl.toFixed(2)} vs ${(1.15 * ar.genPpl).toFixed(2)}, ` +
+        `gen-PPL ${b.genPpl.toFixed(2)} vs ${(BLOCK_PPL_RATIO * ar.genPpl).toFixed(2)}, ` +
         `entropy ${b.entropy.toFixed(3)} vs AR ${ar.entropy.toFixed(3)} (${(100 * entropyGap).toFixed(1)}%)`,
     },
     {
