@@ -120,7 +120,9 @@ export function benchDtypes(root: string, names: string[], length = 128, repeats
       // a model this runtime cannot hold (fp32 past WASM's 4 GB) is a row that says so, not the end of the bench
       const why = String((err as { stderr?: string }).stderr ?? err)
         .split('\n')
-        .find((l) => /error|Error/.test(l));
+        .find((l) => /^\w*Error\b.*: /.test(l))
+        ?.replace(/^.*ERROR_MESSAGE: /, '')
+        .replace(/ — check that .*$/, '');
       rows.push({ name, failed: (why ?? 'failed').trim().slice(0, 200) } as DtypeRow);
       continue;
     }
