@@ -527,14 +527,18 @@ describe('benchmark this device', () => {
 });
 
 describe('the build', () => {
-  it('ships one copy of onnxruntime-web (the app and transformers.js share it) and its wasm from the app', async () => {
+  it('ships one onnxruntime-web (the app and transformers.js share it), a build per backend, wasm from the app', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     const count = (text: string, s: string) => text.split(s).length - 1;
     const version = '1.31.0-dev.20260914-8d85527a0';
-    const one = readFileSync('node_modules/onnxruntime-web/dist/ort.webgpu.bundle.min.mjs', 'utf8');
+    // the one package's two builds (model.worker.ts loads the plain one for WASM, the WebGPU one for WebGPU)
+    const builds = ['ort.webgpu.bundle.min.mjs', 'ort.bundle.min.mjs'].map((f) =>
+      count(readFileSync(`node_modules/onnxruntime-web/dist/${f}`, 'utf8'), version),
+    );
     const assets = readdirSync('dist/assets');
     const js = assets.filter((f) => f.endsWith('.js')).map((f) => readFileSync(`dist/assets/${f}`, 'utf8'));
-    expect(js.reduce((n, t) => n + count(t, version), 0)).toBe(count(one, version));
+    expect(js.reduce((n, t) => n + count(t, version), 0)).toBe(builds[0] + builds[1]);
+    expect(assets.some((f) => /^ort-wasm-simd-threaded-.*\.wasm$/.test(f))).toBe(true);
     expect(assets.some((f) => /^ort-wasm-simd-threaded\.asyncify-.*\.wasm$/.test(f))).toBe(true);
   });
 });
