@@ -77,11 +77,9 @@ NO_MATH = {  # bookkeeping, token ids (read from the tokenizer), or training-onl
     "pad_token_id", "mask_token_id", "initializer_range", "use_cache", "attention_dropout", "_name_or_path",
     "auto_map", "output_attentions", "output_hidden_states", "return_dict", "keys_to_ignore_at_inference",
 }
-# Sizes past these are refused before anything is allocated (Qwen3-0.6B: 151,936 / 28 / 1,024 / 16 / 8 / 128 /
-# 3,072 / 40,960; the largest Qwen3 dense model, 32B: 64 layers, width 5,120, intermediate 25,600).
-LIMITS = {"vocab_size": 1 << 20, "num_hidden_layers": 256, "hidden_size": 16384, "num_attention_heads": 256,
-          "num_key_value_heads": 256, "head_dim": 1024, "intermediate_size": 65536,
-          "max_position_embeddings": 1 << 20}
+# Sizes past these are refused before anything is allocated: one file for the converter and the runtime
+LIMITS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config-limits.json")
+LIMITS = json.load(open(LIMITS_FILE))["limits"]
 
 
 def check_qwen3_config(hf: dict):

@@ -50,7 +50,6 @@ import transformers
 sys.path.insert(0, os.path.dirname(__file__))
 from make_random_hf import draw_weights, qwen3_config, tokenizer  # noqa: E402
 
-BD3LM_CONFIG = None  # dLLM's BD3LMSamplerConfig, once imported
 BLOCK = 8  # the BD3LM block size the converter is given (--block-size 8), as for make_random_hf.py's checkpoints
 
 
@@ -184,13 +183,15 @@ def bd3lm_golden(model, ids: dict, rng, bd3lm) -> dict:
             "prefix_presents": presents}
 
 
-def sampler_cases(sampler, config, ids: dict, rng, n: int, **kwargs) -> list[dict]:
+def sampler_cases(sampler, config, ids: dict, rng, n: int, pads_prompt: bool = False, **kwargs) -> list[dict]:
+    """dLLM's `sampler` on `n` drawn prompts; `pads_prompt`: it pads the prompt on the left to whole blocks (BD3LM),
+    which the project's canvas does not hold, so sequences and positions are counted after that padding."""
     cases = []
     for length in (5, 9, 12)[:n]:
         prompt = draw(rng, ids, length)
         out = sampler.sample([prompt], config, return_dict=True, **kwargs)
         # BD3LM pads the prompt on the left to whole blocks; the project's canvas starts at the prompt
-        pad = (-length) % config.block_size if isinstance(config, BD3LM_CONFIG) else 0
+        pad = (-length) % config.block_size if pads_prompt else 0
         cases.append({"prompt": prompt, "max_new_tokens": config.max_new_tokens, "steps": config.steps,
                       "block_size": config.block_size, "sequence": out.sequences[0, pad:].tolist(),
                       "trace": commits(out.histories, ids["mask"], pad)})
@@ -238,8 +239,6 @@ def main():
         print(f"Qwen3 tokenizer golden (transformers {transformers.__version__}) -> {out}")
     torch.set_num_threads(1)
     a2d, mdlm_sampler, bd3lm_sampler = import_dllm(args.dllm)
-    global BD3LM_CONFIG
-    BD3LM_CONFIG = bd3lm_sampler.BD3LMSamplerConfig
     rng = np.random.default_rng(26)
     golden = {"transformers": transformers.__version__, "torch": torch.__version__}
     models = {}
@@ -261,7 +260,7 @@ def main():
         else:
             sampler = bd3lm_sampler.BD3LMSampler(model=NoMaskHead(model, ids["mask"]), tokenizer=tok)
             config = bd3lm_sampler.BD3LMSamplerConfig(max_new_tokens=24, steps=12, block_size=BLOCK, temperature=0.0)
-            golden[kind]["sampler"] = sampler_cases(sampler, config, ids, rng, 2)
+            golden[kind]["sampler"] = sampler_cases(sampler, config, ids, rng, 2, pads_prompt=True)
     with open(os.path.join(args.out, "golden.json"), "w") as f:
         json.dump(golden, f, separators=(",", ":"))
     print(f"reference goldens (transformers {transformers.__version__}, torch {torch.__version__}) -> {args.out}")

@@ -191,10 +191,12 @@ def packed_gather_nodes(node: onnx.NodeProto, b: str, scales: str, shape: tuple,
     ]
 
 
-def kernel_uses(graph: onnx.GraphProto, name: str, transposed: bool) -> list[onnx.NodeProto] | None:
-    """The nodes reading initializer `name`, when the kernels can take all of them: MatMuls reading it as their
-    weight (W^T), or Gathers along axis 0 over 2-D ids (W itself); None otherwise."""
-    uses = [(node, i) for node in graph.node for i, x in enumerate(node.input) if x == name]
+def kernel_uses(consumers: dict[str, list[tuple[onnx.NodeProto, int]]], name: str,
+                transposed: bool) -> list[onnx.NodeProto] | None:
+    """The nodes reading initializer `name` (`consumers`: input name -> (node, input index), for the whole graph),
+    when the kernels can take all of them: MatMuls reading it as their weight (W^T), or Gathers along axis 0 over
+    2-D ids (W itself); None otherwise."""
+    uses = consumers.get(name, [])
     if not uses:
         return None
     if transposed and all(node.op_type == "MatMul" and i == 1 for node, i in uses):
@@ -224,6 +226,10 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
         by_print[fingerprint(w)] = (name, False)
         by_print[fingerprint(w.T)] = (name, True)
     graph = proto.graph
+    consumers: dict[str, list[tuple[onnx.NodeProto, int]]] = {}
+    for node in graph.node:
+        for i, x in enumerate(node.input):
+            consumers.setdefault(x, []).append((node, i))
     keep, nodes, rebuilt, packs, replaced = [], [], set(), {}, {}
     counts = {"kernels": 0, "rebuilt": 0}
     for init in list(graph.initializer):
@@ -235,7 +241,7 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
             continue
         name, transposed = hit
         form, shape, out = stored[name], tuple(params[name].shape), init.name
-        uses = kernel_uses(graph, out, transposed) if dtype in BITS and compute == "kernels" else None
+        uses = kernel_uses(consumers, out, transposed) if dtype in BITS and compute == "kernels" else None
         if uses is not None:
             if name not in packs:  # one packed copy per parameter, for its MatMuls and its lookups alike
                 b, scale = packed(form, dtype)

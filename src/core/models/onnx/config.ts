@@ -1,6 +1,7 @@
 // The parts of a model folder's config.json the runtime needs, checked. The cached graph's layout is checked
 // against models/cache-layout.json, the schema the exporters write it from.
 import cacheLayout from '../../../../models/cache-layout.json' with { type: 'json' };
+import configLimits from '../../../../models/config-limits.json' with { type: 'json' };
 import { ModelLoadError } from '../../errors.ts';
 import type { BlockAlign } from '../types.ts';
 
@@ -36,17 +37,8 @@ export interface ModelConfig {
 /** The cache layouts the runtime speaks (models/cache-layout.json): a block model's, and a windowed denoiser's. */
 export const CACHE_LAYOUTS: Record<'window' | 'block', Record<string, string>> = cacheLayout.layouts;
 
-/**
- * The largest sizes the runtime accepts (Qwen3-0.6B: 151,936 / 40,960 / 28 / 8 / 128; the exporters' own limits,
- * models/py/hf_checkpoint.py LIMITS, are the same).
- */
-const LIMITS: Record<string, number> = {
-  vocab_size: 1 << 20,
-  max_position_embeddings: 1 << 20,
-  num_hidden_layers: 256,
-  num_key_value_heads: 256,
-  head_dim: 1024,
-};
+/** The largest sizes the runtime accepts (models/config-limits.json, the converter's limits too). */
+const LIMITS: Record<string, number> = configLimits.limits;
 
 function fail(file: string, message: string): never {
   throw new ModelLoadError(file, new Error(message));
@@ -69,6 +61,7 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
   // sizes past any model this page could hold are refused before a byte of a graph is read (a link is untrusted)
   for (const [key, limit] of Object.entries(LIMITS)) {
     const n = c[key] as number;
+    if (n === undefined && !need.includes(key)) continue; // a size the runtime does not read may be left out
     if (!Number.isInteger(n) || n < 1 || n > limit) {
       fail(
         file,
