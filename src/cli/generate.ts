@@ -4,7 +4,10 @@
 import * as ort from 'onnxruntime-web';
 import { join, resolve } from 'node:path';
 import { Engine } from '../core/engine.ts';
-import { MODEL_KINDS, MODES, type Mode } from '../core/modes.ts';
+import { KINDS_OF_MODE, MODEL_KINDS, MODES, type Mode, type PerKind } from '../core/modes.ts';
+import { readFileSync } from 'node:fs';
+import type { DraftEdit, TypedEdit } from '../core/drafts/edits.ts';
+import { parseTraceFile, TRACE_FORMAT } from '../core/trace/trace-file.ts';
 import { nodeReadFile } from './node-files.ts';
 import { toErrorInfo } from '../core/errors.ts';
 import { pageSettings } from '../core/page-settings.ts';
@@ -29,7 +32,11 @@ const USAGE = `usage: npm run generate -- --prompt TEXT [--mode all|both|diffusi
              --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --decide-length --no-repeat-ngram N --position-decay X --seed N --infill-span N
              --cache off|prefix|dual (Fast-dLLM's KV caches, refreshed at each block start; the page's: dual)
   ar:        --max-new-tokens N (default: --gen-length) --no-cache (and the shared --temperature --top-k --top-p --seed --min-length)
-  output:    --json (the whole trace)  --replay (ANSI animation)  --threads N`;
+  output:    --json (the whole trace)  --replay (ANSI animation)  --threads N
+  drafts:    --resume FILE --at-step K [--remask FROM-TO]... [--set POS=TEXT]... : a saved --json output's diffusion and
+             block runs go on from step K with the edits (absolute canvas positions, as in the trace; TO inclusive;
+             TEXT is tokenized, a word), the AR run from its whole text (a left-to-right model keeps what comes
+             before the first edit and writes the rest anew); --mode picks which runs. The run's own options apply.`;
 
 const DIFFUSION_FLAGS: Record<string, keyof DiffusionOptions> = {
   'gen-length': 'genLength',
@@ -69,6 +76,10 @@ export interface CliArgs {
   threads: number;
   chat: boolean;
   infillSpan?: number;
+  /** A saved --json output to go on from (drafts). */
+  resume?: string;
+  atStep?: number;
+  edits: (DraftEdit | TypedEdit)[];
   diffusion: Partial<DiffusionOptions>;
   ar: Partial<ArOptions>;
 }
@@ -82,6 +93,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     replay: false,
     threads: 1,
     chat: true,
+    edits: [],
     diffusion: {},
     ar: {},
   };
@@ -114,7 +126,17 @@ export function parseCliArgs(argv: string[]): CliArgs {
     else if (flag === 'no-chat') args.chat = false;
     else if (flag === 'threads') args.threads = number();
     else if (flag === 'infill-span') args.infillSpan = number();
-    else if (flag === 'no-stop-at-eot') d.stopAtEndOfText = false;
+    else if (flag === 'resume') args.resume = value();
+    else if (flag === 'at-step') args.atStep = number();
+    else if (flag === 'remask') {
+      const m = /^(\d+)-(\d+)$/.exec(value());
+      if (!m) throw new Error(`--remask takes FROM-TO (canvas positions, TO included), got ${JSON.stringify(argv[i])}`);
+      args.edits.push({ kind: 'remask', from: Number(m[1]), to: Number(m[2]) + 1 });
+    } else if (flag === 'set') {
+      const m = /^(\d+)=([\s\S]+)$/.exec(value());
+      if (!m) throw new Error(`--set takes POS=TEXT (a canvas position and a word), got ${JSON.stringify(argv[i])}`);
+      args.edits.push({ kind: 'type', pos: Number(m[1]), text: m[2] });
+    } else if (flag === 'no-stop-at-eot') d.stopAtEndOfText = false;
     else if (flag === 'no-eot-ahead') d.endOfTextAhead = null;
     else if (flag === 'decide-length') d.decideLength = true;
     else if (flag === 'no-cache') a.useCache = false;
@@ -127,7 +149,13 @@ export function parseCliArgs(argv: string[]): CliArgs {
       if (SHARED_WITH_AR.has(flag)) a[DIFFUSION_FLAGS[flag]] = v;
     } else throw new Error(`unknown argument ${JSON.stringify(argv[i])}\n${USAGE}`);
   }
-  if (!args.prompt && !args.help) throw new Error(`--prompt is required\n${USAGE}`);
+  if (args.resume !== undefined) {
+    if (args.prompt) throw new Error('--resume goes on from the saved runs and their prompt: leave out --prompt');
+    if (args.atStep === undefined) throw new Error('--resume needs --at-step K (0 = before the first step)');
+  } else if (args.atStep !== undefined || args.edits.length) {
+    throw new Error('--at-step, --remask and --set edit a saved run: give it with --resume FILE');
+  }
+  if (!args.prompt && !args.help && args.resume === undefined) throw new Error(`--prompt is required\n${USAGE}`);
   return args;
 }
 
@@ -150,6 +178,46 @@ function passSummary(t: Trace): string {
     `cache ${(t.options as { cache?: string }).cache ?? 'off'}: ${full} full passes of ${t.steps.length}, ` +
     `${positions} positions computed (${(positions / t.steps.length).toFixed(1)} per step of ${t.initial.length})`
   );
+}
+
+/**
+ * Drafts from the command line, through the engine's own resume: the saved --json output's runs of the mode go on
+ * with the edits, the diffusion and block runs from --at-step, the AR run from its whole text. The file is untrusted:
+ * it is checked as a trace file, and each run must be the loaded pair's model of that kind.
+ */
+async function resumeSaved(engine: Engine, args: CliArgs) {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(args.resume!, 'utf8'));
+  } catch (err) {
+    throw new Error(`--resume ${args.resume}: cannot read it as JSON (${(err as Error).message})`);
+  }
+  const isObject = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+  const saved = parseTraceFile(isObject ? { ...(raw as object), format: TRACE_FORMAT } : raw);
+  const traces: PerKind<Trace> = {};
+  const skipped: PerKind<string> = {};
+  const notes: PerKind<string> = {};
+  for (const kind of KINDS_OF_MODE[args.mode]) {
+    const trace = saved[kind];
+    const model = engine.models[kind];
+    if (!trace || !model) {
+      skipped[kind] = trace ? `the pair ${engine.info.pair} has no such model` : 'the file holds no run of it';
+      continue;
+    }
+    if (trace.model !== model.name) {
+      throw new Error(
+        `--resume: the ${kind} run was made by ${trace.model}, not ${model.name}: load its pair (--pair, --models)`,
+      );
+    }
+    const atStep = kind === 'ar' ? trace.steps.length : args.atStep!;
+    const resumed = await engine.resume(kind, { trace, atStep, edits: args.edits }).catch((err: Error) => {
+      err.message = `the ${kind} run: ${err.message}`;
+      throw err;
+    });
+    traces[kind] = resumed.trace;
+    if (resumed.note) notes[kind] = resumed.note;
+  }
+  return { prompt: saved.prompt, traces, skipped, notes };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -176,24 +244,32 @@ export async function main(argv: string[]): Promise<number> {
     });
     // the page's settings for this pair, with the flags on top
     const settings = pageSettings(engine.info, { diffusion: args.diffusion, ar: args.ar });
-    const result = await engine.generate({
-      prompt: args.prompt,
-      mode: args.mode,
-      ...settings,
-      // a block length given is checked against the block model's own (an error if it differs), not replaced
-      block: args.diffusion.blockLength !== undefined && args.mode === 'block' ? settings.diffusion : undefined,
-      infillSpan: args.infillSpan,
-      chat: args.chat && engine.info.chat,
-    });
+    const result =
+      args.resume !== undefined
+        ? await resumeSaved(engine, args)
+        : {
+            prompt: args.prompt,
+            notes: {},
+            ...(await engine.generate({
+              prompt: args.prompt,
+              mode: args.mode,
+              ...settings,
+              // a block length given is checked against the block model's own (an error if it differs), not replaced
+              block: args.diffusion.blockLength !== undefined && args.mode === 'block' ? settings.diffusion : undefined,
+              infillSpan: args.infillSpan,
+              chat: args.chat && engine.info.chat,
+            })),
+          };
     if (args.json) {
       console.log(
         JSON.stringify(
           {
             pair: engine.info.pair,
             backend: engine.info.backend,
-            prompt: args.prompt,
+            prompt: result.prompt,
             ...result.traces,
             skipped: result.skipped,
+            ...(Object.keys(result.notes).length ? { notes: result.notes } : {}),
           },
           null,
           2,
@@ -206,7 +282,8 @@ export async function main(argv: string[]): Promise<number> {
       const backend = `${engine.info.backend.backend} (${engine.info.backend.reason})`;
       for (const kind of MODEL_KINDS) {
         const trace = traces[kind];
-        if (trace) console.log(`\n[${kind}] ${args.prompt}${trace.answerText}\n${summary(trace, backend)}`);
+        if (trace) console.log(`\n[${kind}] ${result.prompt}${trace.answerText}\n${summary(trace, backend)}`);
+        if (result.notes[kind]) console.log(`  ${result.notes[kind]}`);
         if (skipped[kind]) console.log(`\n[${kind}] not run: ${skipped[kind]}`);
       }
     }

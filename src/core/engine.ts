@@ -4,6 +4,8 @@ import { generateAr } from './sampler/ar.ts';
 import { generateDiffusion, type RunContext } from './sampler/diffusion.ts';
 import { ModelLoadError } from './errors.ts';
 import { expandInfillMarkers, hasInfillMarkers } from './sampler/infill.ts';
+import type { DraftEdit } from './drafts/edits.ts';
+import { resolveEdits, resumeAr, resumeDiffusion, type DraftRequest, type Resumed } from './drafts/resume.ts';
 import { parseManifest, type Manifest } from './models/manifest.ts';
 import { KINDS_OF_MODE, MODEL_KINDS, type Mode, type ModelKind, type PerKind } from './modes.ts';
 import { blockModelOptions, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from './sampler/options.ts';
@@ -54,6 +56,13 @@ export interface GenerateRequest {
   infillSpan?: number;
   /** The prompt is the user's message of a chat: it goes through the tokenizer's chat template (no infill). */
   chat?: boolean;
+}
+
+/** How a caller follows runs as they happen: cancellation, and each kind's start and steps. */
+export interface StreamHooks {
+  signal?: AbortSignal;
+  onStart?: (kind: ModelKind, start: TraceStart) => void;
+  onStep?: (kind: ModelKind, step: TraceStep) => void;
 }
 
 export interface GenerateResult {
@@ -107,6 +116,8 @@ interface KindRole {
   /** Why an infill prompt cannot run on this kind (null: it fills gaps). */
   infill: string | null;
   run(engine: Engine, ids: number[], infill: boolean, request: GenerateRequest, ctx: RunContext): Promise<Trace>;
+  /** Goes on from a visitor's draft of one of its runs (src/core/drafts). */
+  resume(engine: Engine, trace: Trace, atStep: number, edits: DraftEdit[], ctx: RunContext): Promise<Resumed>;
 }
 
 const ROLES: Record<ModelKind, KindRole> = {
@@ -116,6 +127,10 @@ const ROLES: Record<ModelKind, KindRole> = {
     infill: null,
     run: (e, ids, infill, r, ctx) =>
       generateDiffusion(e.diffusion, ids, infill ? spansOnly(r.diffusion) : r.diffusion, ctx),
+    resume: async (e, trace, at, edits, ctx) => ({
+      trace: await resumeDiffusion(e.diffusion, trace, at, edits, ctx),
+      note: null,
+    }),
   },
   block: {
     refuse: (c) =>
@@ -124,12 +139,17 @@ const ROLES: Record<ModelKind, KindRole> = {
     infill: 'block diffusion decodes left to right block by block and never sees later text: it cannot fill a gap',
     run: (e, ids, _infill, r, ctx) =>
       generateDiffusion(e.block!, ids, r.block ?? blockModelOptions(r.diffusion ?? {}, e.block!.blockSize), ctx),
+    resume: async (e, trace, at, edits, ctx) => ({
+      trace: await resumeDiffusion(e.block!, trace, at, edits, ctx),
+      note: null,
+    }),
   },
   ar: {
     refuse: (c) => (c.is_causal ? null : 'not a causal (AR) model'),
     warmUp: (e, eot) => e.ar.forward([eot], null, false),
     infill: 'left-to-right generation cannot fill a gap inside the text: the AR model only continues a prefix',
     run: (e, ids, _infill, r, ctx) => generateAr(e.ar, ids, r.ar, ctx),
+    resume: (e, trace, at, edits, ctx) => resumeAr(e.ar, trace, at, edits, ctx),
   },
 };
 
@@ -257,26 +277,11 @@ export class Engine {
    * streaming steps. The first always runs (a cancelled run still returns its trace); later ones only while the
    * request is not cancelled.
    */
-  async generate(
-    request: GenerateRequest,
-    ctx: {
-      signal?: AbortSignal;
-      onStart?: (kind: ModelKind, start: TraceStart) => void;
-      onStep?: (kind: ModelKind, step: TraceStep) => void;
-    } = {},
-  ): Promise<GenerateResult> {
+  async generate(request: GenerateRequest, ctx: StreamHooks = {}): Promise<GenerateResult> {
     if (request.chat && !this.info.chat) {
       throw new ModelLoadError(this.info.pair, new Error('this model has no chat template: send the prompt as text'));
     }
     const { ids, infill } = this.encodePrompt(request.prompt, request.infillSpan, request.chat);
-    const common = (kind: ModelKind): RunContext => ({
-      signal: ctx.signal,
-      onStart: (start: TraceStart) => ctx.onStart?.(kind, start),
-      onStep: (step: TraceStep) => ctx.onStep?.(kind, step),
-      between: yieldToEventLoop,
-      tokenText: (id: number) => this.tokenizer.tokenText(id),
-      backend: this.info.backend.backend,
-    });
     const result: GenerateResult = { traces: {}, skipped: {} };
     const kinds = KINDS_OF_MODE[request.mode];
     for (const kind of kinds) {
@@ -288,10 +293,34 @@ export class Engine {
       const role = ROLES[kind];
       if (infill && role.infill) result.skipped[kind] = role.infill;
       else if (kind === kinds[0] || !ctx.signal?.aborted) {
-        result.traces[kind] = await role.run(this, ids, infill, request, common(kind));
+        result.traces[kind] = await role.run(this, ids, infill, request, this.runContext(kind, ctx));
       }
     }
     return result;
+  }
+
+  /**
+   * Goes on from a visitor's draft: `kind`'s run taken back to `atStep`, the edits applied there (a typed word
+   * through the tokenizer), streamed as a whole run (the kept steps first). Throws DraftEditError for an edit that
+   * cannot apply, before any pass.
+   */
+  async resume(kind: ModelKind, request: DraftRequest, ctx: StreamHooks = {}): Promise<Resumed> {
+    if (!this.models[kind]) throw new ModelLoadError(this.info.pair, new Error(`this pair has no ${KIND_NAMES[kind]}`));
+    const run = this.runContext(kind, ctx);
+    const edits = resolveEdits(request, request.trace.maskId, run.tokenText!, (t) => this.tokenizer.encode(t));
+    return ROLES[kind].resume(this, request.trace, request.atStep, edits, run);
+  }
+
+  /** A kind's run context: the caller's hooks told which kind streams, the tokenizer's text, yields between steps. */
+  private runContext(kind: ModelKind, ctx: StreamHooks): RunContext {
+    return {
+      signal: ctx.signal,
+      onStart: (start: TraceStart) => ctx.onStart?.(kind, start),
+      onStep: (step: TraceStep) => ctx.onStep?.(kind, step),
+      between: yieldToEventLoop,
+      tokenText: (id: number) => this.tokenizer.tokenText(id),
+      backend: this.info.backend.backend,
+    };
   }
 
   async release(): Promise<void> {

@@ -112,3 +112,11 @@ export class BenchCancelledError extends Error {
     super('the benchmark was cancelled');
   }
 }
+
+/** A visitor's edit of a draft that cannot be applied: which edit, and why (src/core/drafts). */
+export class DraftEditError extends Error {
+  override name = 'DraftEditError';
+  constructor(edit: string, detail: string) {
+    super(`${edit}: ${detail}`);
+  }
+}

@@ -7,7 +7,7 @@
 // The loop, per step of a block: predict (one pass, every position the pass computed) -> decide the length (once,
 // decideLength) -> choose (how many by the run's commit policy, which by confidence) -> edit (committed tokens the
 // model now doubts) -> commit -> record.
-import { EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError } from '../errors.ts';
+import { DraftEditError, EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError } from '../errors.ts';
 import type { BlockRange, StepPass } from '../models/caches.ts';
 import { decodingOf, type BlockLayout, type Decoding } from '../models/decoding.ts';
 import type { Denoiser, TokenText } from '../models/types.ts';
@@ -15,7 +15,7 @@ import { GhostTracker, TraceRecorder } from '../trace/recorder.ts';
 import { round4, roundMs, type Commit, type Edit, type Ghost, type Trace, type TraceStep } from '../trace/trace.ts';
 import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
 import { Rng } from './rng.ts';
-import { checkTokenIds, clockOf, tokenTextOf, type RunContext } from './run.ts';
+import { checkTokenIds, clockOf, resumedSeed, tokenTextOf, type DraftPoint, type RunContext } from './run.ts';
 import { chooseToken, confidence, LogitsPipeline, probabilityOf } from './sampling.ts';
 import { commitPolicy, type CommitPolicy } from './schedule.ts';
 
@@ -24,53 +24,68 @@ export type { RunContext } from './run.ts';
 /**
  * Generates into `genLength` masks appended after `input` (which may itself hold mask ids to infill).
  * Given tokens are never changed. Returns the whole trace; `onStep` streams each step as it happens.
+ * `from`: a draft to go on from (src/core/drafts: the same input and options as the run it was taken from): its
+ * kept steps are recorded first, then each block still holding masks is decoded, the block the run was in with
+ * the steps it had left, any other from its first step; the random stream is the seed's at that point's step.
  */
 export async function generateDiffusion(
   model: Denoiser,
   input: readonly number[],
   options: Partial<DiffusionOptions> = {},
   ctx: RunContext = {},
+  from?: DraftPoint,
 ): Promise<Trace> {
   const now = clockOf(ctx);
   const tokenText = tokenTextOf(ctx);
   const decoding = decodingOf(model);
   const o = resolveRun(model, decoding, input, options);
   const canvas = planCanvas(model, decoding, input, o);
-  const policy = commitPolicy(
-    o,
-    canvas.blocks.map((b) => b.positions.length),
-  );
-  const step = new StepMath(model, o, canvas, policy, tokenText);
   const { maskId, endOfTextId: eot } = model;
   const { x } = canvas;
+  const initial = Array.from(x);
+  const kept = from ? resumeAt(canvas, from, maskId, eot) : { steps: [], started: [], modelSteps: 0 };
+  const policy = commitPolicy(
+    o,
+    canvas.blocks.map((b) => b.positions.filter((p) => x[p] === maskId).length),
+    kept.started,
+  );
+  const step = new StepMath(model, o, canvas, policy, tokenText, kept.steps);
   const recorder = new TraceRecorder(ctx, now, {
     kind: 'diffusion',
-    initial: Array.from(x),
+    initial,
     promptLength: canvas.promptLength,
     maskId,
     endOfTextId: eot,
-    plannedSteps: policy.plannedSteps,
+    plannedSteps: kept.modelSteps + policy.plannedSteps,
   });
+  for (const s of kept.steps) recorder.record(s);
   const ghosts = new GhostTracker();
   const predictor = decoding.predictor(model, o.cache, ctx.blockCommit, canvas.layout);
-  let passes = 0;
+  let passes = kept.steps.at(-1)?.forwardPasses ?? 0;
   try {
     outer: for (const [block, { positions, range }] of canvas.blocks.entries()) {
-      for (let stepInBlock = 0; positions.some((p) => x[p] === maskId); stepInBlock++) {
+      const first = kept.started[block] ?? 0;
+      for (let stepInBlock = first; positions.some((p) => x[p] === maskId); stepInBlock++) {
         const done = recorder.steps.length;
         if (ctx.signal?.aborted) {
-          recorder.end('cancelled', done, `cancelled after step ${done} of ${policy.plannedSteps}`);
+          recorder.end('cancelled', done, `cancelled after step ${done} of ${recorder.plannedSteps}`);
           break outer;
         }
         const t0 = now();
         const batch = step.batch();
-        const pass = await predictor.predict(batch, range, stepInBlock === 0);
+        const pass = await predictor.predict(batch, range, stepInBlock === first);
         passes += pass.passes * batch.length;
         const t1 = now();
 
         const { preds, candidates } = step.predict(pass, block);
         const ending = step.decideLength(preds);
-        const chosen = step.choose(candidates.filter(step.beforeEnd), preds, block, stepInBlock);
+        const tail = new Set(ending.map((c) => c.pos));
+        const chosen = step.choose(
+          candidates.filter((p) => !tail.has(p)),
+          preds,
+          block,
+          stepInBlock,
+        );
         const edits = step.edits(preds, block, stepInBlock);
         const commits = [...step.commitsOf(chosen, preds), ...ending, ...step.endOfTextAhead(block, preds)];
         for (const e of edits) x[e.pos] = e.to;
@@ -92,14 +107,14 @@ export async function generateDiffusion(
         const fill = o.stopAtEndOfText ? endOfTextReached(canvas, maskId, eot) : null;
         if (fill) {
           if (fill.to > fill.from) record.fill = fill;
-          const message = `terminated at step ${record.step} of ${policy.plannedSteps}: end-of-text decoded`;
+          const message = `terminated at step ${record.step} of ${recorder.plannedSteps}: end-of-text decoded`;
           recorder.end('end-of-text', record.step, message);
         }
         record.samplerMs = roundMs(now() - t1);
         recorder.record(record);
         if (recorder.termination) break outer;
         await ctx.between?.();
-        if (recorder.steps.length > 4 * policy.plannedSteps + 16) {
+        if (recorder.steps.length > 4 * recorder.plannedSteps + 16) {
           throw new Error('sampler did not converge (edits kept re-masking)');
         }
       }
@@ -177,6 +192,38 @@ function planCanvas(model: Denoiser, decoding: Decoding, input: readonly number[
   return { x, promptLength: P, generated, isGenerated, layout, blocks };
 }
 
+/**
+ * A draft to go on from, on this run's canvas: the canvas set to the draft's, and how many steps each block has
+ * had — the block the run was in when it stopped keeps its count (it resumes with the steps it had left) unless it
+ * was finished then (re-masked by the visitor, it starts again); every other block starts again.
+ */
+function resumeAt(canvas: Canvas, from: DraftPoint, maskId: number, eot: number) {
+  const { x } = canvas;
+  if (from.canvas.length !== x.length) {
+    throw new DraftEditError(
+      'the draft',
+      `has ${from.canvas.length} positions where this run's canvas has ${x.length}: resume with the run's own options`,
+    );
+  }
+  const before = Array.from(x); // the initial canvas, then each kept step replayed on it
+  let block = -1;
+  let taken = 0;
+  let finished = false;
+  for (const s of from.steps) {
+    for (const e of s.edits) before[e.pos] = e.to;
+    for (const c of s.commits) before[c.pos] = c.token;
+    if (s.fill) before.fill(eot, s.fill.from, s.fill.to);
+    if (s.visitor) continue;
+    if (s.block !== block) [block, taken] = [s.block, 0];
+    taken++;
+    finished = canvas.blocks[block]?.positions.every((p) => before[p] !== maskId) ?? true;
+  }
+  x.set(from.canvas);
+  const started: number[] = [];
+  if (block >= 0 && !finished) started[block] = taken;
+  return { steps: from.steps, started, modelSteps: from.steps.filter((s) => !s.visitor).length };
+}
+
 /** One position's prediction at a step. */
 interface Prediction {
   /** Chosen token (Gumbel-max at the temperature; argmax at 0). */
@@ -210,10 +257,33 @@ class StepMath {
     private readonly canvas: Canvas,
     private readonly policy: CommitPolicy,
     private readonly tokenText: TokenText,
+    kept: readonly TraceStep[] = [],
   ) {
-    this.rng = new Rng(o.seed);
+    this.rng = new Rng(kept.length ? resumedSeed(o.seed, kept.length) : o.seed);
     this.logits = new LogitsPipeline(model.vocabSize, o);
     this.x = canvas.x;
+    this.restore(kept);
+  }
+
+  /**
+   * A resumed draft: what the kept steps decided about the length. decideLength ran at the first step when that
+   * pass saw the whole canvas (its end is the first end-of-text it committed; none: the whole canvas is the text);
+   * the look-ahead rule, when a step committed end-of-text past its own block.
+   */
+  private restore(kept: readonly TraceStep[]): void {
+    const steps = kept.filter((s) => !s.visitor);
+    if (steps.length === 0) return;
+    const { endOfTextId: eot } = this.model;
+    const P = this.canvas.promptLength;
+    this.lengthTried = true;
+    const first = steps[0];
+    if (this.o.decideLength && (first.positions ?? this.x.length) >= this.x.length) {
+      const ends = first.commits.filter((c) => c.token === eot && c.pos >= P).map((c) => c.pos);
+      this.end = ends.length ? Math.min(...ends) : this.x.length;
+      this.lengthDecided = true;
+    }
+    const ahead = (s: TraceStep) => s.commits.some((c) => c.token === eot && this.blockOf(c.pos) > s.block);
+    if (steps.some(ahead)) this.lengthDecided = true;
   }
 
   private blockOf(p: number): number {
@@ -296,9 +366,6 @@ class StepMath {
       .filter((p) => p >= this.end && x[p] === maskId)
       .map((p) => ({ pos: p, token: eot, text: this.tokenText(eot), conf }));
   }
-
-  /** A position before the decided end (every position while no length is decided). */
-  readonly beforeEnd = (p: number): boolean => this.end === 0 || p < this.end;
 
   /** Which candidates to commit: how many by the policy, which by confidence (or drawn by it, algTemp). */
   choose(candidates: number[], preds: Predictions, block: number, stepInBlock: number): number[] {

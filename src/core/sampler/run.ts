@@ -5,6 +5,15 @@ import type { BlockCommit } from '../models/caches.ts';
 import type { TokenText } from '../models/types.ts';
 import type { TraceStart, TraceStep } from '../trace/trace.ts';
 
+/**
+ * Where a resumed run starts (src/core/drafts): the steps it keeps (the saved ones up to the pause, then the
+ * visitor's step) and the canvas after them. The run records the kept steps first and goes on from there.
+ */
+export interface DraftPoint {
+  steps: TraceStep[];
+  canvas: number[];
+}
+
 export interface RunContext {
   signal?: AbortSignal;
   /** Called once before the first forward pass with the initial canvas (streaming). */
@@ -30,3 +39,6 @@ export const tokenTextOf = (ctx: RunContext): TokenText => ctx.tokenText ?? ((id
 export function checkTokenIds(input: readonly number[], vocabSize: number): void {
   for (const id of input) if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new TokenIdError(id, vocabSize);
 }
+
+/** The random stream of a run resumed after `steps` kept steps: its own, reproducible from the seed and the step. */
+export const resumedSeed = (seed: number, steps: number) => (seed ^ Math.imul(steps, 0x9e3779b1)) >>> 0;

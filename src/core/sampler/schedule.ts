@@ -107,20 +107,24 @@ function factorRule(factor: number, masks: number, blockLength: number): CommitP
   };
 }
 
-/** A fixed number of steps per block; a block with fewer masks than steps takes one step per mask. */
-function fixedSchedule(o: DiffusionOptions, masksPerBlock: number[]): CommitPolicy {
+/**
+ * A fixed number of steps per block; a block with fewer masks than steps takes one step per mask. `started[b]`:
+ * steps block b has already had (a resumed draft, src/core/drafts): its masks left go over the steps it has left.
+ */
+function fixedSchedule(o: DiffusionOptions, masksPerBlock: number[], started: readonly number[]): CommitPolicy {
   const S = stepsPerBlockOf(o);
   const isLastStep = (i: number) => i >= S - 1;
+  const begun = (b: number) => started[b] ?? 0;
   if (o.schedule === 'dllm') {
-    const counts = masksPerBlock.map((n) => dllmTransferCounts(n, S));
+    const counts = masksPerBlock.map((n, b) => dllmTransferCounts(n, Math.max(0, S - begun(b))));
     return {
-      plannedSteps: counts.reduce((sum, c) => sum + c.length, 0),
+      plannedSteps: counts.reduce((sum, c, b) => sum + (masksPerBlock[b] ? Math.max(c.length, 1) : 0), 0),
       drawn: true,
-      count: (sorted, block, i) => counts[block]?.[i] ?? sorted.length,
+      count: (sorted, block, i) => counts[block]?.[i - begun(block)] ?? sorted.length,
       isLastStep,
     };
   }
-  const plannedSteps = masksPerBlock.reduce((sum, n) => sum + Math.min(n, S), 0);
+  const plannedSteps = masksPerBlock.reduce((sum, n, b) => sum + Math.min(n, Math.max(1, S - begun(b))), 0);
   if (o.schedule === 'dream') {
     return { plannedSteps, drawn: true, count: (sorted, _b, i) => dreamTransferCount(sorted.length, S, i), isLastStep };
   }
@@ -133,9 +137,14 @@ function fixedSchedule(o: DiffusionOptions, masksPerBlock: number[]): CommitPoli
   };
 }
 
-export function commitPolicy(o: DiffusionOptions, masksPerBlock: number[]): CommitPolicy {
+/** The run's commit policy; `started`: steps each block has already had (a resumed draft; none for a new run). */
+export function commitPolicy(
+  o: DiffusionOptions,
+  masksPerBlock: number[],
+  started: readonly number[] = [],
+): CommitPolicy {
   const masks = masksPerBlock.reduce((a, b) => a + b, 0);
   if (o.threshold !== null) return thresholdRule(o.threshold, masks, o.blockLength);
   if (o.factor !== null) return factorRule(o.factor, masks, o.blockLength);
-  return fixedSchedule(o, masksPerBlock);
+  return fixedSchedule(o, masksPerBlock, started);
 }

@@ -18,6 +18,8 @@ export interface Cell {
   edit: { from: number; to: number; step: number } | null;
   /** Committed, re-masked by an edit, and masked again now. */
   remasked: boolean;
+  /** The visitor's edit stands here now: a token typed, or a mask the visitor put back (src/core/drafts). */
+  byVisitor: boolean;
   /** Committed or edited at exactly this step (animates in). */
   fresh: boolean;
   /** Given text with a mask inside it (infill) or appended generation region. */
@@ -39,10 +41,14 @@ function blankCell(pos: number, token: number, state: CellState, generated: bool
     ghost: null,
     edit: null,
     remasked: false,
+    byVisitor: false,
     fresh: false,
     generated,
   };
 }
+
+/** A position an AR trace has not written (yet, or again after a visitor's cut). */
+const blankAr = (pos: number, maskId: number) => blankCell(pos, maskId, 'masked', true);
 
 export function cellsAt(trace: ReplayTrace, step: number): Cell[] {
   const { initial, maskId, endOfTextId: eot } = trace;
@@ -53,22 +59,29 @@ export function cellsAt(trace: ReplayTrace, step: number): Cell[] {
   for (let i = 0; i < upto; i++) {
     const s = trace.steps[i];
     const current = i === upto - 1;
+    if (s.truncate !== undefined) cells.length = Math.min(cells.length, s.truncate); // an AR visitor step cuts the text
     for (const e of s.edits) {
+      while (cells.length <= e.pos) cells.push(blankAr(cells.length, maskId));
       const c = cells[e.pos];
       c.token = e.to;
       c.edit = { from: e.from, to: e.to, step: s.step };
       c.fresh = current;
+      c.byVisitor = s.visitor === true;
       if (e.to === maskId) {
         c.state = 'masked';
         c.remasked = true;
         c.conf = null;
+        c.ghost = null;
+      } else if (s.visitor) {
+        c.state = 'committed';
+        c.conf = 1;
+        c.committedAt = s.step;
+        c.ghost = null;
+        c.remasked = false;
       }
     }
     for (const m of s.commits) {
-      while (cells.length <= m.pos) {
-        // AR traces grow to the right
-        cells.push(blankCell(cells.length, maskId, 'masked', true));
-      }
+      while (cells.length <= m.pos) cells.push(blankAr(cells.length, maskId)); // AR traces grow to the right
       const c = cells[m.pos];
       c.token = m.token;
       c.state = 'committed';
@@ -76,6 +89,7 @@ export function cellsAt(trace: ReplayTrace, step: number): Cell[] {
       c.committedAt = s.step;
       c.ghost = null;
       c.remasked = false;
+      c.byVisitor = false;
       c.fresh = current;
     }
     for (const [pos, token, prob] of s.ghosts) if (cells[pos].state === 'masked') cells[pos].ghost = { token, prob };

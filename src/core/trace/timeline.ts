@@ -4,7 +4,8 @@
 // (AR), a staircase of blocks, an outline filled in anywhere, edits, and where the end was set.
 import type { ReplayTrace } from './replay.ts';
 
-export type MarkKind = 'commit' | 'end' | 'edit' | 'remask' | 'fill';
+/** `typed` and `cleared`: the visitor wrote a token or re-masked one (a paused draft, src/core/drafts). */
+export type MarkKind = 'commit' | 'end' | 'edit' | 'remask' | 'fill' | 'typed' | 'cleared';
 
 export interface TimelineMark {
   kind: MarkKind;
@@ -38,7 +39,7 @@ export function timelineOf(
   const firstMask = trace.initial.indexOf(trace.maskId);
   const from = trace.kind === 'ar' || firstMask < 0 ? trace.promptLength : firstMask;
   let to = Math.max(trace.initial.length, trace.kind === 'ar' ? trace.promptLength + plannedSteps : 0);
-  for (const s of trace.steps) for (const c of s.commits) to = Math.max(to, c.pos + 1);
+  for (const s of trace.steps) for (const c of [...s.commits, ...s.edits]) to = Math.max(to, c.pos + 1);
   const steps = trace.steps.length;
   const marks: TimelineMark[] = [];
   const standing = new Map<number, TimelineMark>(); // the mark standing at a position now
@@ -50,8 +51,17 @@ export function timelineOf(
     marks.push(mark);
   };
   for (const s of trace.steps) {
+    if (s.truncate !== undefined) {
+      // an AR visitor step: what stood after the cut is gone
+      for (const [pos, mark] of standing) {
+        if (pos < s.truncate) continue;
+        mark.until = s.step;
+        standing.delete(pos);
+      }
+    }
     for (const e of s.edits) {
-      const kind = e.to === trace.maskId ? 'remask' : 'edit';
+      const remask = e.to === trace.maskId;
+      const kind = s.visitor ? (remask ? 'cleared' : 'typed') : remask ? 'remask' : 'edit';
       decide({ kind, pos: e.pos, step: s.step, until: steps + 1, token: e.to, conf: e.prob });
     }
     for (const c of s.commits) {

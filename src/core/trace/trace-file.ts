@@ -115,6 +115,12 @@ function validateTrace(v: unknown, where: string, vocab: number): Trace {
       token(tuple[1], `${w}.ghosts[${j}][1]`);
       finite(tuple[2], `${w}.ghosts[${j}][2]`);
     });
+    if (s.visitor !== undefined && s.visitor !== true)
+      throw new TraceFileError(`${w}.visitor`, 'must be true or absent');
+    if (s.truncate !== undefined) {
+      if (s.visitor !== true) throw new TraceFileError(`${w}.truncate`, 'only a visitor step cuts the text');
+      int(s.truncate, `${w}.truncate`, 0, length);
+    }
     if (s.fill !== undefined) {
       const f = object(s.fill, `${w}.fill`);
       const from = int(f.from, `${w}.fill.from`, 0, length);

@@ -48,6 +48,13 @@ export interface TraceStep {
   ghosts: Ghost[];
   /** Early stop: positions [from, to) were filled with end-of-text. */
   fill?: { from: number; to: number };
+  /**
+   * A step the visitor made on a paused or finished draft (src/core/drafts): no pass ran; its edits are the
+   * visitor's (re-masked positions, typed tokens), applied after `truncate`.
+   */
+  visitor?: true;
+  /** An AR visitor step: the text is cut to this length first (a left-to-right model cannot keep what followed). */
+  truncate?: number;
 }
 
 /** What a streaming consumer learns before step 1. */
@@ -108,6 +115,7 @@ export interface Trace {
 export function canvasAt(trace: Trace, step: number): number[] {
   const canvas = trace.initial.slice();
   for (const s of trace.steps.slice(0, step)) {
+    if (s.truncate !== undefined) canvas.length = s.truncate;
     for (const e of s.edits) canvas[e.pos] = e.to;
     for (const c of s.commits) canvas[c.pos] = c.token;
     if (s.fill) for (let p = s.fill.from; p < s.fill.to; p++) canvas[p] = trace.endOfTextId;

@@ -10,6 +10,8 @@ export const MARK_COLOURS: Record<MarkKind, { strong: string; band: string; labe
   fill: { strong: '#9ca3af', band: '#e5e7eb', label: 'end-of-text tail set at once' },
   edit: { strong: '#ea580c', band: '#fed7aa', label: 'token replaced (edit)' },
   remask: { strong: '#dc2626', band: '#ffffff', label: 're-masked' },
+  typed: { strong: '#7c3aed', band: '#ddd6fe', label: 'a word you typed' },
+  cleared: { strong: '#a21caf', band: '#ffffff', label: 'a token you re-masked' },
 };
 
 const commitColour = (conf: number, band: boolean) => {
@@ -44,7 +46,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, t: Timeline, view: T
   // bands first, so decisions stay on top
   for (const m of t.marks) {
     const end = Math.min(m.until, t.steps + 1);
-    if (end <= m.step + 1 || m.kind === 'remask') continue;
+    if (end <= m.step + 1 || m.kind === 'remask' || m.kind === 'cleared') continue;
     ctx.fillStyle = m.kind === 'commit' ? commitColour(m.conf, true) : MARK_COLOURS[m.kind].band;
     ctx.fillRect(x(m.pos), y(m.step + 1), w, (end - m.step - 1) * rowH);
   }
