@@ -20,15 +20,7 @@ import { nodeReadFile } from './node-files.ts';
 import { blockModelOptions, type ArOptions, type DiffusionOptions } from '../core/sampler/options.ts';
 import { pageSettings } from '../core/page-settings.ts';
 import { Rng } from '../core/sampler/rng.ts';
-import {
-  cleanTermination,
-  draftSpread,
-  distinct2,
-  doomLoop,
-  repeated4,
-  unigramEntropy,
-  words,
-} from '../core/measure/text-measures.ts';
+import { cleanTermination, draftSpread, sampleMeasures, words } from '../core/measure/text-measures.ts';
 import type { Trace } from '../core/trace/trace.ts';
 import { exitAfterOutput } from './exit.ts';
 
@@ -326,12 +318,14 @@ async function main() {
       const s = await answerNll(engine.ar, t);
       nll += s.nll;
       n += s.tokens;
-      const text = tok.decode(t.answer);
+      const text = t.answerText; // the text the page measures and marks (its tokens' texts joined)
       samples.push(text);
-      per.d2.push(distinct2(text));
-      per.r4.push(repeated4(text));
-      if (t.answer.length) per.entropy.push(unigramEntropy(t.answer));
-      doom.push(doomLoop(text));
+      // the page's per-run figures come from the same function (Stats, the loop marks)
+      const m = sampleMeasures(text, t.answer);
+      per.d2.push(m.distinct2);
+      per.r4.push(m.repeated4);
+      if (m.entropy !== null) per.entropy.push(m.entropy);
+      doom.push(m.doomLoop);
       const ws = words(text);
       if (ws.length) per.known.push(ws.filter((w) => vocabulary.has(w)).length / ws.length);
       clean.push(cleanTermination(t));

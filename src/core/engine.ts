@@ -70,6 +70,8 @@ export interface GenerateResult {
   traces: PerKind<Trace>;
   /** Why a kind of the mode did not run (infill prompts), for the UI to say. */
   skipped: PerKind<string>;
+  /** What to know of a kind's run (a resumed AR run: what it kept and could not revise). */
+  notes?: PerKind<string>;
 }
 
 export interface EngineInfo {

@@ -4,6 +4,7 @@
 // keeps traces as raw state and derives what to draw at the cursor from them.
 import { DEFAULT_HUB } from '../core/models/model-source.ts';
 import type { DemoBackend } from '../worker/protocol.ts';
+import { DraftState } from './state/draft.svelte.ts';
 import { ModelsState } from './state/models.svelte.ts';
 import { PlaybackState } from './state/playback.svelte.ts';
 import { RunState } from './state/run.svelte.ts';
@@ -21,6 +22,7 @@ export class AppState {
   readonly settings: SettingsState;
   readonly run: RunState;
   readonly playback: PlaybackState;
+  readonly draft: DraftState;
 
   constructor(backend: DemoBackend) {
     this.settings = new SettingsState(() => this.models.loaded?.info.contextLength ?? Infinity);
@@ -31,6 +33,13 @@ export class AppState {
       restart: () => this.playback.restart(),
       stepsAdded: () => this.playback.follow(),
       opened: () => this.playback.showEnd(),
+      paused: (kind) => this.draft.open(kind),
+    });
+    this.draft = new DraftState({
+      traces: () => this.run.traces,
+      shownStep: (kind) => this.playback.shownStep[kind],
+      ready: () => this.page.status === 'ready',
+      resume: (kind, atStep, edits) => this.run.resume(kind, atStep, edits),
     });
   }
 

@@ -12,6 +12,7 @@ import type {
   Loaded,
   Reply,
   Request,
+  ResumeRequest,
 } from '../worker/protocol.ts';
 
 export class WorkerError extends Error {
@@ -44,13 +45,15 @@ export class WorkerClient implements DemoBackend {
   private send<T>(make: (id: number) => Request, onReply: (reply: Reply, settle: (v: T) => void) => void): Promise<T> {
     const id = this.nextId++;
     const req = make(id);
-    if (req.kind === 'load' || req.kind === 'generate') this.latest[req.kind] = id;
+    // a resumed draft is a generation: the newer of the two wins
+    const channel = req.kind === 'resume' ? 'generate' : req.kind;
+    if (channel === 'load' || channel === 'generate') this.latest[channel] = id;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, {
         resolve: resolve as (v: never) => void,
         reject,
         onReply: (reply) => {
-          const stale = (req.kind === 'load' || req.kind === 'generate') && this.latest[req.kind] !== id;
+          const stale = (channel === 'load' || channel === 'generate') && this.latest[channel] !== id;
           if (reply.kind === 'error') {
             this.pending.delete(id);
             reject(new WorkerError(reply.error.name, reply.error.message));
@@ -79,14 +82,20 @@ export class WorkerClient implements DemoBackend {
   }
 
   generate(request: GenerateRequest, events: GenerateEvents = {}): Promise<GenerateResult> {
-    return this.send<GenerateResult>(
-      (id) => ({ id, kind: 'generate', request }),
-      (reply, settle) => {
-        if (reply.kind === 'start') events.onStart?.(reply.model, reply.start);
-        else if (reply.kind === 'step') events.onStep?.(reply.model, reply.step);
-        else if (reply.kind === 'done') settle(reply.result);
-      },
-    );
+    return this.stream((id) => ({ id, kind: 'generate', request }), events);
+  }
+
+  resume(request: ResumeRequest, events: GenerateEvents = {}): Promise<GenerateResult> {
+    return this.stream((id) => ({ id, kind: 'resume', request }), events);
+  }
+
+  /** A request answered by a run's start, its steps and its result. */
+  private stream(make: (id: number) => Request, events: GenerateEvents): Promise<GenerateResult> {
+    return this.send<GenerateResult>(make, (reply, settle) => {
+      if (reply.kind === 'start') events.onStart?.(reply.model, reply.start);
+      else if (reply.kind === 'step') events.onStep?.(reply.model, reply.step);
+      else if (reply.kind === 'done') settle(reply.result);
+    });
   }
 
   bench(onProgress?: (what: string) => void): Promise<DeviceBenchResult> {

@@ -4,7 +4,8 @@ import { Engine, type GenerateRequest, type GenerateResult, type ReadFile } from
 import { parseManifest } from '../core/models/manifest.ts';
 import { filesToLoad, planLoad, SourceError, type DeviceFacts, type LoadPlan } from '../core/models/model-source.ts';
 import { chooseBackend, type Backend, type OrtModule } from '../core/models/onnx/graph.ts';
-import type { DemoBackend, GenerateEvents, LoadEvents, LoadRequest, Loaded } from './protocol.ts';
+import { DraftEditError } from '../core/errors.ts';
+import type { DemoBackend, GenerateEvents, LoadEvents, LoadRequest, Loaded, ResumeRequest } from './protocol.ts';
 import type { Expected } from './model-cache.ts';
 
 /** Where models from elsewhere are read and kept (the worker: Cache Storage; tests: anything). */
@@ -100,6 +101,34 @@ export class EngineHost implements DemoBackend {
     this.running = controller;
     try {
       return await this.engine.generate(request, { signal: controller.signal, ...events });
+    } finally {
+      if (this.running === controller) this.running = null;
+    }
+  }
+
+  async resume(request: ResumeRequest, events: GenerateEvents = {}): Promise<GenerateResult> {
+    if (!this.engine) throw new Error('no model is loaded yet: wait for loading to finish');
+    const engine = this.engine;
+    this.running?.abort();
+    const controller = new AbortController();
+    this.running = controller;
+    const ctx = { signal: controller.signal, ...events };
+    const { model, trace, atStep, edits, ar } = request;
+    try {
+      const result: GenerateResult = { traces: {}, skipped: {}, notes: {} };
+      result.traces[model] = (await engine.resume(model, { trace, atStep, edits }, ctx)).trace;
+      if (ar && !controller.signal.aborted) {
+        // the AR run beside it takes the same edits from its whole text, as far as a left-to-right model can
+        try {
+          const resumed = await engine.resume('ar', { trace: ar, atStep: ar.steps.length, edits }, ctx);
+          result.traces.ar = resumed.trace;
+          if (resumed.note) result.notes!.ar = resumed.note;
+        } catch (err) {
+          if (!(err instanceof DraftEditError)) throw err;
+          result.notes!.ar = `the AR model did not take this edit (${err.message}); its text is as it was`;
+        }
+      }
+      return result;
     } finally {
       if (this.running === controller) this.running = null;
     }

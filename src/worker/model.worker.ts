@@ -10,7 +10,7 @@ import type { Backend } from '../core/models/onnx/graph.ts';
 import { EngineHost } from './engine-host.ts';
 import { fetchWithProgress } from './fetch-progress.ts';
 import { cachedFile, cachedUrls, forgetModels } from './model-cache.ts';
-import type { Reply, Request } from './protocol.ts';
+import type { GenerateEvents, Reply, Request } from './protocol.ts';
 
 /**
  * One onnxruntime-web build per backend, loaded when a load first chooses it: on WASM the plain build (its WASM
@@ -70,11 +70,14 @@ self.onmessage = async (event: MessageEvent<Request>) => {
         post({ id: req.id, kind: 'loaded', loaded });
         break;
       }
-      case 'generate': {
-        const result = await host.generate(req.request, {
+      case 'generate':
+      case 'resume': {
+        const events: GenerateEvents = {
           onStart: (model, start) => post({ id: req.id, kind: 'start', model, start }),
           onStep: (model, step) => post({ id: req.id, kind: 'step', model, step }),
-        });
+        };
+        const result =
+          req.kind === 'generate' ? await host.generate(req.request, events) : await host.resume(req.request, events);
         post({ id: req.id, kind: 'done', result });
         break;
       }

@@ -6,7 +6,8 @@ import type { ErrorInfo } from '../core/errors.ts';
 import type { Manifest } from '../core/models/manifest.ts';
 import type { LoadPlan } from '../core/models/model-source.ts';
 import type { Backend } from '../core/models/onnx/graph.ts';
-import type { TraceStart, TraceStep } from '../core/trace/trace.ts';
+import type { DraftEdit, TypedEdit } from '../core/drafts/edits.ts';
+import type { Trace, TraceStart, TraceStep } from '../core/trace/trace.ts';
 
 export interface LoadRequest {
   pair?: string;
@@ -33,9 +34,22 @@ export type LoadPhase = 'download' | 'warm-up' | 'ready';
 
 export type { ModelKind };
 
+/**
+ * A draft to go on from (issue 28): a diffusion or block-diffusion run taken back to `atStep` with the visitor's
+ * edits; `ar`, the AR run shown beside it, is given the same edits (it keeps the text before the first one).
+ */
+export interface ResumeRequest {
+  model: 'diffusion' | 'block';
+  trace: Trace;
+  atStep: number;
+  edits: (DraftEdit | TypedEdit)[];
+  ar?: Trace;
+}
+
 export type Request =
   | { id: number; kind: 'load'; load: LoadRequest }
   | { id: number; kind: 'generate'; request: GenerateRequest }
+  | { id: number; kind: 'resume'; request: ResumeRequest }
   | { id: number; kind: 'cancel' }
   | { id: number; kind: 'bench' }
   | { id: number; kind: 'plan'; source: { root: string; label: string }; backend?: 'auto' | Backend }
@@ -69,6 +83,8 @@ export interface GenerateEvents {
 export interface DemoBackend {
   load(request: LoadRequest, events?: LoadEvents): Promise<Loaded>;
   generate(request: GenerateRequest, events?: GenerateEvents): Promise<GenerateResult>;
+  /** Goes on from a draft (the edited run, then the AR run with the same edits), streamed as a generation is. */
+  resume(request: ResumeRequest, events?: GenerateEvents): Promise<GenerateResult>;
   /** Cancels the running generation; it resolves with traces that say 'cancelled'. */
   cancel(): void;
   /** A short benchmark of this device (see core/device-bench.ts). */

@@ -1,11 +1,12 @@
 // Shared helpers for the end-to-end tests: Debian's Chromium through playwright-core, a Vite preview server of
 // the built page on a free localhost port, and a plain static host of it (no special headers).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
@@ -117,3 +118,24 @@ export async function generateAll(page: Page, timeout = 120_000): Promise<void> 
     { timeout },
   );
 }
+
+/**
+ * The built page served and Chromium started once for a test file (closed after it), and the folder its
+ * screenshots go to: `const env = pageAndBrowser(); ... env.browser, env.server.url`.
+ */
+export function pageAndBrowser(options: { webgpu?: boolean } = {}) {
+  mkdirSync(SHOTS, { recursive: true });
+  const env = {} as { server: { url: string; stop: () => void }; browser: Browser };
+  beforeAll(async () => {
+    env.server = await startPreview();
+    env.browser = await launch(options);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    env.server?.stop();
+  });
+  return env;
+}
+
+/** Where the e2e tests write their screenshots. */
+export const SHOTS = 'test-results';

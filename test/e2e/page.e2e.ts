@@ -1,25 +1,12 @@
 // The page as a user meets it: loads offline, generates with all three models, scrubs, cancels, shows errors,
 // renders token text literally, and keeps the main thread free of long tasks. Screenshots of the main
 // states go to test-results/.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, startPreview } from './browser.ts';
+import { pageAndBrowser, SHOTS } from './browser.ts';
 
-const SHOTS = 'test-results';
-mkdirSync(SHOTS, { recursive: true });
-
-let server: { url: string; stop: () => void };
-let browser: Browser;
-
-beforeAll(async () => {
-  server = await startPreview();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = pageAndBrowser();
 
 interface Session {
   context: BrowserContext;
@@ -30,9 +17,9 @@ interface Session {
 
 /** A fresh page; any request that is not to this localhost server is recorded and refused. */
 async function open(query = '?pair=fixture', setup?: (context: BrowserContext) => Promise<void>): Promise<Session> {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const offsite: string[] = [];
-  const origin = new URL(server.url).origin;
+  const origin = new URL(env.server.url).origin;
   await context.route('**/*', (route) => {
     const url = route.request().url();
     if (url.startsWith(origin) || url.startsWith('data:') || url.startsWith('blob:')) return route.fallback();
@@ -47,7 +34,7 @@ async function open(query = '?pair=fixture', setup?: (context: BrowserContext) =
     d.dismiss();
   });
   // The tests pin the fixture pair, whatever the page's default is.
-  await page.goto(server.url + (query.includes('pair=') ? query : query.replace(/^\??/, '?pair=fixture&')));
+  await page.goto(env.server.url + (query.includes('pair=') ? query : query.replace(/^\??/, '?pair=fixture&')));
   return { context, page, offsite, dialogs };
 }
 
@@ -239,7 +226,7 @@ describe('the page', () => {
   });
 
   it('a missing model file is a real 404 with its name in the message', async () => {
-    const res = await fetch(`${server.url}models/fixture/diffusion/onnx/missing.onnx`);
+    const res = await fetch(`${env.server.url}models/fixture/diffusion/onnx/missing.onnx`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).not.toMatch(/html/);
   });
@@ -477,9 +464,13 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
   });
 
   it('on a 390 px phone: no sideways scrolling, settings closed, the canvas first', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const context = await env.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
     const page = await context.newPage();
-    await page.goto(server.url + '?pair=fixture');
+    await page.goto(env.server.url + '?pair=fixture');
     await waitReady(page);
     await page.click('button[type=submit]');
     await waitDone(page);

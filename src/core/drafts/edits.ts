@@ -18,7 +18,7 @@ export interface TypedEdit {
 
 export const describeEdit = (e: DraftEdit | TypedEdit): string =>
   e.kind === 'remask'
-    ? `re-mask ${e.from}-${e.to - 1}`
+    ? `re-mask ${e.to - e.from > 1 ? `${e.from}-${e.to - 1}` : e.from}`
     : e.kind === 'set'
       ? `set ${e.pos}=[${e.tokens.join(', ')}]`
       : `type ${e.pos}=${JSON.stringify(e.text)}`;

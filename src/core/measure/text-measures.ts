@@ -2,7 +2,22 @@
 // hide (repeated 4-grams, doom loops, unigram entropy), distinct-2, and whether a run ended cleanly.
 import type { Trace } from '../trace/trace.ts';
 
-export const words = (text: string) => text.toLowerCase().match(/[a-z]+(?:'[a-z]+)?/g) ?? [];
+/** A word of a text (lower-cased) and where it stands in it: [start, end) in characters. */
+export interface WordAt {
+  word: string;
+  start: number;
+  end: number;
+}
+
+export function wordsAt(text: string): WordAt[] {
+  return [...text.matchAll(/[a-z]+(?:'[a-z]+)?/gi)].map((m) => ({
+    word: m[0].toLowerCase(),
+    start: m.index,
+    end: m.index + m[0].length,
+  }));
+}
+
+export const words = (text: string) => wordsAt(text).map((w) => w.word);
 
 function ngrams(ws: string[], n: number): string[] {
   const out: string[] = [];
@@ -17,16 +32,7 @@ export function distinct2(text: string): number {
 }
 
 /** Share of a sample's 4-grams that repeat an earlier 4-gram of the same sample. */
-export function repeated4(text: string): number {
-  const g = ngrams(words(text), 4);
-  const seen = new Set<string>();
-  let repeats = 0;
-  for (const x of g) {
-    if (seen.has(x)) repeats++;
-    seen.add(x);
-  }
-  return g.length ? repeats / g.length : 0;
-}
+export const repeated4 = (text: string): number => repetitionOf(text).repeated4;
 
 /** An end-of-text was generated and everything after it is end-of-text too. */
 export function cleanTermination(trace: Trace): boolean {
@@ -35,23 +41,99 @@ export function cleanTermination(trace: Trace): boolean {
   return first >= 0 && gen.slice(first).every((id) => id === trace.endOfTextId);
 }
 
-/** Sentences of a text: up to . ! or ? (and a closing quote), or the end. */
+/** Sentences of a text: up to . ! or ? (and a closing quote), or the end, with where each stands. */
+function sentencesAt(text: string): { sentence: string; start: number; end: number }[] {
+  return [...text.matchAll(/[^.!?]+(?:[.!?]+["”']?|$)/g)]
+    .map((m) => {
+      const lead = m[0].length - m[0].trimStart().length;
+      const sentence = m[0].trim();
+      return { sentence, start: m.index + lead, end: m.index + lead + sentence.length };
+    })
+    .filter((s) => s.sentence);
+}
+
 export function sentences(text: string): string[] {
-  return (text.match(/[^.!?]+(?:[.!?]+["”']?|$)/g) ?? []).map((s) => s.trim()).filter(Boolean);
+  return sentencesAt(text).map((s) => s.sentence);
 }
 
 /** A doom loop: one sentence of three or more words said three or more times in one sample. */
-export function doomLoop(text: string): boolean {
-  const counts = new Map<string, number>();
-  for (const s of sentences(text)) {
-    const ws = words(s);
-    if (ws.length < 3) continue;
-    const key = ws.join(' ');
-    const c = (counts.get(key) ?? 0) + 1;
-    if (c >= 3) return true;
-    counts.set(key, c);
+export const doomLoop = (text: string): boolean => repetitionOf(text).doomLoop;
+
+/** Something said more than once in a text: a sentence (3+ words) or a 4-gram of words, and where each time. */
+export interface Repeat {
+  kind: 'sentence' | '4-gram';
+  /** The words, lower-cased, as compared. */
+  text: string;
+  count: number;
+  /** Every occurrence: [start, end) in characters. */
+  spans: { start: number; end: number }[];
+}
+
+export interface Repetition {
+  /** Share of the 4-grams that repeat an earlier one (repeated4). */
+  repeated4: number;
+  /** A sentence of 3+ words said 3+ times (doomLoop). */
+  doomLoop: boolean;
+  /** Sentences said twice or more, then 4-grams said twice or more, in order of first occurrence. */
+  repeats: Repeat[];
+}
+
+/**
+ * The repetition in one text, and where it stands: the one function behind the eval's repeated 4-grams and doom
+ * loops and the page's loop marks, so a mark and a figure can never disagree.
+ */
+export function repetitionOf(text: string): Repetition {
+  const ws = wordsAt(text);
+  const grams = new Map<string, number[]>();
+  for (let i = 0; i + 4 <= ws.length; i++) {
+    const key = ws
+      .slice(i, i + 4)
+      .map((w) => w.word)
+      .join(' ');
+    grams.set(key, [...(grams.get(key) ?? []), i]);
   }
-  return false;
+  const total = Math.max(0, ws.length - 3);
+  const said = new Map<string, { start: number; end: number }[]>();
+  for (const s of sentencesAt(text)) {
+    const key = words(s.sentence).join(' ');
+    if (key.split(' ').length < 3) continue;
+    said.set(key, [...(said.get(key) ?? []), { start: s.start, end: s.end }]);
+  }
+  const sentenceRepeats: Repeat[] = [...said]
+    .filter(([, spans]) => spans.length >= 2)
+    .map(([key, spans]) => ({ kind: 'sentence', text: key, count: spans.length, spans }));
+  const gramRepeats: Repeat[] = [...grams]
+    .filter(([, at]) => at.length >= 2)
+    .map(([key, at]) => ({
+      kind: '4-gram',
+      text: key,
+      count: at.length,
+      spans: at.map((i) => ({ start: ws[i].start, end: ws[i + 3].end })),
+    }));
+  return {
+    repeated4: total ? (total - grams.size) / total : 0,
+    doomLoop: sentenceRepeats.some((r) => r.count >= 3),
+    repeats: [...sentenceRepeats, ...gramRepeats].sort((a, b) => a.spans[0].start - b.spans[0].start),
+  };
+}
+
+/** The per-run measures of the eval and the page: the same figures from the same code for the same text. */
+export interface SampleMeasures {
+  repeated4: number;
+  distinct2: number;
+  /** Nats, over the answer's token ids (null for an empty answer). */
+  entropy: number | null;
+  doomLoop: boolean;
+}
+
+export function sampleMeasures(text: string, answer: readonly number[]): SampleMeasures {
+  const r = repetitionOf(text);
+  return {
+    repeated4: r.repeated4,
+    distinct2: distinct2(text),
+    entropy: answer.length ? unigramEntropy(answer) : null,
+    doomLoop: r.doomLoop,
+  };
 }
 
 /** Entropy (nats) of the unigram distribution of one sample's token ids, as MDLM reports it beside gen-PPL. */

@@ -5,7 +5,8 @@ import type { DeviceBenchResult } from '../../core/measure/device-bench.ts';
 import { MODEL_KINDS, perKind, type ModelKind, type PerKind } from '../../core/modes.ts';
 import { parseTraceFile, type ReplayTrace } from '../../core/trace/replay.ts';
 import type { Trace, TraceStart, TraceStep } from '../../core/trace/trace.ts';
-import type { DemoBackend } from '../../worker/protocol.ts';
+import type { DraftEdit, TypedEdit } from '../../core/drafts/edits.ts';
+import type { DemoBackend, GenerateEvents } from '../../worker/protocol.ts';
 import type { PageStatus } from './status.svelte.ts';
 
 /** A trace as it streams in; `done` holds the finished trace (stats, termination) once it arrives. */
@@ -26,12 +27,19 @@ export interface RunHooks {
   stepsAdded(): void;
   /** A trace file was opened: its end is shown. */
   opened(): void;
+  /** A run was paused: its draft opens. */
+  paused(kind: 'diffusion' | 'block'): void;
 }
 
 export class RunState {
   traces = $state.raw<LiveTraces>(perKind(() => null));
   /** Why a model of the mode did not run (infill prompts). */
   skipped = $state.raw<PerKind<string>>({});
+  /** What to know of a model's run (a resumed AR run: what it kept, what it cannot revise). */
+  notes = $state.raw<PerKind<string>>({});
+  /** The kind whose run was paused (a cancelled diffusion or block run): its draft opens for editing. */
+  paused = $state<'diffusion' | 'block' | null>(null);
+  private pauseRequested = false;
   /** The prompt of the run shown (or of the trace opened): what Export writes, whatever the box holds now. */
   runPrompt = $state<string | null>(null);
 
@@ -54,19 +62,47 @@ export class RunState {
     page.error = null;
     this.skipped = {};
     this.traces = perKind(() => null);
+    await this.stream('diffusion', (events) => this.backend.generate(request, events));
+  }
+
+  /**
+   * Goes on from the visitor's draft (issue 28): `model`'s run taken back to `atStep` with the edits, then the AR
+   * run shown beside it with the same edits. An edit that cannot apply is refused before anything changes.
+   */
+  async resume(model: 'diffusion' | 'block', atStep: number, edits: (DraftEdit | TypedEdit)[]): Promise<boolean> {
+    const trace = this.traces[model]?.done;
+    if (!trace || this.page.status !== 'ready') return false;
+    this.page.error = null;
+    const ar = this.traces.ar?.done ?? undefined;
+    return this.stream(model, (events) => this.backend.resume({ model, trace, atStep, edits, ar }, events), true);
+  }
+
+  /** Streams a run's traces in (a generation or a resumed draft) and finishes it; false when it failed. */
+  private async stream(
+    first: ModelKind,
+    run: (events: GenerateEvents) => Promise<GenerateResult>,
+    keepSkipped = false,
+  ): Promise<boolean> {
+    const { page } = this;
+    page.status = 'generating';
+    this.notes = {};
+    this.paused = null;
+    this.pauseRequested = false;
     this.hooks.restart();
-    let current: ModelKind = 'diffusion';
+    let current: ModelKind = first;
     try {
-      const result = await this.backend.generate(request, {
+      const result = await run({
         onStart: (model: ModelKind, s: TraceStart) => {
           current = model;
           this.traces = { ...this.traces, [model]: { ...s, steps: [], done: null } };
         },
         onStep: (model: ModelKind, step: TraceStep) => this.queueStep(model, step),
       });
-      this.finish(result);
+      this.finish(keepSkipped ? { ...result, skipped: this.skipped } : result);
+      return true;
     } catch (err) {
       page.fail(err, this.hooks.hasModels(), current);
+      return false;
     }
   }
 
@@ -102,13 +138,26 @@ export class RunState {
       t ? { ...(live ?? { ...t, plannedSteps: t.termination.plannedSteps }), steps: t.steps, done: t } : live;
     this.traces = perKind((kind) => done(result.traces[kind], this.traces[kind]));
     this.skipped = result.skipped;
-    const cancelled = Object.values(result.traces).some((t) => t?.termination.reason === 'cancelled');
-    this.page.notice = cancelled ? 'Generation cancelled: what was produced so far is kept below.' : null;
+    this.notes = result.notes ?? {};
+    const cancelled = MODEL_KINDS.find((kind) => result.traces[kind]?.termination.reason === 'cancelled');
+    this.paused = this.pauseRequested && (cancelled === 'diffusion' || cancelled === 'block') ? cancelled : null;
+    if (this.paused) this.hooks.paused(this.paused);
+    this.page.notice = this.paused
+      ? 'Paused: click tokens of the draft to re-mask them or type over them, then Resume.'
+      : cancelled
+        ? 'Generation cancelled: what was produced so far is kept below.'
+        : null;
     this.page.status = 'ready';
     this.hooks.stepsAdded();
   }
 
   cancel() {
+    this.backend.cancel();
+  }
+
+  /** Stops the run where it is, to edit its draft (a cancel that opens the draft of the model that was running). */
+  pause() {
+    this.pauseRequested = true;
     this.backend.cancel();
   }
 
