@@ -302,6 +302,36 @@ export class Engine {
   }
 
   /**
+   * "8 samples" (issue 28): the request run `count` times, seed after seed (the request's seed, then + 1, ...), each
+   * as generate runs it; `onSample` hears each as it ends. A cancel ends the series: the samples finished stay, the
+   * one cut short is dropped.
+   */
+  async samples(
+    request: GenerateRequest,
+    count: number,
+    ctx: { signal?: AbortSignal; onSample?: (index: number, result: GenerateResult) => void } = {},
+  ): Promise<GenerateResult[]> {
+    const seeded = <T extends { seed?: number }>(o: T | undefined, i: number): T =>
+      ({ ...o, seed: (o?.seed ?? DIFFUSION_DEFAULTS.seed) + i }) as T;
+    const out: GenerateResult[] = [];
+    for (let i = 0; i < count && !ctx.signal?.aborted; i++) {
+      const result = await this.generate(
+        {
+          ...request,
+          diffusion: seeded(request.diffusion, i),
+          ar: seeded(request.ar, i),
+          ...(request.block ? { block: seeded(request.block, i) } : {}),
+        },
+        { signal: ctx.signal },
+      );
+      if (ctx.signal?.aborted) break;
+      out.push(result);
+      ctx.onSample?.(i, result);
+    }
+    return out;
+  }
+
+  /**
    * Goes on from a visitor's draft: `kind`'s run taken back to `atStep`, the edits applied there (a typed word
    * through the tokenizer), streamed as a whole run (the kept steps first). Throws DraftEditError for an edit that
    * cannot apply, before any pass.

@@ -8,6 +8,7 @@ import { DraftState } from './state/draft.svelte.ts';
 import { ModelsState } from './state/models.svelte.ts';
 import { PlaybackState } from './state/playback.svelte.ts';
 import { RunState } from './state/run.svelte.ts';
+import { SamplesState } from './state/samples.svelte.ts';
 import { SettingsState } from './state/settings.svelte.ts';
 import { PageStatus } from './state/status.svelte.ts';
 import { fromQuery, toQuery } from './url-state.ts';
@@ -23,6 +24,7 @@ export class AppState {
   readonly run: RunState;
   readonly playback: PlaybackState;
   readonly draft: DraftState;
+  readonly samples: SamplesState;
 
   constructor(backend: DemoBackend) {
     this.settings = new SettingsState(() => this.models.loaded?.info.contextLength ?? Infinity);
@@ -35,6 +37,7 @@ export class AppState {
       opened: () => this.playback.showEnd(),
       paused: (kind) => this.draft.open(kind),
     });
+    this.samples = new SamplesState(backend, this.page, () => this.models.loaded !== null);
     this.draft = new DraftState({
       traces: () => this.run.traces,
       shownStep: (kind) => this.playback.shownStep[kind],
@@ -47,6 +50,12 @@ export class AppState {
   async generate() {
     if (this.page.status !== 'ready' || this.settings.validation.length) return;
     await this.run.generate(this.settings.request(Boolean(this.models.loaded?.info.chat)));
+  }
+
+  /** "8 samples": the settings' request with 8 seeds (nothing while busy or while an option is wrong). */
+  async runSamples() {
+    if (this.page.status !== 'ready' || this.settings.validation.length) return;
+    await this.samples.run(this.settings.request(Boolean(this.models.loaded?.info.chat)));
   }
 
   exportTraces(): string {

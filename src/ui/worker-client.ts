@@ -98,6 +98,20 @@ export class WorkerClient implements DemoBackend {
     });
   }
 
+  samples(
+    request: GenerateRequest,
+    count: number,
+    onSample?: (index: number, result: GenerateResult) => void,
+  ): Promise<number> {
+    return this.send<number>(
+      (id) => ({ id, kind: 'samples', request, count }),
+      (reply, settle) => {
+        if (reply.kind === 'sample') onSample?.(reply.index, reply.result);
+        else if (reply.kind === 'samples-done') settle(reply.count);
+      },
+    );
+  }
+
   bench(onProgress?: (what: string) => void): Promise<DeviceBenchResult> {
     return this.send<DeviceBenchResult>(
       (id) => ({ id, kind: 'bench' }),

@@ -138,6 +138,22 @@ export class EngineHost implements DemoBackend {
     this.running?.abort();
   }
 
+  async samples(
+    request: GenerateRequest,
+    count: number,
+    onSample?: (index: number, result: GenerateResult) => void,
+  ): Promise<number> {
+    if (!this.engine) throw new Error('no model is loaded yet: wait for loading to finish');
+    this.running?.abort();
+    const controller = new AbortController();
+    this.running = controller;
+    try {
+      return (await this.engine.samples(request, count, { signal: controller.signal, onSample })).length;
+    } finally {
+      if (this.running === controller) this.running = null;
+    }
+  }
+
   async bench(onProgress?: (what: string) => void): Promise<DeviceBenchResult> {
     if (!this.engine) throw new Error('no model is loaded yet: wait for loading to finish');
     this.running?.abort();

@@ -81,6 +81,13 @@ self.onmessage = async (event: MessageEvent<Request>) => {
         post({ id: req.id, kind: 'done', result });
         break;
       }
+      case 'samples': {
+        const count = await host.samples(req.request, req.count, (index, result) =>
+          post({ id: req.id, kind: 'sample', index, result }),
+        );
+        post({ id: req.id, kind: 'samples-done', count });
+        break;
+      }
       case 'cancel':
         host.cancel();
         break;

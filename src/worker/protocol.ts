@@ -50,6 +50,7 @@ export type Request =
   | { id: number; kind: 'load'; load: LoadRequest }
   | { id: number; kind: 'generate'; request: GenerateRequest }
   | { id: number; kind: 'resume'; request: ResumeRequest }
+  | { id: number; kind: 'samples'; request: GenerateRequest; count: number }
   | { id: number; kind: 'cancel' }
   | { id: number; kind: 'bench' }
   | { id: number; kind: 'plan'; source: { root: string; label: string }; backend?: 'auto' | Backend }
@@ -62,6 +63,8 @@ export type Reply =
   | { id: number; kind: 'start'; model: ModelKind; start: TraceStart }
   | { id: number; kind: 'step'; model: ModelKind; step: TraceStep }
   | { id: number; kind: 'done'; result: GenerateResult }
+  | { id: number; kind: 'sample'; index: number; result: GenerateResult }
+  | { id: number; kind: 'samples-done'; count: number }
   | { id: number; kind: 'bench-progress'; what: string }
   | { id: number; kind: 'bench-done'; result: DeviceBenchResult }
   | { id: number; kind: 'plan-done'; plan: LoadPlan }
@@ -85,6 +88,12 @@ export interface DemoBackend {
   generate(request: GenerateRequest, events?: GenerateEvents): Promise<GenerateResult>;
   /** Goes on from a draft (the edited run, then the AR run with the same edits), streamed as a generation is. */
   resume(request: ResumeRequest, events?: GenerateEvents): Promise<GenerateResult>;
+  /** "8 samples": the request `count` times, seed after seed; each sample as it ends. Cancel keeps those done. */
+  samples(
+    request: GenerateRequest,
+    count: number,
+    onSample?: (index: number, r: GenerateResult) => void,
+  ): Promise<number>;
   /** Cancels the running generation; it resolves with traces that say 'cancelled'. */
   cancel(): void;
   /** A short benchmark of this device (see core/device-bench.ts). */

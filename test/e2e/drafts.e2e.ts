@@ -4,6 +4,7 @@
 // and per-run measures from the eval's own function; keyboard and a 390 px screen.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diversityOf } from '../../src/core/measure/diversity.ts';
 import { loopMarks } from '../../src/core/measure/loop-marks.ts';
 import { sampleMeasures } from '../../src/core/measure/text-measures.ts';
 import { cellsAt } from '../../src/core/trace/replay.ts';
@@ -223,6 +224,45 @@ describe('drafts in hand', () => {
     // nothing of the draft's controls makes the page scroll sideways on a phone
     expect(await page.evaluate(() => document.scrollingElement!.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: `${SHOTS}/draft-phone.png`, fullPage: true });
+    await page.context().close();
+  });
+
+  it('8 samples: every model with 8 seeds as small multiples, with diversity figures; Cancel keeps those finished', async () => {
+    const page = await open({ temperature: 0.9, genLength: 48, steps: 48 });
+    await page.getByRole('button', { name: '8 samples' }).click();
+    await page.waitForFunction(
+      () => (globalThis as any).demo.samples.results.length === 8 && !(globalThis as any).demo.samples.running,
+      null,
+      {
+        timeout: 120_000,
+      },
+    );
+    const results = await page.evaluate(
+      () => (globalThis as any).demo.samples.results as { traces: Record<string, Trace> }[],
+    );
+    const seeds = results.map((r) => (r.traces.diffusion.options as { seed: number }).seed);
+    expect(seeds).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const kind of ['diffusion', 'block', 'ar']) {
+      const d = diversityOf(results.map((r) => r.traces[kind].answerText));
+      await expect(page.getByTestId(`${kind}-self-bleu`).textContent()).resolves.toBe(d.selfBleu.toFixed(2));
+      await expect(page.getByTestId(`${kind}-same-first`).textContent()).resolves.toBe(
+        `${Math.round(100 * d.sameFirstWord)}%`,
+      );
+      expect(await page.locator(`[data-testid="samples-${kind}"] canvas`).count()).toBe(8);
+    }
+    await page.screenshot({ path: `${SHOTS}/samples.png`, fullPage: true });
+    // a second series, cancelled after two samples: those two stay, the page says so
+    await page.getByRole('button', { name: '8 samples' }).click();
+    await page.waitForFunction(() => (globalThis as any).demo.samples.results.length >= 2, null, { timeout: 60_000 });
+    await page.click('button.cancel');
+    await page.waitForFunction(() => (globalThis as any).demo.page.status === 'ready', null, { timeout: 60_000 });
+    const kept = await page.evaluate(() => (globalThis as any).demo.samples.results.length);
+    expect(kept).toBeGreaterThanOrEqual(2);
+    expect(kept).toBeLessThan(8);
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Samples cancelled: ${kept} of 8` })
+      .waitFor();
     await page.context().close();
   });
 });
