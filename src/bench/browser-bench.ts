@@ -1,7 +1,8 @@
 // npm run bench:browser -- [--pair NAME] [--out bench-results]
-// The page's own "Benchmark this device" in Debian's Chromium via playwright-core: WASM with 1 and 2
-// threads, and WebGPU (SwiftShader's software adapter here; a real GPU on a user's machine). Needs a build
-// (npm run build). Writes bench-results/browser.json and browser.md.
+// A first visit on a cold cache over an emulated 50 Mbit/s link (Chromium's network emulation: time to the models
+// loaded and to the first token, bytes downloaded), then the page's own "Benchmark this device" in Debian's
+// Chromium via playwright-core: WASM with 1 and 2 threads, and WebGPU (SwiftShader's software adapter here; a real
+// GPU on a user's machine). Needs a build (npm run build). Writes bench-results/browser.json and browser.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
@@ -10,9 +11,61 @@ import { launch, startPreview } from '../../test/e2e/browser.ts';
 
 const args = parseArgs(
   process.argv.slice(2),
-  { pair: '', out: 'bench-results', only: '' },
-  'usage: npm run bench:browser -- [--pair NAME] [--out DIR] [--only wasm|webgpu]',
+  { pair: '', out: 'bench-results', only: '', mbits: 50 },
+  'usage: npm run bench:browser -- [--pair NAME] [--out DIR] [--only wasm|webgpu|cold] [--mbits 50]',
 );
+
+/** A first visit: what it downloads and how long until the models are ready and the first token is shown. */
+interface ColdStart {
+  mbits: number;
+  /** Bytes the page downloaded (encoded, as on the wire) by the first token. */
+  bytes: number;
+  readyMs: number;
+  firstTokenMs: number;
+}
+
+/**
+ * A fresh browser (empty HTTP and Cache Storage), the link throttled to `mbits` down (20 ms latency), WASM: the time
+ * from navigation to the models loaded, then from navigation to the first token shown after Generate.
+ */
+async function coldStart(url: string, mbits: number): Promise<ColdStart> {
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 20,
+      downloadThroughput: (mbits * 1e6) / 8,
+      uploadThroughput: (mbits * 1e6) / 8,
+    });
+    let bytes = 0;
+    // the worker's fetches (the models) are the page's requests too, and the emulated link slows them as well
+    page.on(
+      'requestfinished',
+      (r) => void r.sizes().then((s) => (bytes += s.responseBodySize + s.responseHeadersSize)),
+    );
+    const started = Date.now();
+    await page.goto(url);
+    await page.waitForFunction(() => ['ready', 'error'].includes((globalThis as any).demo?.page.status), null, {
+      timeout: 600_000,
+    });
+    const error = await page.evaluate(() => (globalThis as any).demo.page.error);
+    if (error) throw new Error(`${error.name}: ${error.message}`);
+    const readyMs = Date.now() - started;
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => ((globalThis as any).demo.run.traces.diffusion?.steps.length ?? 0) >= 1, null, {
+      timeout: 120_000,
+    });
+    return { mbits, bytes, readyMs, firstTokenMs: Date.now() - started };
+  } finally {
+    await browser.close();
+  }
+}
+
 const variants = [
   { name: 'WASM, 1 thread', query: 'backend=wasm&threads=1', webgpu: false },
   { name: 'WASM, 2 threads', query: 'backend=wasm&threads=2', webgpu: false },
@@ -20,8 +73,17 @@ const variants = [
 ].filter((v) => !args.only || (args.only === 'webgpu') === v.webgpu);
 const server = await startPreview();
 const results: { variant: string; result?: DeviceBenchResult; error?: string }[] = [];
+let cold: ColdStart | { error: string } | null = null;
 try {
-  for (const v of variants) {
+  if (!args.only || args.only === 'cold') {
+    const query = `backend=wasm&threads=1${args.pair ? `&pair=${args.pair}` : ''}`;
+    cold = await coldStart(`${server.url}?${query}`, Number(args.mbits)).catch((err: Error) => ({
+      error: err.message,
+    }));
+    console.log(`cold start: ${JSON.stringify(cold)}`);
+    write();
+  }
+  for (const v of variants.filter(() => args.only !== 'cold')) {
     const browser = await launch({ webgpu: v.webgpu });
     try {
       const page = await browser.newPage();
@@ -49,6 +111,21 @@ try {
 /** Writes browser.json and browser.md from the results so far; returns the markdown. */
 function write(): string {
   const md = ['# Browser benchmark (Chromium, the page\'s "Benchmark this device")', ''];
+  if (cold) {
+    md.push(
+      `## A first visit: cold cache, ${Number(args.mbits)} Mbit/s (Chromium's network emulation, WASM, 1 thread)`,
+      '',
+    );
+    if ('error' in cold) md.push(`not measured: ${cold.error}`, '');
+    else {
+      md.push(
+        '| downloaded | navigation to models ready | navigation to the first token |',
+        '|---|---|---|',
+        `| ${(cold.bytes / 1e6).toFixed(1)} MB | ${(cold.readyMs / 1000).toFixed(1)} s | ${(cold.firstTokenMs / 1000).toFixed(1)} s |`,
+        '',
+      );
+    }
+  }
   for (const r of results) {
     md.push(`## ${r.variant}`, '');
     if (!r.result) {
@@ -89,7 +166,7 @@ function write(): string {
     md.push('');
   }
   mkdirSync(args.out, { recursive: true });
-  writeFileSync(join(args.out, 'browser.json'), JSON.stringify(results, null, 2));
+  writeFileSync(join(args.out, 'browser.json'), JSON.stringify({ coldStart: cold, results }, null, 2));
   writeFileSync(join(args.out, 'browser.md'), md.join('\n'));
   return md.join('\n');
 }
