@@ -3,8 +3,9 @@
   python3 models/py/export_onnx.py --checkpoint models/work/fixture/ar.pt --tokenizer models/work/fixture \
       --out models/pairs/fixture/ar [--metrics models/work/fixture/ar.eval.json] [--golden test/golden/x.json]
 
-Diffusion: input_ids (batch, seq) int64 -> logits (batch, seq, vocab) float32 (onnx/model.onnx), and beside it
-onnx/model_cached.onnx, the same weights over a window of positions against cached keys/values of the others
+Diffusion: one graph, onnx/model_cached.onnx (config.json diffusion.graphs "cached-only"; --both-graphs keeps the
+whole-sequence graph onnx/model.onnx, input_ids (batch, seq) int64 -> logits (batch, seq, vocab) float32, beside it):
+the weights over a window of positions against cached keys/values of the others
 (Fast-dLLM's prefix and dual cache): input_ids and position_ids (batch, window), attention_mask (batch, past+window),
 past_key_values.{i}.key/value (batch, heads, past, head_dim) -> logits (batch, window, vocab), unshifted (row j
 is the state at the window's j-th position), and present.{i}.key/value (batch, heads, window, head_dim), the
@@ -14,8 +15,8 @@ window's own keys (after RoPE) and values.
 adds the cached graph to a folder exported before it existed, rebuilding the model from the folder's own graph.
 AR: the transformers.js `llama` layout with a KV cache: input_ids, attention_mask, position_ids,
 past_key_values.{i}.key/value -> logits, present.{i}.key/value, each (batch, heads, seq, head_dim).
-Block diffusion (BD3-LM): onnx/model.onnx as the denoiser's (the whole sequence under the block-causal rule,
-shifted logits applied), and onnx/model_cached.onnx in the AR model's layout (presents = past + window, logits
+Block diffusion (BD3-LM): onnx/model_cached.onnx alone (with --both-graphs, onnx/model.onnx beside it: the whole
+sequence under the block-causal rule, shifted logits applied), in the AR model's layout (presents = past + window, logits
 unshifted): a window after a cache of positions 0..past-1 under the same rule, bidirectional inside a block, so
 finished blocks enter the cache exactly, as an AR model's tokens do.
 """
@@ -129,6 +130,19 @@ def add_cached_graph(model: Transformer, folder: str):
     print(f"cached graph -> {path} ({os.path.getsize(path) / 1e6:.2f} MB)")
 
 
+def keep_cached_only(folder: str) -> str:
+    """Drops a denoiser folder's whole-sequence graph and marks it cached-only in config.json; returns the graph
+    left. The cached graph holds the same weights (onnx_import.py reads them from it)."""
+    os.remove(os.path.join(folder, "onnx", "model.onnx"))
+    config_path = os.path.join(folder, "config.json")
+    with open(config_path) as f:
+        config = json.load(f)
+    config["diffusion"]["graphs"] = "cached-only"
+    with open(config_path, "w") as f:
+        json.dump(config, f, indent=2)
+    return os.path.join(folder, CACHED_GRAPH)
+
+
 def export(model: Transformer, path: str):
     cfg = model.cfg
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -222,6 +236,8 @@ def main():
     p.add_argument("--card-only", action="store_true",
                    help="rewrite only README.md (the model card) of an exported folder, e.g. once `npm run eval` ran")
     p.add_argument("--golden", default=None, help="where to write golden logits for the parity test")
+    p.add_argument("--both-graphs", action="store_true",
+                   help="a denoiser keeps its whole-sequence graph beside the cached one (default: the cached one alone)")
     args = p.parse_args()
 
     if args.from_exported:
@@ -278,6 +294,10 @@ def main():
     write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline)
     if not model.cfg.causal:
         add_cached_graph(model, args.out)
+        if not args.both_graphs:
+            # one graph per model (issue 27): the cached graph with nothing cached runs whole sequences (the runtime
+            # shifts a shifted-logits model's rows as the whole-sequence graph does), half the download
+            onnx_path = keep_cached_only(args.out)
 
     if args.golden:
         rows = parity_inputs(model, args.tokenizer, ckpt)

@@ -165,6 +165,8 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
                   "finished blocks and every finished block entering an exact key/value cache "
                   "(`onnx/model_cached.onnx`, the AR model's cache layout); inside a block the tokens are denoised "
                   "in parallel and out of order. Arriola et al. 2025, Block Diffusion (BD3-LM)."]
-    lines += ["", "Files: `onnx/model.onnx` (float32), `config.json`, `tokenizer.json`, `tokenizer_config.json`."]
+    graph = ("`onnx/model.onnx` (float32)" if cfg.causal else
+             "`onnx/model_cached.onnx` (float32; the one graph: with nothing cached it runs whole sequences)")
+    lines += ["", f"Files: {graph}, `config.json`, `tokenizer.json`, `tokenizer_config.json`."]
     with open(os.path.join(out_dir, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

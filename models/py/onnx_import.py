@@ -1,4 +1,5 @@
-"""Rebuild a Transformer from a folder this project exported (config.json + onnx/model.onnx).
+"""Rebuild a Transformer from a folder this project exported (config.json + onnx/model.onnx, or for a cached-only
+denoiser folder its onnx/model_cached.onnx, which holds the same weights).
 
 The exported graph holds every weight, so a new graph of the same model (e.g. the denoiser's cached graph) can be
 exported later without the training checkpoint, which is not committed. The result is checked against the
@@ -37,7 +38,9 @@ def load_exported(folder: str) -> tuple[Transformer, dict]:
     with open(os.path.join(folder, "config.json")) as f:
         hf = json.load(f)
     model = Transformer(config_from_hf(hf))
-    graph = onnx.load(os.path.join(folder, "onnx", "model.onnx")).graph
+    whole = os.path.join(folder, "onnx", "model.onnx")
+    cached = os.path.join(folder, (hf.get("diffusion") or {}).get("cache", {}).get("graph", "onnx/model_cached.onnx"))
+    graph = onnx.load(whole if os.path.exists(whole) else cached).graph
     init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     state = model.state_dict()
     loaded = {}

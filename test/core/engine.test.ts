@@ -161,15 +161,18 @@ describe('broken model files', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a corrupt ONNX file fails with the file name', async () => {
-    writeFileSync(join(dir, 'fixture/diffusion/onnx/model.onnx'), 'not an onnx model');
+    writeFileSync(join(dir, 'fixture/diffusion/onnx/model_cached.onnx'), 'not an onnx model');
     await expect(
       Engine.load({ ort, root: dir + '/', readFile: nodeReadFile(dir + '/'), pair: 'fixture', backend: 'wasm' }),
-    ).rejects.toThrow(/could not load the model file .*fixture\/diffusion\/onnx\/model\.onnx: .*re-export/);
+    ).rejects.toThrow(/could not load the model file .*fixture\/diffusion\/onnx\/model_cached\.onnx: .*re-export/);
   });
 
   it('a missing file fails with the file name', async () => {
     rmSync(join(dir, 'fixture/ar/onnx/model.onnx'));
-    cpSync(join(MODELS, 'fixture/diffusion/onnx/model.onnx'), join(dir, 'fixture/diffusion/onnx/model.onnx'));
+    cpSync(
+      join(MODELS, 'fixture/diffusion/onnx/model_cached.onnx'),
+      join(dir, 'fixture/diffusion/onnx/model_cached.onnx'),
+    );
     await expect(
       Engine.load({ ort, root: dir + '/', readFile: nodeReadFile(dir + '/'), pair: 'fixture', backend: 'wasm' }),
     ).rejects.toThrow(/could not load the model file .*fixture\/ar\/onnx\/model\.onnx: .*ENOENT/);
@@ -217,7 +220,8 @@ describe('a denoiser whose config.json says its logits are shifted', () => {
     cpSync(join(MODELS), dir, { recursive: true });
     const config = join(dir, 'fixture/diffusion/config.json');
     const json = readJson<Record<string, unknown>>(config);
-    writeFileSync(config, JSON.stringify({ ...json, diffusion: { shift_logits_in_graph: true } }));
+    const diffusion = json.diffusion as Record<string, unknown>;
+    writeFileSync(config, JSON.stringify({ ...json, diffusion: { ...diffusion, shift_logits_in_graph: true } }));
     shifted = await Engine.load({
       ort,
       root: dir + '/',

@@ -212,14 +212,14 @@ describe('the page', () => {
 
   it('shows a readable error for a corrupt model file', async () => {
     const s = await open(undefined, async (context) => {
-      await context.route('**/models/fixture/diffusion/onnx/model.onnx', (route) =>
+      await context.route('**/models/fixture/diffusion/onnx/model_cached.onnx', (route) =>
         route.fulfill({ status: 200, contentType: 'application/octet-stream', body: 'this is not an onnx model' }),
       );
     });
     await waitReady(s.page);
     const alert = s.page.getByRole('alert');
     await expect(alert.textContent()).resolves.toMatch(
-      /ModelLoadError.*could not load the model file \/models\/fixture\/diffusion\/onnx\/model\.onnx/,
+      /ModelLoadError.*could not load the model file \/models\/fixture\/diffusion\/onnx\/model_cached\.onnx/,
     );
     await s.page.screenshot({ path: `${SHOTS}/corrupt-model.png` });
     await s.context.close();

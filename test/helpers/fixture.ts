@@ -2,6 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
+import { expect } from 'vitest';
+import { parseModelConfig, type ModelConfig } from '../../src/core/models/onnx/config.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 /** The pair under test: the committed fixture, or another exported pair (the CI pipeline smoke sets PAIR_DIR). */
@@ -20,8 +22,25 @@ export function corpusPath(file: string): string {
 
 ort.env.wasm.numThreads = 1;
 
-export async function session(kind: 'ar' | 'diffusion'): Promise<ort.InferenceSession> {
+/** The AR model's graph. */
+export async function session(kind: 'ar'): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(readFileSync(join(PAIR_DIR, kind, 'onnx', 'model.onnx')));
+}
+
+/**
+ * A denoiser folder's model as the engine builds it: its whole-sequence graph when the folder has one (null for a
+ * cached-only folder, whose cached graph then runs whole sequences) and its cached graph. `make` is the kind's
+ * class (OrtWindowedDenoiser, OrtBlockDenoiser).
+ */
+export async function denoiserIn<T>(
+  dir: string,
+  make: (whole: ort.InferenceSession | null, config: ModelConfig, cached: ort.InferenceSession) => T,
+): Promise<T> {
+  const config = parseModelConfig(readJson(join(dir, 'config.json')), join(dir, 'config.json'));
+  const open = (graph: string) => ort.InferenceSession.create(readFileSync(join(dir, graph)));
+  const whole = existsSync(join(dir, 'onnx', 'model.onnx')) ? await open('onnx/model.onnx') : null;
+  expect(whole === null, `${dir}: cached-only says whether onnx/model.onnx is there`).toBe(config.cached_only);
+  return make(whole, config, await open(config.cached_graph!));
 }
 
 export function int64(values: number[], dims: number[]): ort.Tensor {

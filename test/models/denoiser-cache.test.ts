@@ -1,29 +1,20 @@
 // The denoiser's cached graph (Fast-dLLM's prefix and dual caches) on the committed fixture, or PAIR_DIR: with
 // nothing changed since the cache was filled, a window's logits are the full pass's, whichever positions are
 // read from the cache, and a shifted-logits model predicts a window's first position from the state before it.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseModelConfig } from '../../src/core/models/onnx/config.ts';
 import { OrtWindowedDenoiser } from '../../src/core/models/onnx/windowed-denoiser.ts';
 import type { WindowLogits } from '../../src/core/models/types.ts';
-import { PAIR_DIR, ort, readJson } from '../helpers/fixture.ts';
+import { PAIR_DIR, denoiserIn, ort, readJson } from '../helpers/fixture.ts';
 
 const TOLERANCE = 1e-4;
 
+/** The pair's denoiser as the engine loads it (a cached-only folder: the cached graph runs the full passes too). */
 async function denoiser(): Promise<OrtWindowedDenoiser> {
-  const dir = join(PAIR_DIR, 'diffusion');
-  const config = parseModelConfig(readJson(join(dir, 'config.json')), 'config.json');
-  expect(config.cached_graph, 'config.json lists the cached graph').toBe('onnx/model_cached.onnx');
-  const open = (graph: string) => ort.InferenceSession.create(readFileSync(join(dir, graph)));
-  return new OrtWindowedDenoiser(
-    ort,
-    await open('onnx/model.onnx'),
-    config,
-    'diffusion',
-    undefined,
-    await open(config.cached_graph!),
-  );
+  return denoiserIn(join(PAIR_DIR, 'diffusion'), (whole, config, cached) => {
+    expect(config.cached_graph, 'config.json lists the cached graph').toBe('onnx/model_cached.onnx');
+    return new OrtWindowedDenoiser(ort, whole, config, 'diffusion', undefined, cached);
+  });
 }
 
 /** Largest difference between the window's predictions for [from, to) and the full pass's. */

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { generateDiffusion } from '../../src/core/sampler/diffusion.ts';
 import { OrtBlockDenoiser } from '../../src/core/models/onnx/block-denoiser.ts';
 import { parseModelConfig } from '../../src/core/models/onnx/config.ts';
-import { OrtDenoiser } from '../../src/core/models/onnx/denoiser.ts';
-import { PAIR_DIR, ort, readJson, session } from '../helpers/fixture.ts';
+import { OrtWindowedDenoiser } from '../../src/core/models/onnx/windowed-denoiser.ts';
+import { PAIR_DIR, denoiserIn, ort, readJson } from '../helpers/fixture.ts';
 
 /** One case of models/py/golden.py: the reference sampler's output and the positions it committed per step. */
 interface GoldenCase {
@@ -25,11 +25,10 @@ describe(`sampler of the pair in ${PAIR_DIR}`, () => {
   it('the diffusion sampler reproduces the Python reference sampler token for token', async () => {
     const golden = readJson<{ cases: GoldenCase[] }>(join(PAIR_DIR, 'golden', 'sampler.json'));
     expect(golden.cases.length).toBeGreaterThanOrEqual(4);
-    const denoiser = new OrtDenoiser(
-      ort,
-      await session('diffusion'),
-      readJson(join(PAIR_DIR, 'diffusion', 'config.json')),
-      'diffusion',
+    // as the engine loads it; no cache (the sampler's default), so every step is a full pass
+    const denoiser = await denoiserIn(
+      join(PAIR_DIR, 'diffusion'),
+      (whole, config, cached) => new OrtWindowedDenoiser(ort, whole, config, 'diffusion', undefined, cached),
     );
     for (const c of golden.cases) {
       const t = await generateDiffusion(denoiser, c.prompt, {
@@ -61,18 +60,11 @@ const blockGolden = join(PAIR_DIR, 'golden', 'block-sampler.json');
 
 /** The pair's block model with its cached graph, as the engine loads it. */
 async function blockModel(): Promise<OrtBlockDenoiser> {
-  const dir = join(PAIR_DIR, 'block');
-  const config = parseModelConfig(readJson(join(dir, 'config.json')), 'config.json');
-  const graph = (file: string) => ort.InferenceSession.create(readFileSync(join(dir, file)));
-  const model = new OrtBlockDenoiser(
-    ort,
-    await graph('onnx/model.onnx'),
-    config,
-    'block',
-    undefined,
-    await graph(config.cached_graph!),
+  const model = await denoiserIn(
+    join(PAIR_DIR, 'block'),
+    (whole, config, cached) => new OrtBlockDenoiser(ort, whole, config, 'block', undefined, cached),
   );
-  expect(model.blockSize).toBe(config.block_size);
+  expect(model.blockSize).toBe(readJson(join(PAIR_DIR, 'block', 'config.json')).diffusion.block_size);
   return model;
 }
 

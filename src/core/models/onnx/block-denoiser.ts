@@ -12,6 +12,7 @@ import {
   keepPositions,
   positionIds,
   rowsOf,
+  shiftRows,
   windowIds,
   type OrtModule,
   type Presents,
@@ -35,7 +36,8 @@ export class OrtBlockDenoiser extends CachedGraphDenoiser implements BlockDenois
 
   async forward(sequences: Int32Array[], blockOffset = 0): Promise<Float32Array[]> {
     if (this.whole) return wholeSequencePass(this.whole, sequences, this.vocabSize, blockOffset);
-    return (await this.forwardBlock(sequences, sequences[0].length, null, 0, blockOffset)).rows;
+    const { rows } = await this.forwardBlock(sequences, sequences[0].length, null, 0, blockOffset);
+    return this.shiftedLogits ? shiftRows(rows, this.vocabSize) : rows; // as the whole-sequence graph shifts them
   }
 
   /**

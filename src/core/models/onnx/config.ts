@@ -94,9 +94,7 @@ export function parseModelConfig(json: unknown, file: string): ModelConfig {
     fail(file, `diffusion.block_align must be "zero" or "prompt-end", got ${JSON.stringify(align)}`);
   }
   const cachedOnly = diffusion?.graphs === 'cached-only';
-  if (cachedOnly && (typeof cache?.graph !== 'string' || diffusion?.shift_logits_in_graph === true)) {
-    fail(file, 'diffusion.graphs "cached-only" needs an unshifted cached graph');
-  }
+  if (cachedOnly && typeof cache?.graph !== 'string') fail(file, 'diffusion.graphs "cached-only" needs a cached graph');
   const weights = c.weights as Record<string, unknown> | undefined;
   return {
     ...(c as unknown as ModelConfig),

@@ -174,6 +174,20 @@ export function rowsOf(logits: Float32Array, b: number, w: number, vocab: number
   return Array.from({ length: b }, (_, i) => logits.subarray(i * row, (i + 1) * row));
 }
 
+/**
+ * A shifted-logits denoiser's rows from its raw states (row p the state at p, which predicts p + 1): position p's
+ * prediction is the state at p - 1, and position 0 keeps its own (never used: a text starts with a prompt token), as
+ * the whole-sequence graph computes them (model.py's shift).
+ */
+export function shiftRows(rows: Float32Array[], vocab: number): Float32Array[] {
+  return rows.map((r) => {
+    const out = new Float32Array(r.length);
+    out.set(r.subarray(0, vocab), 0);
+    out.set(r.subarray(0, r.length - vocab), vocab);
+    return out;
+  });
+}
+
 export class OrtKvCache {
   constructor(
     readonly tensors: Presents,

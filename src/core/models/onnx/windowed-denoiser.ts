@@ -4,7 +4,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { DenoiserCache, WindowLogits, WindowedDenoiser } from '../types.ts';
 import { CachedGraphDenoiser, wholeSequencePass } from './denoiser.ts';
-import { int64, keepPositions, positionIds, rowsOf, windowIds } from './graph.ts';
+import { int64, keepPositions, positionIds, rowsOf, shiftRows, windowIds } from './graph.ts';
 
 /** Every position's keys and values (batch, heads, length, head_dim) per layer, after RoPE, out of the runtime. */
 class OrtDenoiserCache implements DenoiserCache {
@@ -21,8 +21,10 @@ class OrtDenoiserCache implements DenoiserCache {
 export class OrtWindowedDenoiser extends CachedGraphDenoiser implements WindowedDenoiser {
   async forward(sequences: Int32Array[]): Promise<Float32Array[]> {
     if (this.whole) return wholeSequencePass(this.whole, sequences, this.vocabSize, 0);
-    // the cached graph with nothing cached: the same model over the whole sequence (unshifted: parseModelConfig)
-    return (await this.runWindow(sequences, 0, sequences[0].length, null, 0)).logits;
+    // the cached graph with nothing cached: the same model over the whole sequence, its raw states shifted here
+    // for a shifted-logits model as the whole-sequence graph shifts them
+    const { logits } = await this.runWindow(sequences, 0, sequences[0].length, null, 0);
+    return this.shiftedLogits ? shiftRows(logits, this.vocabSize) : logits;
   }
 
   /** The whole sequence through the cached graph with nothing cached: every position's logits and keys/values. */
