@@ -8,12 +8,68 @@ import { join } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
 import type { DeviceBenchResult } from '../core/measure/device-bench.ts';
 import { launch, startPreview } from '../../test/e2e/browser.ts';
+import { MODEL_KINDS, type ModelKind } from '../core/modes.ts';
+import { pageSettings } from '../core/page-settings.ts';
+import type { Trace } from '../core/trace/trace.ts';
+import { nodeEngine } from '../cli/node-files.ts';
 
 const args = parseArgs(
   process.argv.slice(2),
   { pair: '', out: 'bench-results', only: '', mbits: 50 },
-  'usage: npm run bench:browser -- [--pair NAME] [--out DIR] [--only wasm|webgpu|cold] [--mbits 50]',
+  'usage: npm run bench:browser -- [--pair NAME] [--out DIR] [--only wasm|webgpu|cold|story] [--mbits 50]',
 );
+
+/** The story both runs write: the page's default prompt would do, but a fixed one keeps figures comparable. */
+const STORY_PROMPT = 'The little dog found a red ball in the garden.';
+
+/** One model's run of the story: forward passes, wall time (the worker's, in the page) and time in the model. */
+interface StoryRun {
+  passes: number;
+  wallMs: number;
+  modelMs: number;
+}
+
+/** The same story at the page's settings in the page (WASM, 1 thread) and in Node (the same graphs and runtime). */
+interface PageVsNode {
+  prompt: string;
+  page: Partial<Record<ModelKind, StoryRun>>;
+  node: Partial<Record<ModelKind, StoryRun>>;
+  sameTokens: boolean;
+}
+
+const runOf = (t: Trace): StoryRun => ({
+  passes: t.stats.forwardPasses,
+  wallMs: t.stats.wallMs,
+  modelMs: t.stats.modelMs,
+});
+
+async function pageVsNode(url: string): Promise<PageVsNode> {
+  const browser = await launch();
+  const page: PageVsNode['page'] = {};
+  const pageTraces: Partial<Record<ModelKind, Trace>> = {};
+  try {
+    const tab = await browser.newPage();
+    await tab.goto(`${url}&prompt=${encodeURIComponent(STORY_PROMPT)}`);
+    await tab.waitForFunction(() => (globalThis as any).demo?.page.status === 'ready', null, { timeout: 120_000 });
+    await tab.click('button[type=submit]');
+    await tab.waitForFunction(() => (globalThis as any).demo.run.traces.ar?.done, null, { timeout: 600_000 });
+    for (const kind of MODEL_KINDS) {
+      const t = (await tab.evaluate((k) => (globalThis as any).demo.run.traces[k]?.done ?? null, kind)) as Trace | null;
+      if (t) [page[kind], pageTraces[kind]] = [runOf(t), t];
+    }
+  } finally {
+    await browser.close();
+  }
+  const engine = await nodeEngine('models/pairs', args.pair);
+  const r = await engine.generate({ prompt: STORY_PROMPT, mode: 'all', ...pageSettings(engine.info) });
+  await engine.release();
+  const node: PageVsNode['node'] = {};
+  for (const kind of MODEL_KINDS) if (r.traces[kind]) node[kind] = runOf(r.traces[kind]!);
+  const sameTokens = MODEL_KINDS.every(
+    (k) => JSON.stringify(r.traces[k]?.final) === JSON.stringify(pageTraces[k]?.final),
+  );
+  return { prompt: STORY_PROMPT, page, node, sameTokens };
+}
 
 /** A first visit: what it downloads and how long until the models are ready and the first token is shown. */
 interface ColdStart {
@@ -74,7 +130,13 @@ const variants = [
 const server = await startPreview();
 const results: { variant: string; result?: DeviceBenchResult; error?: string }[] = [];
 let cold: ColdStart | { error: string } | null = null;
+let story: PageVsNode | { error: string } | null = null;
 try {
+  if (!args.only || args.only === 'story') {
+    const query = `backend=wasm&threads=1${args.pair ? `&pair=${args.pair}` : ''}`;
+    story = await pageVsNode(`${server.url}?${query}`).catch((err: Error) => ({ error: err.message }));
+    write();
+  }
   if (!args.only || args.only === 'cold') {
     const query = `backend=wasm&threads=1${args.pair ? `&pair=${args.pair}` : ''}`;
     cold = await coldStart(`${server.url}?${query}`, Number(args.mbits)).catch((err: Error) => ({
@@ -83,7 +145,7 @@ try {
     console.log(`cold start: ${JSON.stringify(cold)}`);
     write();
   }
-  for (const v of variants.filter(() => args.only !== 'cold')) {
+  for (const v of variants.filter(() => args.only !== 'cold' && args.only !== 'story')) {
     const browser = await launch({ webgpu: v.webgpu });
     try {
       const page = await browser.newPage();
@@ -111,6 +173,32 @@ try {
 /** Writes browser.json and browser.md from the results so far; returns the markdown. */
 function write(): string {
   const md = ['# Browser benchmark (Chromium, the page\'s "Benchmark this device")', ''];
+  if (story) {
+    md.push(
+      `## One story at the page's settings: the page (Chromium, WASM, 1 thread) beside Node (the same graphs)`,
+      '',
+    );
+    if ('error' in story) md.push(`not measured: ${story.error}`, '');
+    else {
+      md.push(
+        `"${story.prompt}"; the same tokens in both: **${story.sameTokens ? 'yes' : 'no'}**. Wall time is the run's own`,
+        `(in the page, measured in the worker: the model, the sampler, the messages to the page, the waits for it).`,
+        '',
+        '| model | passes | page ms / pass | Node ms / pass | page / Node | page story ms | Node story ms | model ms / pass (page, Node) |',
+        '|---|---|---|---|---|---|---|---|',
+      );
+      for (const kind of MODEL_KINDS) {
+        const [p, n] = [story.page[kind], story.node[kind]];
+        if (!p || !n) continue;
+        const [pp, np] = [p.wallMs / p.passes, n.wallMs / n.passes];
+        md.push(
+          `| ${kind} | ${p.passes} / ${n.passes} | ${pp.toFixed(2)} | ${np.toFixed(2)} | **${(pp / np).toFixed(2)}x** | ` +
+            `${p.wallMs.toFixed(0)} | ${n.wallMs.toFixed(0)} | ${(p.modelMs / p.passes).toFixed(2)}, ${(n.modelMs / n.passes).toFixed(2)} |`,
+        );
+      }
+      md.push('');
+    }
+  }
   if (cold) {
     md.push(
       `## A first visit: cold cache, ${Number(args.mbits)} Mbit/s (Chromium's network emulation, WASM, 1 thread)`,
@@ -166,7 +254,7 @@ function write(): string {
     md.push('');
   }
   mkdirSync(args.out, { recursive: true });
-  writeFileSync(join(args.out, 'browser.json'), JSON.stringify({ coldStart: cold, results }, null, 2));
+  writeFileSync(join(args.out, 'browser.json'), JSON.stringify({ coldStart: cold, story, results }, null, 2));
   writeFileSync(join(args.out, 'browser.md'), md.join('\n'));
   return md.join('\n');
 }

@@ -5,18 +5,16 @@
 // generative perplexity scored by the AR model (MDLM/SEDD methodology) beside the unigram entropy of each sample
 // (so repetition never passes as low perplexity), distinct-2, repeated 4-grams, doom loops, known words, clean
 // endings, passes and positions computed. Prints PASS/FAIL for every gate on both sets and writes JSON.
-import * as ort from 'onnxruntime-web';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
 import { DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from '../../models/ts/corpus.ts';
 import { generateAr } from '../core/sampler/ar.ts';
 import { answerNll } from '../core/measure/bench-core.ts';
 import { generateDiffusion } from '../core/sampler/diffusion.ts';
 import type { CacheMode } from '../core/models/caches.ts';
-import { Engine } from '../core/engine.ts';
 import type { ModelKind } from '../core/modes.ts';
-import { nodeReadFile } from './node-files.ts';
+import { nodeEngine } from './node-files.ts';
 import { blockModelOptions, type ArOptions, type DiffusionOptions } from '../core/sampler/options.ts';
 import { pageSettings } from '../core/page-settings.ts';
 import { Rng } from '../core/sampler/rng.ts';
@@ -277,15 +275,7 @@ async function main() {
     },
   ];
   checkPromptSets(sets);
-  ort.env.wasm.numThreads = 1;
-  const root = join(resolve(args.models), '/');
-  const engine = await Engine.load({
-    ort,
-    root,
-    readFile: nodeReadFile(root),
-    pair: args.pair || undefined,
-    backend: 'wasm',
-  });
+  const engine = await nodeEngine(resolve(args.models), args.pair);
   const tok = engine.tokenizer;
   const cacheOverride = args.cache ? { cache: args.cache as CacheMode } : {};
   const page = pageSettings(engine.info, { diffusion: cacheOverride });
