@@ -29,7 +29,7 @@ const USAGE = `usage: npm run generate -- --prompt TEXT [--mode all|both|diffusi
              --confidence probability|margin|entropy|random
              --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
              --edit-mode off|threshold|remdm --edit-threshold X --remdm-sigma X --edit-action remask|replace
-             --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --decide-length --no-repeat-ngram N --position-decay X --seed N --infill-span N
+             --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --decide-length --no-repeat-ngram N --position-decay X --frequency-penalty X --seed N --infill-span N
              --cache off|prefix|dual (Fast-dLLM's KV caches, refreshed at each block start; the page's: dual)
   ar:        --max-new-tokens N (default: --gen-length) --no-cache (and the shared --temperature --top-k --top-p --seed --min-length)
   output:    --json (the whole trace)  --replay (ANSI animation)  --threads N
@@ -59,6 +59,7 @@ const DIFFUSION_FLAGS: Record<string, keyof DiffusionOptions> = {
   'eot-ahead': 'endOfTextAhead',
   'no-repeat-ngram': 'noRepeatNgram',
   'position-decay': 'positionDecay',
+  'frequency-penalty': 'frequencyPenalty',
   cache: 'cache',
   seed: 'seed',
 };

@@ -25,6 +25,7 @@ const PLAIN: Partial<DiffusionOptions> = {
   decideLength: false,
   noRepeatNgram: 0,
   positionDecay: 0,
+  frequencyPenalty: 0,
 };
 
 /**

@@ -250,6 +250,8 @@ class StepMath {
   private end = 0;
   /** decideLength is tried once, at the run's first step. */
   private lengthTried = false;
+  /** frequencyPenalty at this step (null: off). */
+  private penalties: Map<number, number> | null = null;
 
   constructor(
     private readonly model: Denoiser,
@@ -310,6 +312,7 @@ class StepMath {
     const maskId = this.model.maskId;
     const preds: Predictions = new Map();
     const candidates: number[] = [];
+    this.penalties = this.frequencyPenalties();
     for (const p of this.canvas.generated) {
       const masked = x[p] === maskId;
       const current = masked && this.blockOf(p) === block;
@@ -330,15 +333,36 @@ class StepMath {
     const P = this.canvas.promptLength;
     const eotAllowed = p >= P && p - P >= o.minLength && p >= this.end;
     const banned = eotAllowed ? [maskId] : [maskId, eot];
-    return this.logits.apply(pass.rows[0], pass.rows[1], (p - pass.from) * vocabSize, banned, (row, summary) => {
-      // at temperature 0 the argmax, which the summary already holds; above it Gumbel-max: the distribution of
-      // LLaDA's add_gumbel_noise and Dream's Categorical draw, not their random streams
-      const token = needSample && o.temperature > 0 ? chooseToken(row, o.temperature, rng) : summary.best;
-      const conf = needSample ? confidence(o.confidence, row, summary, token, rng) : summary.p1;
-      const probOfCurrent = x[p] === maskId ? 0 : probabilityOf(row, summary, x[p]);
-      const eotProb = o.decideLength && eotAllowed ? probabilityOf(row, summary, eot) : 0; // read by decideLength only
-      return { token, conf, probOfCurrent, eotProb, ghostToken: summary.best, ghostProb: summary.p1 };
-    });
+    const offset = (p - pass.from) * vocabSize;
+    return this.logits.apply(
+      pass.rows[0],
+      pass.rows[1],
+      offset,
+      banned,
+      (row, summary) => {
+        // at temperature 0 the argmax, which the summary already holds; above it Gumbel-max: the distribution of
+        // LLaDA's add_gumbel_noise and Dream's Categorical draw, not their random streams
+        const token = needSample && o.temperature > 0 ? chooseToken(row, o.temperature, rng) : summary.best;
+        const conf = needSample ? confidence(o.confidence, row, summary, token, rng) : summary.p1;
+        const probOfCurrent = x[p] === maskId ? 0 : probabilityOf(row, summary, x[p]);
+        const eotProb = o.decideLength && eotAllowed ? probabilityOf(row, summary, eot) : 0; // read by decideLength only
+        return { token, conf, probOfCurrent, eotProb, ghostToken: summary.best, ghostProb: summary.p1 };
+      },
+      this.penalties,
+    );
+  }
+
+  /** frequencyPenalty: each token's penalty at this step, from how often it stands in the generated text. */
+  private frequencyPenalties(): Map<number, number> | null {
+    const alpha = this.o.frequencyPenalty;
+    if (!(alpha > 0)) return null;
+    const { maskId, endOfTextId: eot } = this.model;
+    const counts = new Map<number, number>();
+    for (const p of this.canvas.generated) {
+      const t = this.x[p];
+      if (t !== maskId && t !== eot) counts.set(t, (counts.get(t) ?? 0) + alpha);
+    }
+    return counts;
   }
 
   /**

@@ -78,6 +78,12 @@ export interface DiffusionOptions {
    */
   positionDecay: number;
   /**
+   * >= 0: every token's logit is lowered by this much for each time it already stands in the generated text
+   * (end-of-text aside), as OpenAI's frequency penalty; 0 = off. An extension (README): it moves the token choice
+   * and the confidence ranking away from the words the canvas already holds.
+   */
+  frequencyPenalty: number;
+  /**
    * Fast-dLLM's caches (denoiser-cache.ts): off, prefix (the prompt and finished blocks from the cache) or dual
    * (only the current block recomputed); both refresh the cache with a full pass at each block's first step.
    */
@@ -152,6 +158,7 @@ export const DIFFUSION_DEFAULTS: DiffusionOptions = {
   decideLength: false,
   noRepeatNgram: 0,
   positionDecay: 0,
+  frequencyPenalty: 0,
   cache: 'off',
   fillContext: false,
   seed: 0,
@@ -279,6 +286,7 @@ export function resolveDiffusionOptions(
   if (typeof o.decideLength !== 'boolean') throw new OptionError('decideLength', 'must be true or false');
   int('noRepeatNgram', o.noRepeatNgram, 0, 16);
   num('positionDecay', o.positionDecay, 0, 100);
+  num('frequencyPenalty', o.frequencyPenalty, 0, 100);
   if (o.noRepeatNgram === 1) throw new OptionError('noRepeatNgram', 'must be 0 (off) or an n-gram length of 2 to 16');
   oneOf('cache', o.cache, CACHE_MODES);
   if (typeof o.fillContext !== 'boolean') throw new OptionError('fillContext', 'must be true or false');

@@ -160,8 +160,9 @@ export class LogitsPipeline {
   }
 
   /**
-   * The row at `offset` (a multiple of the vocabulary) of `cond`, guided by `uncond` when given, with `banned`
-   * tokens at -Infinity and filtered; `use` sees the filtered row and its summary, and its result is returned.
+   * The row at `offset` (a multiple of the vocabulary) of `cond`, guided by `uncond` when given, lowered by
+   * `penalties` (token -> amount), with `banned` tokens at -Infinity and filtered; `use` sees the filtered row and
+   * its summary, and its result is returned.
    */
   apply<T>(
     cond: Float32Array,
@@ -169,6 +170,7 @@ export class LogitsPipeline {
     offset: number,
     banned: readonly number[],
     use: (row: LogitsRow, summary: RowSummary) => T,
+    penalties: ReadonlyMap<number, number> | null = null,
   ): T {
     const V = this.vocabSize;
     const { cfgScale, topK, topP } = this.settings;
@@ -184,12 +186,15 @@ export class LogitsPipeline {
       } else for (let v = 0; v < V; v++) buffer[v] = cond[offset + v];
       row = buffer;
     }
-    const kept = banned.map((id) => row[id]);
+    // changed in place and put back after (the plain row is the model's own output)
+    const touched = [...(penalties?.keys() ?? []), ...banned];
+    const kept = touched.map((id) => row[id]);
+    for (const [id, amount] of penalties ?? []) row[id] -= amount;
     for (const id of banned) row[id] = -Infinity;
     let filtered = topK > 0 ? topKFilter(row, topK) : row;
     if (topP < 1) filtered = topPFilter(filtered, topP);
     const result = use(filtered, summarizeRow(filtered));
-    for (let i = banned.length - 1; i >= 0; i--) row[banned[i]] = kept[i];
+    for (let i = touched.length - 1; i >= 0; i--) row[touched[i]] = kept[i];
     return result;
   }
 }

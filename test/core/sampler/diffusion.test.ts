@@ -463,6 +463,26 @@ describe('position-aware ranking (positionDecay)', () => {
   });
 });
 
+describe('frequency penalty (frequencyPenalty)', () => {
+  // every masked position: token 3 with p 0.6, token 4 with p 0.4, the same everywhere (ties go left first)
+  const same = () => new FakeDenoiser(V, (seq) => logitsFrom(seq.length, V, () => ({ 3: 0.6, 4: 0.4 })));
+  const tokens = (t: Trace) => t.steps.map((s) => s.commits.map((c) => c.token)).flat();
+
+  it('lowers a token’s logit by the penalty for each time it stands in the generated text', async () => {
+    expect(tokens(await classic(same(), PROMPT, { genLength: 4, steps: 4 }))).toEqual([3, 3, 3, 3]);
+    // penalty 1: log 0.6 - 1 < log 0.4 after one 3; log 0.4 - 1 < log 0.6 - 1 after a 4 as well: they alternate
+    const t = await classic(same(), PROMPT, { genLength: 4, steps: 4, frequencyPenalty: 1 });
+    expect(tokens(t)).toEqual([3, 4, 3, 4]);
+    expect(commitsPerStep(t)).toEqual([[2], [3], [4], [5]]);
+    // the prompt's tokens do not count: a prompt of 3s changes nothing at the first step
+    const prompted = await classic(same(), [3, 3, 3], { genLength: 2, steps: 2, frequencyPenalty: 1 });
+    expect(tokens(prompted)).toEqual([3, 4]);
+    await expect(classic(same(), PROMPT, { genLength: 4, frequencyPenalty: -1 })).rejects.toThrow(
+      'frequencyPenalty: must be a number in [0, 100], got -1',
+    );
+  });
+});
+
 describe('infilling', () => {
   it('generates only the masks inside the text and never changes given tokens', async () => {
     const input = [5, MASK, MASK, 6, 7];
