@@ -235,7 +235,13 @@ export type GatedRow = Partial<DiffusionOptions> & { blocks?: 'one' };
 export const GATED_ROWS: Record<string, GatedRow> = {
   'diffusion (page settings)': {},
   'diffusion, blocks of 32 (out of order)': { blockLength: 32 },
-  'diffusion, one block (outline)': { blocks: 'one', decideLength: true, endOfTextAhead: null, noRepeatNgram: 4 },
+  'diffusion, one block (outline)': {
+    blocks: 'one',
+    decideLength: true,
+    endOfTextAhead: null,
+    noRepeatNgram: 4,
+    frequencyPenalty: 0.2,
+  },
 };
 
 async function main() {

@@ -32,7 +32,12 @@ const PLAIN: Partial<DiffusionOptions> = {
  * The one-block setting that drafts a whole text out of order and ends it (docs/sweep/large-blocks.md): the length
  * decided at the first step, repeats of 4-token n-grams ranked last. `npm run eval` gates it (GATED_ROWS).
  */
-export const OUTLINE: Partial<DiffusionOptions> = { decideLength: true, endOfTextAhead: null, noRepeatNgram: 4 };
+export const OUTLINE: Partial<DiffusionOptions> = {
+  decideLength: true,
+  endOfTextAhead: null,
+  noRepeatNgram: 4,
+  frequencyPenalty: 0.2,
+};
 
 export const PRESETS: Preset[] = [
   {
@@ -60,7 +65,8 @@ export const PRESETS: Preset[] = [
     description:
       'One block over the whole canvas: the first step sets the length (the expected length by the model; the tail ' +
       'becomes end-of-text at once), then every step writes the surest guess anywhere, a guess that would repeat ' +
-      'four tokens already on the canvas last. The timeline shows an outline filled in, not a diagonal.',
+      'four tokens already on the canvas last, and every word a little less likely for each time it is already ' +
+      'written (frequency penalty 0.2). The timeline shows an outline filled in, not a diagonal.',
     diffusion: { ...PLAIN, ...OUTLINE },
     blocks: 'one',
   },
