@@ -7,7 +7,7 @@ import type { CausalLM, Denoiser, TokenText } from '../models/types.ts';
 import { generateAr } from '../sampler/ar.ts';
 import { generateDiffusion } from '../sampler/diffusion.ts';
 import type { ArOptions, DiffusionOptions } from '../sampler/options.ts';
-import type { RunContext } from '../sampler/run.ts';
+import { tokenTextOf, type RunContext } from '../sampler/run.ts';
 import { canvasAt, type Trace } from '../trace/trace.ts';
 import { arDraft, describeEdit, diffusionDraft, typedEdits, type DraftEdit, type TypedEdit } from './edits.ts';
 
@@ -50,7 +50,7 @@ export async function resumeDiffusion(
   const o = trace.options as DiffusionOptions;
   const input = promptOf(trace);
   const layout = decodingOf(model).layout(model, trace.promptLength, o.blockLength);
-  const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
+  const tokenText = tokenTextOf(ctx);
   const draft = diffusionDraft(trace, atStep, edits, model.vocabSize, tokenText, layout.blockOf);
   return generateDiffusion(model, input, o, ctx, draft);
 }
@@ -65,7 +65,7 @@ export async function resumeAr(
 ): Promise<Resumed> {
   const o = trace.options as ArOptions;
   const input = promptOf(trace);
-  const tokenText = ctx.tokenText ?? ((id: number) => `<${id}>`);
+  const tokenText = tokenTextOf(ctx);
   const limit = Math.min(model.contextLength, trace.promptLength + o.maxNewTokens);
   const draft = arDraft(trace, atStep, edits, model.vocabSize, tokenText, limit);
   const resumed = await generateAr(model, input, { ...o, fillContext: false }, ctx, draft);

@@ -12,7 +12,16 @@ import type { BlockRange, StepPass } from '../models/caches.ts';
 import { decodingOf, type BlockLayout, type Decoding } from '../models/decoding.ts';
 import type { Denoiser, TokenText } from '../models/types.ts';
 import { GhostTracker, TraceRecorder } from '../trace/recorder.ts';
-import { round4, roundMs, type Commit, type Edit, type Ghost, type Trace, type TraceStep } from '../trace/trace.ts';
+import {
+  canvasAt,
+  round4,
+  roundMs,
+  type Commit,
+  type Edit,
+  type Ghost,
+  type Trace,
+  type TraceStep,
+} from '../trace/trace.ts';
 import { DIFFUSION_DEFAULTS, fitToContext, resolveDiffusionOptions, type DiffusionOptions } from './options.ts';
 import { Rng } from './rng.ts';
 import { checkTokenIds, clockOf, resumedSeed, tokenTextOf, type DraftPoint, type RunContext } from './run.ts';
@@ -205,19 +214,18 @@ function resumeAt(canvas: Canvas, from: DraftPoint, maskId: number, eot: number)
       `has ${from.canvas.length} positions where this run's canvas has ${x.length}: resume with the run's own options`,
     );
   }
-  const before = Array.from(x); // the initial canvas, then each kept step replayed on it
+  // the block of the last step the model ran, how many steps it had had, and whether it was finished then
   let block = -1;
   let taken = 0;
-  let finished = false;
-  for (const s of from.steps) {
-    for (const e of s.edits) before[e.pos] = e.to;
-    for (const c of s.commits) before[c.pos] = c.token;
-    if (s.fill) before.fill(eot, s.fill.from, s.fill.to);
-    if (s.visitor) continue;
+  let last = -1;
+  from.steps.forEach((s, i) => {
+    if (s.visitor) return;
     if (s.block !== block) [block, taken] = [s.block, 0];
     taken++;
-    finished = canvas.blocks[block]?.positions.every((p) => before[p] !== maskId) ?? true;
-  }
+    last = i;
+  });
+  const before = canvasAt({ initial: Array.from(x), steps: from.steps, endOfTextId: eot }, last + 1);
+  const finished = block < 0 || (canvas.blocks[block]?.positions.every((p) => before[p] !== maskId) ?? true);
   x.set(from.canvas);
   const started: number[] = [];
   if (block >= 0 && !finished) started[block] = taken;

@@ -112,7 +112,7 @@ export interface Trace {
 }
 
 /** Canvas after `step` steps (0 = initial). */
-export function canvasAt(trace: Trace, step: number): number[] {
+export function canvasAt(trace: Pick<Trace, 'initial' | 'steps' | 'endOfTextId'>, step: number): number[] {
   const canvas = trace.initial.slice();
   for (const s of trace.steps.slice(0, step)) {
     if (s.truncate !== undefined) canvas.length = s.truncate;
