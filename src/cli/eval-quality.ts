@@ -12,17 +12,17 @@ import { DEFAULT_CORPUS_DIR, readCorpus, splitDocuments } from '../../models/ts/
 import { generateAr } from '../core/sampler/ar.ts';
 import { answerNll } from '../core/measure/bench-core.ts';
 import { generateDiffusion } from '../core/sampler/diffusion.ts';
-import type { CacheMode } from '../core/models/caches.ts';
+import { CACHE_MODES, type CacheMode } from '../core/models/caches.ts';
 import type { ModelKind } from '../core/modes.ts';
 import { nodeEngine } from './node-files.ts';
 import { blockModelOptions, type ArOptions, type DiffusionOptions } from '../core/sampler/options.ts';
-import { pageSettings } from '../core/page-settings.ts';
+import { BLOCKS_OF_32, pageSettings } from '../core/page-settings.ts';
 import { Rng } from '../core/sampler/rng.ts';
 import { cleanTermination, draftSpread, sampleMeasures, words } from '../core/measure/text-measures.ts';
 import type { Trace } from '../core/trace/trace.ts';
 import { exitAfterOutput } from './exit.ts';
 
-const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--hand-written all|N] [--cache off|prefix|dual]
+const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--hand-written all|N] [--cache off|prefix|dual|sparse]
        [--out FILE] [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}] [--sweep FILE]
   Every run uses the page's settings for the pair; --cache overrides its cache mode for every diffusion row.
   --prompts: validation openings; --cut: validation stories cut at a random word (seeded);
@@ -172,6 +172,17 @@ export function gatesFor(set: string, d: RowResult, ar: RowResult): Gate[] {
   ];
 }
 
+/** Issue 25: the page's default draws an outline, not a diagonal (left to right: 0.25; across the text: near 1). */
+export const MIN_DRAFT_SPREAD = 0.6;
+
+export function spreadGateFor(set: string, d: RowResult): Gate {
+  return {
+    gate: `${set}, ${d.name}: draft spread >= ${MIN_DRAFT_SPREAD} (out of order, not a diagonal)`,
+    pass: d.draftSpread >= MIN_DRAFT_SPREAD,
+    value: d.draftSpread.toFixed(2),
+  };
+}
+
 /** The rows at temperature 0, by model kind. */
 export const GREEDY_ROWS: Record<ModelKind, string> = {
   ar: 'AR, temperature 0',
@@ -232,19 +243,14 @@ export const BLOCK_ROWS: Record<string, Partial<DiffusionOptions>> = {
 export type GatedRow = Partial<DiffusionOptions> & { blocks?: 'one' };
 
 /**
- * The diffusion rows that carry gates: the page's settings, the page's "out of order" preset, and its outline
- * preset (one block, the length decided first, repeats ranked last: src/ui/presets.ts OUTLINE).
+ * The diffusion rows that carry gates: the page's settings (the outline: one block, the length decided first,
+ * repeats ranked last, a frequency penalty; page-settings.ts PAGE_OUTLINE), and the page's "out of order: blocks
+ * of 32" preset (src/ui/presets.ts: the plain sampler in blocks of 32, the length set by the look-ahead), both with
+ * the page's cache.
  */
 export const GATED_ROWS: Record<string, GatedRow> = {
-  'diffusion (page settings)': {},
-  'diffusion, blocks of 32 (out of order)': { blockLength: 32 },
-  'diffusion, one block (outline)': {
-    blocks: 'one',
-    decideLength: true,
-    endOfTextAhead: null,
-    noRepeatNgram: 4,
-    frequencyPenalty: 0.2,
-  },
+  'diffusion (page settings: outline)': {},
+  'diffusion, blocks of 32 (out of order)': BLOCKS_OF_32,
 };
 
 async function main() {
@@ -265,8 +271,8 @@ async function main() {
     USAGE,
   );
   if (args.only && args.only !== 'block') throw new Error(`--only must be block, got ${args.only}\n${USAGE}`);
-  if (args.cache && !['off', 'prefix', 'dual'].includes(args.cache)) {
-    throw new Error(`--cache must be off, prefix or dual, got ${args.cache}\n${USAGE}`);
+  if (args.cache && !(CACHE_MODES as readonly string[]).includes(args.cache)) {
+    throw new Error(`--cache must be one of ${CACHE_MODES.join(', ')}, got ${args.cache}\n${USAGE}`);
   }
   const docs = readCorpus('tinystories', args.corpusDir);
   const { train, validation } = splitDocuments(docs);
@@ -414,6 +420,7 @@ async function main() {
       for (const row of rows.slice(1)) {
         gates.push(...(row.model === 'block' ? blockGatesFor(set.name, row, ar) : gatesFor(set.name, row, ar)));
       }
+      if (args.only !== 'block') gates.push(spreadGateFor(set.name, rows[1])); // the page's own row
       if (args.only !== 'block') {
         const greedy = await greedyRows(set.openings);
         gates.push(...greedyGatesFor(set.name, greedy));

@@ -6,7 +6,6 @@ import type { CacheMode } from './models/caches.ts';
 import {
   AR_DEFAULTS,
   DIFFUSION_DEFAULTS,
-  defaultBlockLength,
   resolveArOptions,
   resolveDiffusionOptions,
   type ArOptions,
@@ -35,15 +34,46 @@ export const CONVERTED_SETTINGS: Partial<DiffusionOptions> = {
   temperature: 0,
   schedule: 'dllm',
   endOfTextAhead: null,
+  decideLength: false,
+  noRepeatNgram: 0,
+  frequencyPenalty: 0,
   fillContext: false,
 };
 export const CONVERTED_BLOCK = 32;
 
 /**
- * The dual cache where the model has one: measured at these settings on both prompt sets of `npm run eval`
- * (docs/sweep/cache.md), it computes ~4x fewer positions per story at no loss the gates can see.
+ * The outline: what the page's diffusion run does with an embedded pair (issue 25). One block over the whole canvas,
+ * its length decided at the first step (the tail becomes end-of-text at once), then the surest guess anywhere at each
+ * step, a guess that would repeat four tokens already on the canvas ranked last, and every word a little less likely
+ * for each time it is already written. Measured on both prompt sets of `npm run eval` (docs/sweep/large-blocks.md):
+ * the only out-of-order setting that ends its texts, does not loop and keeps the AR model's variety; blocks of 4
+ * (the old default) write left to right, a diagonal like the AR model's.
  */
-export const PAGE_CACHE: CacheMode = 'dual';
+export const PAGE_OUTLINE: Partial<DiffusionOptions> = {
+  decideLength: true,
+  endOfTextAhead: null,
+  noRepeatNgram: 4,
+  frequencyPenalty: 0.2,
+};
+
+/** The outline's options off: the plain sampler (what the page's other presets start from). */
+const OUTLINE_OFF: Partial<DiffusionOptions> = { decideLength: false, noRepeatNgram: 0, frequencyPenalty: 0 };
+
+/**
+ * The page's default before the outline: left to right in blocks of 4, the length set at the first step where the
+ * model is sure of end-of-text after the current block (a preset; the bench's reference row).
+ */
+export const LEFT_TO_RIGHT: Partial<DiffusionOptions> = { ...OUTLINE_OFF, blockLength: 4, endOfTextAhead: 0.5 };
+
+/** Blocks of 32, out of order inside each block (a preset, gated by `npm run eval`; the bench's reference row). */
+export const BLOCKS_OF_32: Partial<DiffusionOptions> = { ...OUTLINE_OFF, blockLength: 32, endOfTextAhead: 0.5 };
+
+/**
+ * The sparse cache where the model has one: over one block, Fast-dLLM's dual cache would recompute the whole
+ * canvas at every step; the sparse cache recomputes only the masks and the tokens just written (caches.ts), about
+ * half the positions of a story, at no loss the gates can see (docs/sweep/large-blocks.md).
+ */
+export const PAGE_CACHE: CacheMode = 'sparse';
 
 /**
  * The canvas runs to the context end: the models were trained on context-long sequences only, and with the
@@ -60,7 +90,7 @@ export interface PageSettings {
 
 /**
  * The settings the page starts from for a pair, with `overrides` (a link's or the command line's) on top. A
- * length given without steps or blocks keeps the page's rule for them: one token per step, the default blocks.
+ * length given without steps or blocks keeps the page's rule for them: one token per step, one block.
  */
 export function pageSettings(
   pair: PairFacts,
@@ -72,7 +102,8 @@ export function pageSettings(
     ...DIFFUSION_DEFAULTS,
     genLength,
     steps: genLength,
-    blockLength: defaultBlockLength(genLength),
+    blockLength: genLength,
+    ...PAGE_OUTLINE,
     cache: pair.cachedGraph ? PAGE_CACHE : 'off',
     fillContext: given.genLength === undefined && PAGE_FILL_CONTEXT,
     ...(pair.converted

@@ -1,10 +1,6 @@
 // Named sampler settings for the settings panel: each changes only the options it names.
-import {
-  DEFAULT_BLOCK_LENGTH,
-  DEFAULT_TEMPERATURE,
-  DIFFUSION_DEFAULTS,
-  type DiffusionOptions,
-} from '../core/sampler/options.ts';
+import { BLOCKS_OF_32, LEFT_TO_RIGHT, PAGE_OUTLINE } from '../core/page-settings.ts';
+import { DEFAULT_TEMPERATURE, type DiffusionOptions } from '../core/sampler/options.ts';
 
 export interface Preset {
   name: string;
@@ -28,30 +24,18 @@ const PLAIN: Partial<DiffusionOptions> = {
   frequencyPenalty: 0,
 };
 
-/**
- * The one-block setting that drafts a whole text out of order and ends it (docs/sweep/large-blocks.md): the length
- * decided at the first step, repeats of 4-token n-grams ranked last. `npm run eval` gates it (GATED_ROWS).
- */
-export const OUTLINE: Partial<DiffusionOptions> = {
-  decideLength: true,
-  endOfTextAhead: null,
-  noRepeatNgram: 4,
-  frequencyPenalty: 0.2,
-};
-
 export const PRESETS: Preset[] = [
   {
-    name: `Page default: blocks of ${DEFAULT_BLOCK_LENGTH}`,
+    name: 'Page default: outline',
     description:
-      `Semi-autoregressive blocks of ${DEFAULT_BLOCK_LENGTH}, 1 token per step, temperature ${DEFAULT_TEMPERATURE} ` +
-      'for both models, the length set at the first step where the model is sure enough of end-of-text: chosen ' +
-      'by measurement (less repetition than one block at the same gen-PPL, and texts that end).',
-    diffusion: {
-      ...PLAIN,
-      temperature: DEFAULT_TEMPERATURE,
-      endOfTextAhead: DIFFUSION_DEFAULTS.endOfTextAhead,
-    },
-    blocks: 'default',
+      'One block over the whole canvas: the first step sets the length (the expected length by the model; the tail ' +
+      'becomes end-of-text at once), then every step writes the surest guess anywhere, a guess that would repeat ' +
+      'four tokens already on the canvas last, and every word a little less likely for each time it is already ' +
+      `written (frequency penalty ${PAGE_OUTLINE.frequencyPenalty}); temperature ${DEFAULT_TEMPERATURE} for both ` +
+      'models. The timeline shows an outline filled in, not a diagonal. Chosen by measurement: the out-of-order ' +
+      "setting that ends its texts, does not loop and keeps the AR model's variety.",
+    diffusion: { ...PLAIN, ...PAGE_OUTLINE, temperature: DEFAULT_TEMPERATURE },
+    blocks: 'one',
   },
   {
     name: 'LLaDA: one block',
@@ -61,21 +45,18 @@ export const PRESETS: Preset[] = [
     blocks: 'one',
   },
   {
-    name: 'Outline: one block, length first',
+    name: 'Left to right: blocks of 4',
     description:
-      'One block over the whole canvas: the first step sets the length (the expected length by the model; the tail ' +
-      'becomes end-of-text at once), then every step writes the surest guess anywhere, a guess that would repeat ' +
-      'four tokens already on the canvas last, and every word a little less likely for each time it is already ' +
-      'written (frequency penalty 0.2). The timeline shows an outline filled in, not a diagonal.',
-    diffusion: { ...PLAIN, ...OUTLINE },
-    blocks: 'one',
+      'Semi-autoregressive blocks of 4, 1 token per step, the length set at the first step where the model is sure ' +
+      "enough of end-of-text (the page's default before the outline): a diagonal, like the AR model's.",
+    diffusion: { ...PLAIN, ...LEFT_TO_RIGHT },
   },
   {
     name: 'Out of order: blocks of 32',
     description:
       'Semi-autoregressive blocks of 32 decoded left to right, 1 token per step: inside each block the model writes ' +
       'wherever it is surest. `npm run eval` judges this setting beside the default (GATED_ROWS).',
-    diffusion: { ...PLAIN, blockLength: 32 },
+    diffusion: { ...PLAIN, ...BLOCKS_OF_32 },
   },
   {
     name: 'Fast: threshold 0.9',

@@ -9,6 +9,7 @@ import {
   firstSentences,
   gatesFor,
   heldOutOpenings,
+  spreadGateFor,
   VISITOR_OPENINGS_FILE,
   type RowResult,
 } from '../../src/cli/eval-quality.ts';
@@ -150,6 +151,14 @@ describe('gates', () => {
     // issue 25's entropy tolerance: 7% under the AR model's passes, 12% does not
     expect(gatesFor('s', row({ entropy: 3.72 }), ar)[3].pass).toBe(true);
     expect(gatesFor('s', row({ entropy: 3.52 }), ar)[3].pass).toBe(false);
+  });
+
+  it("hold the page's row to an outline: a draft spread of 0.6 or more (left to right is 0.25)", () => {
+    expect(spreadGateFor('s', row({ draftSpread: 0.25 }))).toMatchObject({ pass: false, value: '0.25' });
+    expect(spreadGateFor('s', row({ draftSpread: 0.6 })).pass).toBe(true);
+    expect(spreadGateFor('s', row({ draftSpread: 0.98 })).gate).toBe(
+      's, r: draft spread >= 0.6 (out of order, not a diagonal)',
+    );
   });
 });
 

@@ -97,10 +97,11 @@ describe('the page', () => {
     const lastWritten = shown.map(([state]) => state).lastIndexOf('committed');
     expect(shown.slice(lastWritten + 8).every(([state, ghost]) => state === 'masked' && ghost === '')).toBe(true);
     expect(Number(await s.page.getByTestId('diffusion-passes').textContent())).toBeGreaterThan(0);
-    // the page's settings use the dual KV cache: most passes compute a 4-position window, full passes are marked
-    expect(await s.page.locator('select:has(option[value=dual])').inputValue()).toBe('dual');
+    // the page's settings use the sparse KV cache: most passes compute the masks and the tokens just written, full
+    // passes (the refreshes) are marked
+    expect(await s.page.locator('select:has(option[value=sparse])').inputValue()).toBe('sparse');
     const [perPass, total] = (await s.page.getByTestId('diffusion-positions').textContent())!.split(' of ').map(Number);
-    expect(perPass).toBeLessThan(total / 2);
+    expect(perPass).toBeLessThan(total);
     const fullPasses = await s.page.evaluate(
       () => (globalThis as any).demo.run.traces.diffusion.done.steps.filter((x: any) => x.fullPass).length,
     );
@@ -120,14 +121,13 @@ describe('the page', () => {
     const slider = s.page.getByLabel('scrub through the steps');
     await slider.fill('0');
     const atStart = await cellStates(s.page, 'Diffusion');
-    // the canvas runs to the fixture's context end (128 tokens), in whole blocks of 4
-    const [canvas, prompt] = await s.page.evaluate(() => {
+    // the canvas runs to the fixture's context end (128 tokens), one block
+    const [canvas, prompt, blockLength] = await s.page.evaluate(() => {
       const t = (globalThis as any).demo.run.traces.diffusion;
-      return [t.initial.filter((id: number) => id === t.maskId).length, t.promptLength];
+      return [t.initial.filter((id: number) => id === t.maskId).length, t.promptLength, t.done.options.blockLength];
     });
-    expect(canvas % 4).toBe(0);
-    expect(prompt + canvas).toBeLessThanOrEqual(128);
-    expect(prompt + canvas).toBeGreaterThan(128 - 4);
+    expect(prompt + canvas).toBe(128);
+    expect(blockLength).toBe(canvas);
     expect(atStart.filter((x) => x === 'masked')).toHaveLength(canvas);
     const max = Number(await slider.getAttribute('max'));
     await slider.fill(String(Math.floor(max / 2)));
@@ -290,7 +290,7 @@ describe('the page', () => {
       });
     const s = await open(undefined, withLength);
     await waitReady(s.page);
-    expect(await lengths(s.page)).toEqual([96, 96, 4, 96]);
+    expect(await lengths(s.page)).toEqual([96, 96, 96, 96]); // the outline: one block
     expect(await s.page.getByLabel('generation length').inputValue()).toBe('96');
     await s.context.close();
     // a shared link carries what differs from the defaults: here a length of 32
@@ -300,7 +300,7 @@ describe('the page', () => {
     });
     const fromUrl = await open(`?${query}`, withLength);
     await waitReady(fromUrl.page);
-    expect(await lengths(fromUrl.page)).toEqual([32, 32, 4, 32]);
+    expect(await lengths(fromUrl.page)).toEqual([32, 32, 32, 32]);
     await fromUrl.context.close();
   });
 
@@ -405,9 +405,9 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
     await s.page.click('button[type=submit]');
     await waitDone(s.page);
     const subtitle = () => s.page.locator('section[aria-label="Diffusion"] .subtitle').textContent();
-    await expect(subtitle()).resolves.toContain('blocks of 4,');
+    await expect(subtitle()).resolves.toContain('one block,');
     await s.page.getByLabel('block length').fill('8');
-    await expect(subtitle()).resolves.toContain('blocks of 4,');
+    await expect(subtitle()).resolves.toContain('one block,');
     await s.context.close();
   });
 
@@ -506,11 +506,11 @@ describe('benchmark this device', () => {
     expect(text).toContain('diffusion, threshold 0.9');
     expect(await s.page.locator('svg[aria-label="quality-speed frontier"] circle').count()).toBe(8);
     const caches = await s.page.locator('[data-testid=bench-caches] tbody tr').allTextContents();
-    // the diffusion model's three cache modes, the block model's exact cache (folded, a pass per finished block),
+    // the diffusion model's four cache modes, the block model's exact cache (folded, a pass per finished block),
     // no cache and threshold decoding, the AR model
-    expect(caches).toHaveLength(8);
+    expect(caches).toHaveLength(9);
     expect(caches.join('\n')).toMatch(
-      /cache off[\s\S]*cache prefix[\s\S]*cache dual[\s\S]*block diffusion, blocks of 4, exact cache \(page\)[\s\S]*no cache[\s\S]*threshold 0.9[\s\S]*AR with its KV cache/,
+      /outline \(page\), cache off[\s\S]*cache prefix[\s\S]*cache dual[\s\S]*cache sparse[\s\S]*block diffusion, blocks of 4, exact cache \(page\)[\s\S]*no cache[\s\S]*threshold 0.9[\s\S]*AR with its KV cache/,
     );
     await s.page.screenshot({ path: `${SHOTS}/benchmark-panel.png`, fullPage: true });
     await s.context.close();

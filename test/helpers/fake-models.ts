@@ -8,7 +8,7 @@ export interface ForwardCall {
   /** 0-based index of the call. */
   call: number;
   /** Caching fakes: 'cache' for a full pass that fills the cache, [from, to) for a window pass. */
-  pass?: 'cache' | { from: number; to: number };
+  pass?: 'cache' | { from: number; to: number } | { positions: number[] };
   /** Block fakes: how many of the window's positions entered the cache. */
   keep?: number;
   /** Block fakes: the block offset the call was given (blockOffsetFor). */
@@ -70,6 +70,33 @@ export class FakeCachingDenoiser extends FakeDenoiser {
     this.calls[this.calls.length - 1].pass = { from, to };
     const computed = to - start;
     return { rows: rows.map((r) => r.subarray(from * this.vocabSize)), from, to, computed };
+  }
+
+  /** The sparse cache's pass: the cache's tokens with the current ones at `positions`, which then enter it. */
+  async forwardPositions(
+    sequences: Int32Array[],
+    positions: readonly number[],
+    cache: DenoiserCache,
+  ): Promise<WindowLogits> {
+    const held = (cache as FakeDenoiserCache).sequences;
+    const seen = sequences.map((s, i) => {
+      const out = held[i].slice();
+      for (const p of positions) out[p] = s[p];
+      return out;
+    });
+    const rows = await this.forward(seen);
+    this.calls[this.calls.length - 1].pass = { positions: [...positions] };
+    sequences.forEach((s, i) => positions.forEach((p) => (held[i][p] = s[p])));
+    // the script's row p is position p's prediction; with shifted logits the state at p gives p + 1's
+    const predicted = positions.map((p) => p + (this.shiftedLogits ? 1 : 0));
+    const v = this.vocabSize;
+    const out = rows.map((r) => {
+      const picked = new Float32Array(predicted.length * v);
+      predicted.forEach((p, j) => p < seen[0].length && picked.set(r.subarray(p * v, (p + 1) * v), j * v));
+      return picked;
+    });
+    const [from, to] = [predicted[0], predicted[predicted.length - 1] + 1];
+    return { rows: out, from, to, computed: positions.length, positions: predicted };
   }
 }
 

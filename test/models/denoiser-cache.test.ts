@@ -86,3 +86,69 @@ describe(`cached denoiser graph of the pair in ${PAIR_DIR}`, () => {
     cache.dispose();
   });
 });
+
+describe(`the sparse cache's pass over scattered positions (forwardPositions), pair in ${PAIR_DIR}`, () => {
+  const golden = readJson<{ input_ids: number[][] }>(join(PAIR_DIR, 'golden', 'diffusion-logits.json'));
+  const sequences = golden.input_ids.map((row) => Int32Array.from(row));
+  const L = sequences[0].length;
+  const states = [2, 5, 6, 11, L - 3]; // scattered, two of them neighbours
+
+  /** Largest difference between the pass's rows and the full pass's at the positions it says it predicts. */
+  function scatteredDiff(pass: WindowLogits, full: Float32Array[], vocab: number): number {
+    let m = 0;
+    for (let i = 0; i < full.length; i++) {
+      pass.positions!.forEach((p, j) => {
+        for (let v = 0; v < vocab; v++) {
+          m = Math.max(m, Math.abs(pass.rows[i][j * vocab + v] - full[i][p * vocab + v]));
+        }
+      });
+    }
+    return m;
+  }
+
+  it('with nothing changed since the cache was filled, its predictions are the full pass logits, and the cache stays', async () => {
+    const model = await denoiser();
+    const full = await model.forward(sequences);
+    const { cache } = await model.forwardAndCache(sequences);
+    const data = (cache as unknown as { data: Record<string, Float32Array> }).data;
+    const before = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.slice()]));
+    const pass = await model.forwardPositions(sequences, states, cache);
+    // the state at p predicts p itself, or p + 1 with shifted logits
+    expect(pass.positions).toEqual(states.map((p) => p + (model.shiftedLogits ? 1 : 0)));
+    expect(pass.computed).toBe(states.length);
+    expect(scatteredDiff(pass, full, model.vocabSize)).toBeLessThan(TOLERANCE);
+    let moved = 0;
+    for (const [k, v] of Object.entries(data))
+      for (let i = 0; i < v.length; i++) moved = Math.max(moved, Math.abs(v[i] - before[k][i]));
+    expect(moved, 'the keys/values written back are the ones the full pass cached').toBeLessThan(TOLERANCE);
+    cache.dispose();
+  });
+
+  it('reads its own positions now, never their cache entries, and writes what it computed into the cache', async () => {
+    const model = await denoiser();
+    const full = await model.forward(sequences);
+    const { cache } = await model.forwardAndCache(sequences);
+    const { num_key_value_heads: heads, head_dim: dim } = readJson(join(PAIR_DIR, 'diffusion', 'config.json'));
+    const data = (cache as unknown as { data: Record<string, Float32Array> }).data;
+    for (const kv of Object.values(data)) {
+      for (let r = 0; r < sequences.length * heads; r++)
+        for (const p of states) kv.fill(1e3, (r * L + p) * dim, (r * L + p + 1) * dim);
+    }
+    expect(scatteredDiff(await model.forwardPositions(sequences, states, cache), full, model.vocabSize)).toBeLessThan(
+      TOLERANCE,
+    );
+    // the garbage is gone: a window elsewhere now reads the rewritten entries and gives the full pass again
+    const window = await model.forwardWindow(sequences, 7, 10, cache);
+    expect(windowDiff(window, full, 7, 10, model.vocabSize)).toBeLessThan(TOLERANCE);
+    cache.dispose();
+  });
+
+  it('refuses positions that do not ascend or fall outside the sequence', async () => {
+    const model = await denoiser();
+    const { cache } = await model.forwardAndCache(sequences);
+    for (const bad of [[], [3, 3], [5, 2], [-1], [L]]) {
+      await expect(model.forwardPositions(sequences, bad, cache), JSON.stringify(bad)).rejects.toThrow(/ascend/);
+    }
+    cache.dispose();
+  });
+});

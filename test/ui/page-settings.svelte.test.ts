@@ -8,10 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { Engine, type EngineInfo } from '../../src/core/engine.ts';
 import { nodeReadFile } from '../../src/cli/node-files.ts';
 import { blockModelOptions, fitToContext, resolveDiffusionOptions } from '../../src/core/sampler/options.ts';
-import { PAGE_CACHE, PAGE_FILL_CONTEXT, pageSettings } from '../../src/core/page-settings.ts';
+import {
+  BLOCKS_OF_32,
+  PAGE_CACHE,
+  PAGE_FILL_CONTEXT,
+  PAGE_OUTLINE,
+  pageSettings,
+} from '../../src/core/page-settings.ts';
 import { GATED_ROWS } from '../../src/cli/eval-quality.ts';
 import { AppState } from '../../src/ui/app-state.svelte.ts';
-import { OUTLINE, PRESETS } from '../../src/ui/presets.ts';
+import { PRESETS } from '../../src/ui/presets.ts';
 import type { DemoBackend } from '../../src/worker/protocol.ts';
 import { ROOT, ort } from '../helpers/fixture.ts';
 
@@ -43,15 +49,18 @@ async function pageAfterLoad(info: EngineInfo, search = ''): Promise<AppState> {
 const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 
 describe("the page's settings", () => {
-  it('are the pair length, blocks of 4, one token per step, and the dual cache where the model has one', () => {
+  it('are the outline: the pair length in one block, one token per step, the length first, the sparse cache where the model has one', () => {
     const withCache = pageSettings({ genLength: 224, cachedGraph: true });
     expect(withCache.diffusion).toMatchObject({
       genLength: 224,
       steps: 224,
-      blockLength: 4,
+      blockLength: 224,
       cache: PAGE_CACHE,
       fillContext: PAGE_FILL_CONTEXT,
+      ...PAGE_OUTLINE,
     });
+    expect(PAGE_CACHE).toBe('sparse');
+    expect(PAGE_OUTLINE).toEqual({ decideLength: true, endOfTextAhead: null, noRepeatNgram: 4, frequencyPenalty: 0.2 });
     expect(withCache.ar).toMatchObject({
       maxNewTokens: 224,
       temperature: withCache.diffusion.temperature,
@@ -61,12 +70,20 @@ describe("the page's settings", () => {
     // a length of the user's keeps the page's rule for steps and blocks
     expect(
       pageSettings({ genLength: 224, cachedGraph: true }, { diffusion: { genLength: 30 } }).diffusion,
-    ).toMatchObject({ genLength: 30, steps: 30, blockLength: 3, fillContext: false });
+    ).toMatchObject({ genLength: 30, steps: 30, blockLength: 30, fillContext: false });
   });
 
   it("are dLLM's own for a published model: MDLM without a cache, the BD3LM with its exact one", async () => {
     const converted = pageSettings({ genLength: 128, cachedGraph: true, converted: true });
-    expect(converted.diffusion).toMatchObject({ cache: 'off', temperature: 0, schedule: 'dllm', blockLength: 32 });
+    expect(converted.diffusion).toMatchObject({
+      cache: 'off',
+      temperature: 0,
+      schedule: 'dllm',
+      blockLength: 32,
+      decideLength: false,
+      noRepeatNgram: 0,
+      frequencyPenalty: 0,
+    });
     expect(blockModelOptions(converted.diffusion, 32).cache).toBe('prefix');
     // the page after loading one; a cache chosen in the link stays
     const info = { ...(await fixtureInfo()), converted: true, genLength: 128 };
@@ -111,22 +128,27 @@ describe("the page's settings", () => {
     const room =
       info.contextLength - result.diffusion.initial.filter((id: number) => id !== result.diffusion.maskId).length;
     expect(result.diffusion.options).toEqual(resolveDiffusionOptions(fitToContext(page.diffusion, room)));
-    expect(result.diffusion.options.genLength).toBe(room - (room % page.diffusion.blockLength));
+    expect(result.diffusion.options).toMatchObject({ genLength: room, blockLength: room }); // one block, all the room
     expect(result.diffusion.steps.filter((s: { fullPass: boolean }) => !s.fullPass).length).toBeGreaterThan(0);
     expect(result.ar.options).toEqual({ ...page.ar, maxNewTokens: room });
   }, 60_000);
 
-  it("the eval's second gated row is the page's out-of-order preset", () => {
+  it("the eval's gated rows are the page's default (the outline preset) and its out-of-order preset", () => {
+    expect(Object.keys(GATED_ROWS)).toHaveLength(2);
+    expect(Object.values(GATED_ROWS)[0]).toEqual({}); // the page's settings themselves
+    const outline = PRESETS.find((p) => p.name.startsWith('Page default'))!;
+    expect(outline.blocks).toBe('one');
+    expect(outline.diffusion).toMatchObject(PAGE_OUTLINE);
     const preset = PRESETS.find((p) => p.name.startsWith('Out of order'))!;
-    expect(GATED_ROWS['diffusion, blocks of 32 (out of order)']).toEqual({ blockLength: preset.diffusion.blockLength });
-  });
-
-  it("the eval's third gated row is the page's outline preset: one block, the length first, repeats last", () => {
-    const preset = PRESETS.find((p) => p.name.startsWith('Outline'))!;
-    const { blocks, ...options } = GATED_ROWS['diffusion, one block (outline)'];
-    expect(blocks).toBe(preset.blocks);
-    expect(options).toEqual(OUTLINE);
-    expect(preset.diffusion).toMatchObject(OUTLINE);
+    expect(preset.diffusion).toMatchObject(BLOCKS_OF_32);
+    expect(GATED_ROWS['diffusion, blocks of 32 (out of order)']).toBe(BLOCKS_OF_32);
+    expect(BLOCKS_OF_32).toEqual({
+      blockLength: 32,
+      endOfTextAhead: 0.5,
+      decideLength: false,
+      noRepeatNgram: 0,
+      frequencyPenalty: 0,
+    });
   });
 
   it('are what the eval measures, on both prompt sets', async () => {
@@ -159,22 +181,20 @@ describe("the page's settings", () => {
     for (const set of q.sets) {
       expect(set.rows[0].options).toEqual(pageSettings(info).ar);
       expect(set.rows[1].options).toEqual(pageSettings(info).diffusion);
-      expect(set.rows[2].options).toEqual(pageSettings(info, { diffusion: { blockLength: 32 } }).diffusion);
-      const oneBlock = { ...OUTLINE, blockLength: pageSettings(info).diffusion.genLength };
-      expect(set.rows[3].options).toEqual(pageSettings(info, { diffusion: oneBlock }).diffusion);
+      const blocksOf32 = GATED_ROWS['diffusion, blocks of 32 (out of order)'];
+      expect(set.rows[2].options).toEqual(pageSettings(info, { diffusion: blocksOf32 }).diffusion);
       // the block model: the page's diffusion settings in its own blocks, and with threshold decoding
-      expect(set.rows[4].options).toEqual(blockModelOptions(pageSettings(info).diffusion, info.blockSize!));
-      expect(set.rows[5].options).toEqual(
+      expect(set.rows[3].options).toEqual(blockModelOptions(pageSettings(info).diffusion, info.blockSize!));
+      expect(set.rows[4].options).toEqual(
         blockModelOptions(pageSettings(info, { diffusion: { threshold: 0.9 } }).diffusion, info.blockSize!),
       );
       // every model at temperature 0, the page's settings otherwise
       const greedy = pageSettings(info, { diffusion: { temperature: 0 } });
-      expect(set.rows[6].options).toEqual({ ...pageSettings(info).ar, temperature: 0 });
-      expect(set.rows[7].options).toEqual(greedy.diffusion);
-      expect(set.rows[8].options).toEqual(blockModelOptions(greedy.diffusion, info.blockSize!));
+      expect(set.rows[5].options).toEqual({ ...pageSettings(info).ar, temperature: 0 });
+      expect(set.rows[6].options).toEqual(greedy.diffusion);
+      expect(set.rows[7].options).toEqual(blockModelOptions(greedy.diffusion, info.blockSize!));
       expect(set.rows.map((r: { model: string }) => r.model)).toEqual([
         'ar',
-        'diffusion',
         'diffusion',
         'diffusion',
         'block',
@@ -184,8 +204,8 @@ describe("the page's settings", () => {
         'block',
       ]);
     }
-    // two sets: three gated diffusion rows with five gates each, two block rows with three each, and at
-    // temperature 0 the diffusion and block rows' doom loops against the AR model's
-    expect(q.gates.length).toBe(2 * (3 * 5 + 2 * 3 + 2));
+    // two sets: two gated diffusion rows with five gates each (the page's with its draft spread too), two block
+    // rows with three each, and at temperature 0 the diffusion and block rows' doom loops against the AR model's
+    expect(q.gates.length).toBe(2 * (2 * 5 + 1 + 2 * 3 + 2));
   }, 120_000);
 });

@@ -13,12 +13,16 @@ const fresh = () => {
 describe('settings', () => {
   it('typing a length keeps the blocks the rule they follow, though it passes through 1 and 10', () => {
     const app = fresh();
+    // the page's outline: one block, whatever the length
     for (const typed of [1, 10, 100]) app.settings.setGenLength(typed);
-    expect(app.settings.diffusion).toMatchObject({ genLength: 100, blockLength: 4, steps: 100 });
+    expect(app.settings.diffusion).toMatchObject({ genLength: 100, blockLength: 100, steps: 100 });
     expect(app.settings.validation).toEqual([]);
-    app.settings.applyPreset(PRESETS.find((p) => p.blocks === 'one')!);
+    app.settings.applyPreset(PRESETS.find((p) => p.name.startsWith('Left to right'))!);
     for (const typed of [2, 20, 200]) app.settings.setGenLength(typed);
-    expect(app.settings.diffusion).toMatchObject({ genLength: 200, blockLength: 200 });
+    expect(app.settings.diffusion).toMatchObject({ genLength: 200, blockLength: 4, steps: 200 });
+    app.settings.applyPreset(PRESETS.find((p) => p.blocks === 'one')!);
+    for (const typed of [3, 30, 120]) app.settings.setGenLength(typed);
+    expect(app.settings.diffusion).toMatchObject({ genLength: 120, blockLength: 120 });
     app.settings.setBlockLength(8);
     app.settings.setGenLength(64);
     expect(app.settings.diffusion.blockLength).toBe(8);

@@ -6,7 +6,7 @@ import { generateDiffusion } from '../sampler/diffusion.ts';
 import { CACHE_MODES, type BlockCommit, type CacheMode } from '../models/caches.ts';
 import type { Engine } from '../engine.ts';
 import type { ModelKind } from '../modes.ts';
-import { pageSettings } from '../page-settings.ts';
+import { BLOCKS_OF_32, pageSettings } from '../page-settings.ts';
 import { cleanTermination, doomLoop, draftSpread, repeated4, unigramEntropy } from './text-measures.ts';
 import type { OrtCausalLM } from '../models/onnx/causal-lm.ts';
 import { tokenLogProbs } from '../models/onnx/causal-lm.ts';
@@ -216,7 +216,9 @@ export async function measureCaches(
   const configs: Config[] = [];
   for (const blocks of blocksOf32 ? (['page', 'blocks of 32'] as const) : (['page'] as const)) {
     for (const cache of CACHE_MODES) {
-      const label = blocks === 'page' ? `blocks of ${page.diffusion.blockLength} (page)` : blocks;
+      const oneBlock = page.diffusion.blockLength >= page.diffusion.genLength;
+      const label =
+        blocks === 'page' ? `${oneBlock ? 'outline' : `blocks of ${page.diffusion.blockLength}`} (page)` : blocks;
       configs.push({ name: `diffusion, ${label}, cache ${cache}`, model: 'diffusion', blocks, cache });
     }
   }
@@ -236,7 +238,7 @@ export async function measureCaches(
       diffusion: {
         ...length,
         cache: cache ?? 'off',
-        ...(blocks === 'blocks of 32' ? { blockLength: 32 } : {}),
+        ...(blocks === 'blocks of 32' ? BLOCKS_OF_32 : {}),
         ...extra,
       },
     }).diffusion as Partial<DiffusionOptions>;

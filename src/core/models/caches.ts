@@ -10,6 +10,12 @@
 //                     dual    later steps recompute only the current block, reading every other position from it.
 //                   Positions outside the computed window get no new prediction at such a step: their ghosts stay
 //                   as last shown, and edits and the end-of-text look-ahead only judge positions that were computed.
+//   SparsePasses    the sparse cache (after dKV-Cache, Ma et al. 2025), for decoding over large blocks, where a
+//                   window is the whole canvas: a step recomputes only the positions still masked in the current
+//                   block and those whose token changed since their keys and values were computed, at any spread,
+//                   reading every other position from the cache; what a step computes enters the cache, so a
+//                   token committed at one step is recomputed once at the next and then read. A full pass refreshes
+//                   the cache at each block's first step and every SPARSE_REFRESH steps after it.
 //   BlockPasses     a block-diffusion model (BD3-LM): its blocks never see later ones, so its cache is exact, not an
 //                   approximation. Any mode but off decodes each block against the keys/values of the finished
 //                   blocks, which enter the cache with one pass when the sampler moves past them; off runs the whole
@@ -19,8 +25,8 @@
 import { OptionError } from '../errors.ts';
 import type { BlockDenoiser, Denoiser, DenoiserCache, KvCache, WindowLogits, WindowedDenoiser } from './types.ts';
 
-export type CacheMode = 'off' | 'prefix' | 'dual';
-export const CACHE_MODES: readonly CacheMode[] = ['off', 'prefix', 'dual'];
+export type CacheMode = 'off' | 'prefix' | 'dual' | 'sparse';
+export const CACHE_MODES: readonly CacheMode[] = ['off', 'prefix', 'dual', 'sparse'];
 
 /**
  * How a block model's finished blocks enter its cache: a pass of their own when the next block starts ('separate'),
@@ -89,6 +95,51 @@ export class WindowedPasses implements StepPredictor {
     }
     const to = this.mode === 'dual' ? block.to : sequences[0].length;
     return { ...(await this.model.forwardWindow(sequences, block.from, to, this.cache)), full: false, passes: 1 };
+  }
+
+  dispose() {
+    this.cache?.dispose();
+    this.cache = null;
+  }
+}
+
+/** The sparse cache's full pass comes back after this many steps of a block (and at the block's first). */
+export const SPARSE_REFRESH = 16;
+
+/** The sparse cache: only masked and changed positions are computed at a step; see the file's head. */
+export class SparsePasses implements StepPredictor {
+  private cache: DenoiserCache | null = null;
+  /** Each sequence's tokens as the cache holds them (what each position's keys and values were computed from). */
+  private seen: Int32Array[] = [];
+  private sinceRefresh = 0;
+
+  constructor(
+    private readonly model: WindowedDenoiser,
+    readonly refreshEvery = SPARSE_REFRESH,
+  ) {}
+
+  async predict(sequences: Int32Array[], block: BlockRange, blockStart: boolean): Promise<StepPass> {
+    if (blockStart || !this.cache || this.sinceRefresh >= this.refreshEvery) {
+      this.cache?.dispose();
+      const { logits, cache } = await this.model.forwardAndCache(sequences);
+      this.cache = cache;
+      this.seen = sequences.map((s) => s.slice());
+      this.sinceRefresh = 1;
+      return { ...logits, full: true, passes: 1 };
+    }
+    const maskId = this.model.maskId;
+    const shift = this.model.shiftedLogits ? 1 : 0; // with shifted logits a mask at p is predicted by the state at p - 1
+    const computed = new Set<number>();
+    for (let p = 0; p < sequences[0].length; p++) {
+      if (sequences.some((s, i) => s[p] !== this.seen[i][p])) computed.add(p);
+      if (p >= block.from && p < block.to && sequences.some((s) => s[p] === maskId)) computed.add(p - shift);
+    }
+    if (computed.size === 0) computed.add(block.from - shift); // nothing left to compute: the step still gets a row
+    const positions = [...computed].sort((a, b) => a - b);
+    const logits = await this.model.forwardPositions(sequences, positions, this.cache);
+    sequences.forEach((s, i) => positions.forEach((p) => (this.seen[i][p] = s[p])));
+    this.sinceRefresh++;
+    return { ...logits, full: false, passes: 1 };
   }
 
   dispose() {

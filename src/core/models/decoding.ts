@@ -6,6 +6,7 @@ import { OptionError } from '../errors.ts';
 import {
   BlockPasses,
   FullPasses,
+  SparsePasses,
   WindowedPasses,
   noCachedGraph,
   type BlockCommit,
@@ -84,13 +85,16 @@ const blockModel: Decoding<BlockDenoiser> = {
   predictor: (model, mode, blockCommit, layout) => new BlockPasses(model, mode, blockCommit, layout.offset),
 };
 
-/** A denoiser with a cached graph: Fast-dLLM's prefix and dual caches, or full passes. */
+/** A denoiser with a cached graph: Fast-dLLM's prefix and dual caches, the sparse cache, or full passes. */
 const windowed: Decoding<WindowedDenoiser> = {
   name: 'windowed',
   matches: isWindowedDenoiser,
   blockLength: (_model, request) => request.blockLength,
   layout: (_model, promptLength, blockLength) => canvasBlocks(promptLength, blockLength),
-  predictor: (model, mode) => (mode === 'off' ? new FullPasses(model) : new WindowedPasses(model, mode)),
+  predictor(model, mode) {
+    if (mode === 'off') return new FullPasses(model);
+    return mode === 'sparse' ? new SparsePasses(model) : new WindowedPasses(model, mode);
+  },
 };
 
 /** Any other denoiser: a full pass at every step. */

@@ -33,6 +33,13 @@ export interface WindowedDenoiser extends Denoiser {
    * the cache (the prefix cache); otherwise those after it too (the dual cache).
    */
   forwardWindow(sequences: Int32Array[], from: number, to: number, cache: DenoiserCache): Promise<WindowLogits>;
+  /**
+   * The states at `positions` (ascending, any spread) from the tokens there now and `cache` for every other
+   * position: only those positions are computed, and their new keys and values replace theirs in `cache` (so a
+   * token committed at one step enters the cache at the next). Row i of the result is the prediction its
+   * `positions[i]` names: the position itself, or with shifted logits the one after it (its state predicts it).
+   */
+  forwardPositions(sequences: Int32Array[], positions: readonly number[], cache: DenoiserCache): Promise<WindowLogits>;
 }
 
 /**
@@ -104,6 +111,16 @@ export interface WindowLogits {
   from: number;
   to: number;
   computed: number;
+  /** A pass over scattered positions (forwardPositions): row i is positions[i]'s, and no other was computed. */
+  positions?: readonly number[];
+}
+
+/** The row of position p in a pass's logits, or -1 where the pass did not compute p. */
+export function rowIndexOf(pass: WindowLogits): (p: number) => number {
+  const { positions, from, to } = pass;
+  if (!positions) return (p) => (p >= from && p < to ? p - from : -1);
+  const index = new Map(positions.map((p, i) => [p, i]));
+  return (p) => index.get(p) ?? -1;
 }
 
 /** A key/value cache held by a causal model; opaque to the sampler. */

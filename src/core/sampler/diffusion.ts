@@ -10,7 +10,7 @@
 import { DraftEditError, EmptyPromptError, MaskAtStartError, OptionError, PromptTooLongError } from '../errors.ts';
 import type { BlockRange, StepPass } from '../models/caches.ts';
 import { decodingOf, type BlockLayout, type Decoding } from '../models/decoding.ts';
-import type { Denoiser, TokenText } from '../models/types.ts';
+import { rowIndexOf, type Denoiser, type TokenText } from '../models/types.ts';
 import { GhostTracker, TraceRecorder } from '../trace/recorder.ts';
 import {
   canvasAt,
@@ -321,12 +321,14 @@ class StepMath {
     const preds: Predictions = new Map();
     const candidates: number[] = [];
     this.penalties = this.frequencyPenalties();
+    const rowOf = rowIndexOf(pass);
     for (const p of this.canvas.generated) {
       const masked = x[p] === maskId;
       const current = masked && this.blockOf(p) === block;
       if (current) candidates.push(p);
-      if (p < pass.from || p >= pass.to) continue;
-      if (masked || o.editMode !== 'off') preds.set(p, this.predictAt(p, pass, current));
+      const row = rowOf(p);
+      if (row < 0) continue;
+      if (masked || o.editMode !== 'off') preds.set(p, this.predictAt(p, row, pass, current));
     }
     return { preds, candidates };
   }
@@ -335,13 +337,13 @@ class StepMath {
    * Never predicted (the reference samplers leave the mask's logit as it is: README): the mask itself, and
    * end-of-text where it is not allowed (before minLength, or inside the prompt).
    */
-  private predictAt(p: number, pass: StepPass, needSample: boolean): Prediction {
+  private predictAt(p: number, row: number, pass: StepPass, needSample: boolean): Prediction {
     const { o, rng, x } = this;
     const { maskId, endOfTextId: eot, vocabSize } = this.model;
     const P = this.canvas.promptLength;
     const eotAllowed = p >= P && p - P >= o.minLength && p >= this.end;
     const banned = eotAllowed ? [maskId] : [maskId, eot];
-    const offset = (p - pass.from) * vocabSize;
+    const offset = row * vocabSize;
     return this.logits.apply(
       pass.rows[0],
       pass.rows[1],

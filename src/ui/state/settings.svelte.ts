@@ -3,7 +3,7 @@
 import type { EngineInfo, GenerateRequest } from '../../core/engine.ts';
 import type { Mode } from '../../core/modes.ts';
 import type { CacheMode } from '../../core/models/caches.ts';
-import { CONVERTED_SETTINGS, pageSettings } from '../../core/page-settings.ts';
+import { CONVERTED_SETTINGS, PAGE_OUTLINE, pageSettings } from '../../core/page-settings.ts';
 import { expandInfillMarkers, MAX_SPAN } from '../../core/sampler/infill.ts';
 import {
   AR_DEFAULTS,
@@ -25,13 +25,20 @@ export class SettingsState {
   /** Every model of the pair by default: diffusion, block diffusion (when the pair has it) and AR. */
   mode = $state<Mode>('all');
   // Every option is present, so each control shows (and binds to) a real value.
-  diffusion = $state<DiffusionOptions>({ ...DIFFUSION_DEFAULTS });
+  diffusion = $state<DiffusionOptions>({
+    ...DIFFUSION_DEFAULTS,
+    ...PAGE_OUTLINE,
+    blockLength: DIFFUSION_DEFAULTS.genLength,
+  });
   ar = $state<ArOptions>({ ...AR_DEFAULTS, maxNewTokens: DIFFUSION_DEFAULTS.genLength });
   infillSpan = $state(8);
   /** Chat models: the prompt is sent as the user's message through the model's chat template. */
   chat = $state(true);
-  /** What the block length follows when the generation length changes: the default blocks, one block, or a typed length. */
-  blockRule: 'default' | 'one' | 'fixed' = 'default';
+  /**
+   * What the block length follows when the generation length changes: the sampler's default blocks, one block (the
+   * page's outline), or a typed length.
+   */
+  blockRule: 'default' | 'one' | 'fixed' = 'one';
   readonly presets = PRESETS;
   /** Set once the user (or the URL) chose a generation length; until then each pair's own length applies. */
   private lengthChosen = false;
@@ -103,7 +110,7 @@ export class SettingsState {
         if (key === 'cache' && this.cacheChosen) continue; // the visitor's (or the link's) cache stays
         (this.diffusion as unknown as Record<string, unknown>)[key] = page.diffusion[key];
       }
-      this.blockRule = converted ? 'fixed' : 'default';
+      this.blockRule = converted ? 'fixed' : 'one';
       this.setGenLength(page.diffusion.genLength, false);
       this.diffusion.blockLength = page.diffusion.blockLength;
       this.ar.temperature = page.ar.temperature;

@@ -1,6 +1,7 @@
 // Fast-dLLM's prefix and dual caches in the diffusion sampler, on scripted fakes with exact schedules: which
 // passes are full, how many positions each computes, and that every option keeps its meaning with a cache.
 import { describe, expect, it } from 'vitest';
+import { SPARSE_REFRESH } from '../../../src/core/models/caches.ts';
 import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
 import { FakeCachingDenoiser, FakeDenoiser, logitsFrom, type ScriptedLogits } from '../../helpers/fake-models.ts';
 import type { DiffusionOptions } from '../../../src/core/sampler/options.ts';
@@ -116,6 +117,78 @@ describe('prefix cache', () => {
     const t = await generateDiffusion(model, PROMPT, { ...twoBlocks, threshold: 0.7, cache: 'prefix' });
     expect(commitsPerStep(t)).toEqual([[3, 4], [5], [2], [7, 9], [8], [6]]);
     expect(t.steps.map((s) => s.fullPass)).toEqual([true, false, false, true, false, false]);
+  });
+});
+
+describe('sparse cache', () => {
+  /** One block over 8 masks: commits by confidence anywhere, 3 7 9 4 8 5 6 2. */
+  const oneBlock: Partial<DiffusionOptions> = { ...twoBlocks, blockLength: 8 };
+
+  it("computes only the block's masks and the tokens committed since the last pass, wherever they stand", async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    const t = await generateDiffusion(model, PROMPT, { ...oneBlock, cache: 'sparse' });
+    expect(commitsPerStep(t)).toEqual([[3], [7], [9], [4], [8], [5], [6], [2]]); // as with full passes: the fake is exact
+    expect(passKinds(model)).toEqual([
+      'cache',
+      { positions: [2, 3, 4, 5, 6, 7, 8, 9] }, // 3 committed at step 1, the rest masked
+      { positions: [2, 4, 5, 6, 7, 8, 9] }, // 7 committed at step 2; 3 is read from the cache now
+      { positions: [2, 4, 5, 6, 8, 9] },
+      { positions: [2, 4, 5, 6, 8] },
+      { positions: [2, 5, 6, 8] },
+      { positions: [2, 5, 6] },
+      { positions: [2, 6] },
+    ]);
+    expect(t.steps.map((s) => s.positions)).toEqual([10, 8, 7, 6, 5, 4, 3, 2]);
+    expect(t.steps.map((s) => s.fullPass)).toEqual([true, ...Array(7).fill(false)]);
+    // what a pass computed entered the cache: the pass at step 3 saw 3 from the cache, 7 as committed
+    expect(model.calls[2].sequences[0].slice(2)).toEqual([1, 5, 1, 1, 1, 2, 1, 1]);
+  });
+
+  it('gives the same tokens as full passes, and is refreshed by a full pass every SPARSE_REFRESH steps', async () => {
+    const long: Partial<DiffusionOptions> = {
+      genLength: 24,
+      steps: 24,
+      blockLength: 24,
+      temperature: 0,
+      endOfTextAhead: null,
+    };
+    const ramp: ScriptedLogits = (seq) =>
+      logitsFrom(seq.length, V, (p) => ({ [2 + (p % 8)]: 0.3 + ((p * 7) % 24) / 40, 9: 0.1 }));
+    const off = await generateDiffusion(new FakeCachingDenoiser(V, ramp), PROMPT, { ...long });
+    const model = new FakeCachingDenoiser(V, ramp);
+    const sparse = await generateDiffusion(model, PROMPT, { ...long, cache: 'sparse' });
+    expect(commitsPerStep(sparse)).toEqual(commitsPerStep(off));
+    const full = sparse.steps.flatMap((s, i) => (s.fullPass ? [i + 1] : []));
+    expect(full).toEqual([1, 1 + SPARSE_REFRESH]);
+    // the step after the refresh: the masks left and the one token the refresh's step committed
+    expect(sparse.steps[SPARSE_REFRESH + 1].positions).toBe(24 - (SPARSE_REFRESH + 1) + 1);
+  });
+
+  it("with blocks: the cache is refreshed at each block start, and only the current block's masks are computed", async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    const t = await generateDiffusion(model, PROMPT, { ...twoBlocks, cache: 'sparse' });
+    expect(commitsPerStep(t)).toEqual([[3], [4], [5], [2], [7], [9], [8], [6]]);
+    expect(passKinds(model)).toEqual([
+      'cache',
+      { positions: [2, 3, 4, 5] },
+      { positions: [2, 4, 5] },
+      { positions: [2, 5] },
+      'cache',
+      { positions: [6, 7, 8, 9] },
+      { positions: [6, 8, 9] },
+      { positions: [6, 8] },
+    ]);
+  });
+
+  it('a shifted-logits model computes the state before each mask (which predicts it)', async () => {
+    const model = new FakeCachingDenoiser(V, beliefs);
+    model.shiftedLogits = true;
+    const t = await generateDiffusion(model, PROMPT, { ...oneBlock, cache: 'sparse' });
+    expect(commitsPerStep(t)).toEqual([[3], [7], [9], [4], [8], [5], [6], [2]]);
+    // step 2: masks 2 4 5 6 7 8 9 are predicted by the states at 1 3 4 5 6 7 8; 3 (committed) is among them
+    expect(model.calls[1].pass).toEqual({ positions: [1, 3, 4, 5, 6, 7, 8] });
+    // step 3: masks 2 4 5 6 8 9 from the states at 1 3 4 5 7 8; 7, committed at step 2, is one of them anyway
+    expect(model.calls[2].pass).toEqual({ positions: [1, 3, 4, 5, 7, 8] });
   });
 });
 

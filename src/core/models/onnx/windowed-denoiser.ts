@@ -50,6 +50,84 @@ export class OrtWindowedDenoiser extends CachedGraphDenoiser implements Windowed
   }
 
   /**
+   * Scattered positions against the whole cache (the sparse cache, caches.ts): the graph is bidirectional and takes
+   * position ids, so a pass's queries need not be contiguous. The cache's entries at those positions are masked out
+   * and then replaced by the keys and values the pass computed there.
+   */
+  async forwardPositions(
+    sequences: Int32Array[],
+    positions: readonly number[],
+    cache: DenoiserCache,
+  ): Promise<WindowLogits> {
+    const held = cache as OrtDenoiserCache;
+    const length = sequences[0].length;
+    if (held.length !== length || held.batch !== sequences.length) {
+      throw new RangeError(`a cache of ${held.batch} x ${held.length} positions for ${sequences.length} x ${length}`);
+    }
+    const w = positions.length;
+    if (w === 0 || positions.some((p, i) => p < 0 || p >= length || (i > 0 && p <= positions[i - 1]))) {
+      throw new RangeError(`positions must ascend within [0, ${length}), got ${positions.length} of them`);
+    }
+    const { ort } = this.cached;
+    const b = sequences.length;
+    const mask = new Array<number>(b * (length + w)).fill(1);
+    for (let i = 0; i < b; i++) for (const p of positions) mask[i * (length + w) + p] = 0;
+    const ids = new Int32Array(b * w);
+    sequences.forEach((seq, i) => positions.forEach((p, j) => (ids[i * w + j] = seq[p])));
+    const feeds = {
+      input_ids: int64(ort, ids, [b, w]),
+      position_ids: int64(
+        ort,
+        Array.from({ length: b * w }, (_, i) => positions[i % w]),
+        [b, w],
+      ),
+      attention_mask: int64(ort, mask, [b, length + w]),
+    };
+    const { logits, out } = await this.runGraph(feeds, held, length, b, w);
+    // the cached graph's presents are the window's own (batch, heads, w, dim): they replace the cache's entries
+    const heads = this.config.num_key_value_heads;
+    const dim = this.config.head_dim;
+    for (const [name, t] of Object.entries(this.cached.presents(out))) {
+      const fresh = (await t.getData()) as Float32Array;
+      const data = held.data[name];
+      for (let r = 0; r < b * heads; r++) {
+        positions.forEach((p, j) => {
+          const src = (r * w + j) * dim;
+          data.set(fresh.subarray(src, src + dim), (r * length + p) * dim);
+        });
+      }
+      t.dispose();
+    }
+    // with shifted logits the state at p predicts p + 1
+    const predicted = positions.map((p) => p + (this.shiftedLogits ? 1 : 0));
+    return { rows: logits, from: predicted[0], to: predicted[w - 1] + 1, computed: w, positions: predicted };
+  }
+
+  /** The cached graph over a window of `w` positions against `pastLength` positions of `cache` (or none). */
+  private async runGraph(
+    feeds: Record<string, Ort.Tensor>,
+    cache: OrtDenoiserCache | null,
+    pastLength: number,
+    b: number,
+    w: number,
+  ) {
+    const graph = this.cached;
+    const { ort } = graph;
+    const heads = this.config.num_key_value_heads;
+    const dim = this.config.head_dim;
+    const past: Record<string, Ort.Tensor> = {};
+    for (const name of graph.pastNames) {
+      const full = cache?.data[name];
+      let data: Float32Array = new Float32Array(0);
+      if (full && pastLength === cache!.length) data = full;
+      else if (full && pastLength > 0) data = keepPositions(full, b * heads, cache!.length, pastLength, dim);
+      past[name] = new ort.Tensor('float32', data, [b, heads, pastLength, dim]);
+    }
+    const { logits, out } = await graph.run(feeds, past, [b, w, this.vocabSize]);
+    return { logits: rowsOf(logits, b, w, this.vocabSize), out };
+  }
+
+  /**
    * Runs positions [start, end) of each sequence against `cache`: its first `pastLength` positions are passed
    * (the prefix cache when that is `start`; the whole cache otherwise, the window's stale entries masked out).
    */
@@ -60,35 +138,24 @@ export class OrtWindowedDenoiser extends CachedGraphDenoiser implements Windowed
     cache: OrtDenoiserCache | null,
     pastLength: number,
   ): Promise<{ logits: Float32Array[]; presents: Record<string, Float32Array> }> {
-    const { config, cached: graph } = this;
-    const { ort } = graph;
+    const { ort } = this.cached;
     const b = sequences.length;
     const w = end - start;
-    const heads = config.num_key_value_heads;
-    const dim = config.head_dim;
     const mask = new Array<number>(b * (pastLength + w)).fill(1);
     if (pastLength > start) {
       for (let i = 0; i < b; i++) for (let p = start; p < end; p++) mask[i * (pastLength + w) + p] = 0;
-    }
-    const past: Record<string, Ort.Tensor> = {};
-    for (const name of graph.pastNames) {
-      const full = cache?.data[name];
-      let data: Float32Array = new Float32Array(0);
-      if (full && pastLength === cache!.length) data = full;
-      else if (full && pastLength > 0) data = keepPositions(full, b * heads, cache!.length, pastLength, dim);
-      past[name] = new ort.Tensor('float32', data, [b, heads, pastLength, dim]);
     }
     const feeds = {
       input_ids: int64(ort, windowIds(sequences, start, end), [b, w]),
       position_ids: int64(ort, positionIds(b, start, w), [b, w]),
       attention_mask: int64(ort, mask, [b, pastLength + w]),
     };
-    const { logits, out } = await graph.run(feeds, past, [b, w, this.vocabSize]);
+    const { logits, out } = await this.runGraph(feeds, cache, pastLength, b, w);
     const presents: Record<string, Float32Array> = {};
-    for (const [name, t] of Object.entries(graph.presents(out))) {
+    for (const [name, t] of Object.entries(this.cached.presents(out))) {
       if (cache === null) presents[name] = (await t.getData()) as Float32Array;
       t.dispose();
     }
-    return { logits: rowsOf(logits, b, w, this.vocabSize), presents };
+    return { logits, presents };
   }
 }
