@@ -28,7 +28,8 @@ const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [-
   --prompts: validation openings; --cut: validation stories cut at a random word (seeded);
   --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE ({"name": {options}})
                 over the page's settings, beside the AR model, on both sets
-  --only block: the AR and block-diffusion rows alone (a pair with a block model runs its rows after the others)`;
+  --only block: the AR and block-diffusion rows alone, at temperature 0 too (a pair with a block model runs its rows
+                after the others)`;
 
 /** The hand-written openings (never trained on: a test checks neither corpus file holds them). */
 export const VISITOR_OPENINGS_FILE = resolve(
@@ -391,7 +392,7 @@ async function main() {
   /** Every model at temperature 0, the rest at the page's settings: where AR models are known to loop. */
   const greedyRows = async (openings: string[]) => [
     await arRow(openings, GREEDY_ROWS.ar, { ...page.ar, temperature: 0 }),
-    await diffusionRow(openings, GREEDY_ROWS.diffusion, { temperature: 0 }),
+    ...(args.only === 'block' ? [] : [await diffusionRow(openings, GREEDY_ROWS.diffusion, { temperature: 0 })]),
     ...(engine.block ? [await blockRow(openings, GREEDY_ROWS.block, { temperature: 0 })] : []),
   ];
 
@@ -421,11 +422,9 @@ async function main() {
         gates.push(...(row.model === 'block' ? blockGatesFor(set.name, row, ar) : gatesFor(set.name, row, ar)));
       }
       if (args.only !== 'block') gates.push(spreadGateFor(set.name, rows[1])); // the page's own row
-      if (args.only !== 'block') {
-        const greedy = await greedyRows(set.openings);
-        gates.push(...greedyGatesFor(set.name, greedy));
-        rows.push(...greedy);
-      }
+      const greedy = await greedyRows(set.openings);
+      gates.push(...greedyGatesFor(set.name, greedy));
+      rows.push(...greedy);
     }
     results.push({ ...set, rows });
   }
