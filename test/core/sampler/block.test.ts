@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
 import { FakeBlockDenoiser, logitsFrom, type ScriptedBlockLogits } from '../../helpers/fake-models.ts';
-import { blockModelOptions, WHOLE_CANVAS_ONLY, type DiffusionOptions } from '../../../src/core/sampler/options.ts';
+import { blockModelOptions, type DiffusionOptions } from '../../../src/core/sampler/options.ts';
 import type { Trace } from '../../../src/core/trace/trace.ts';
 
 const V = 40; // 0 = end-of-text, 1 = mask, 2.. ordinary tokens
@@ -155,38 +155,24 @@ describe('block diffusion with its exact cache', () => {
       steps: 96,
       blockLength: 16,
       cache: 'prefix',
-      ...WHOLE_CANVAS_ONLY,
     });
     expect(blockModelOptions({ genLength: 64, steps: 32, blockLength: 4, cache: 'dual' }, 16)).toEqual({
       genLength: 64,
       steps: 32,
       blockLength: 16,
       cache: 'dual',
-      ...WHOLE_CANVAS_ONLY,
     });
-    // the exact cache whatever the cache setting, unless full passes are asked for
+    // the exact cache whatever the (Fast-dLLM) cache setting, unless full passes are asked for
     expect(blockModelOptions({ genLength: 3, cache: 'off' }, 4)).toEqual({
       genLength: 4,
       blockLength: 4,
       cache: 'prefix',
-      ...WHOLE_CANVAS_ONLY,
     });
     expect(blockModelOptions({ genLength: 3, cache: 'dual' }, 4, false)).toEqual({
       genLength: 4,
       blockLength: 4,
       cache: 'off',
-      ...WHOLE_CANVAS_ONLY,
     });
-    // the outline's options are the one-block denoiser's: off for the block model, every other option kept
-    const outline = { decideLength: true, noRepeatNgram: 4, frequencyPenalty: 0.2, temperature: 0.7, topP: 0.9 };
-    expect(blockModelOptions({ genLength: 16, ...outline }, 4)).toMatchObject({
-      decideLength: false,
-      noRepeatNgram: 0,
-      frequencyPenalty: 0,
-      temperature: 0.7,
-      topP: 0.9,
-    });
-    expect(WHOLE_CANVAS_ONLY).toEqual({ decideLength: false, noRepeatNgram: 0, frequencyPenalty: 0 });
     const model = new FakeBlockDenoiser(V, 4, rising);
     const t = await generateDiffusion(
       model,
