@@ -32,7 +32,8 @@ export const PRESETS: Preset[] = [
       'becomes end-of-text at once), then every step writes the surest guess anywhere, a guess that would repeat ' +
       'four tokens already on the canvas last, and every word a little less likely for each time it is already ' +
       `written (frequency penalty ${PAGE_OUTLINE.frequencyPenalty}); temperature ${DEFAULT_TEMPERATURE} for both ` +
-      'models. The timeline shows an outline filled in, not a diagonal. Chosen by measurement: the out-of-order ' +
+      'models. The timeline is not a diagonal: the opening and the ending come first, the middle last. Chosen by ' +
+      'measurement: the out-of-order ' +
       "setting that ends its texts, does not loop and keeps the AR model's variety.",
     diffusion: { ...PLAIN, ...PAGE_OUTLINE, temperature: DEFAULT_TEMPERATURE },
     blocks: 'one',

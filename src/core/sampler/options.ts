@@ -324,8 +324,8 @@ export function fitToContext(given: Partial<DiffusionOptions>, room: number): Pa
  * without one, as dLLM does); `exactCache` false runs full passes (the bench's no-cache row). The page's outline
  * options apply too (decideLength does nothing here: a block model never sees the tail): measured on both sets of
  * `npm run eval`, its n-gram rule and frequency penalty take the block model's doom loops at temperature 0 from 25%
- * / 21% of openings to 0% and its clean endings from 94% to 100% / 98%, for a higher gen-PPL (13.7 -> 16.2,
- * 14.7 -> 17.8; docs/sweep/large-blocks.md).
+ * / 33% of openings to 0% (the AR model: 13% / 21%) and its clean endings from 94% to 100% / 98%, for a higher
+ * gen-PPL (13.7 -> 16.2, 14.7 -> 17.8; docs/sweep/large-blocks.md).
  */
 export function blockModelOptions(
   given: Partial<DiffusionOptions>,
