@@ -22,7 +22,7 @@ import { cleanTermination, draftSpread, sampleMeasures, words } from '../core/me
 import type { Trace } from '../core/trace/trace.ts';
 import { exitAfterOutput } from './exit.ts';
 
-const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--hand-written all|N] [--cache off|prefix|dual|sparse]
+const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--hand-written all|N] [--cache off|prefix|dual|sparse|local]
        [--out FILE] [--models models/pairs] [--corpus-dir ${DEFAULT_CORPUS_DIR}] [--sweep FILE]
   Every run uses the page's settings for the pair; --cache overrides its cache mode for every diffusion row.
   --prompts: validation openings; --cut: validation stories cut at a random word (seeded);

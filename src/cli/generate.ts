@@ -30,7 +30,7 @@ const USAGE = `usage: npm run generate -- --prompt TEXT [--mode all|both|diffusi
              --alg-temp X --temperature X --top-k N --top-p X --cfg-scale X --threshold X --factor X
              --edit-mode off|threshold|remdm --edit-threshold X --remdm-sigma X --edit-action remask|replace
              --min-length N --no-stop-at-eot --eot-ahead X --no-eot-ahead --decide-length --no-repeat-ngram N --position-decay X --frequency-penalty X --seed N --infill-span N
-             --cache off|prefix|dual|sparse (Fast-dLLM's KV caches, refreshed at each block start; sparse: only masks and new tokens)
+             --cache off|prefix|dual|sparse|local (Fast-dLLM's KV caches, refreshed at each block start; sparse: only masks and new tokens; local: only the masks near new tokens)
   ar:        --max-new-tokens N (default: --gen-length) --no-cache (and the shared --temperature --top-k --top-p --seed --min-length)
   output:    --json (the whole trace)  --replay (ANSI animation)  --threads N
   drafts:    --resume FILE --at-step K [--remask FROM-TO]... [--set POS=TEXT]... : a saved --json output's diffusion and

@@ -152,7 +152,7 @@ describe('drafts in hand', () => {
     await page.click('button[type=submit]');
     await waitIdle(page);
     const b = (await traceOf(page, 'block'))!;
-    expect(b.options).toMatchObject({ cache: 'sparse' }); // any cache but off: the block model's exact one
+    expect(b.options).toMatchObject({ cache: 'local' }); // any cache but off: the block model's exact one
     const p = wholeWordAt(b, 6, await vocabOf(page));
     // the same draft resumed twice in the page's worker: as run (cache), then with the cache off
     const finals = await page.evaluate(

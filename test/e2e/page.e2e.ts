@@ -97,9 +97,9 @@ describe('the page', () => {
     const lastWritten = shown.map(([state]) => state).lastIndexOf('committed');
     expect(shown.slice(lastWritten + 8).every(([state, ghost]) => state === 'masked' && ghost === '')).toBe(true);
     expect(Number(await s.page.getByTestId('diffusion-passes').textContent())).toBeGreaterThan(0);
-    // the page's settings use the sparse KV cache: most passes compute the masks and the tokens just written, full
-    // passes (the refreshes) are marked
-    expect(await s.page.locator('select:has(option[value=sparse])').inputValue()).toBe('sparse');
+    // the page's settings use the local KV cache: most passes compute the tokens just written and the masks near
+    // them, full passes (the refreshes) are marked
+    expect(await s.page.locator('select:has(option[value=local])').inputValue()).toBe('local');
     const [perPass, total] = (await s.page.getByTestId('diffusion-positions').textContent())!.split(' of ').map(Number);
     expect(perPass).toBeLessThan(total);
     const fullPasses = await s.page.evaluate(
@@ -506,11 +506,11 @@ describe('benchmark this device', () => {
     expect(text).toContain('diffusion, threshold 0.9');
     expect(await s.page.locator('svg[aria-label="quality-speed frontier"] circle').count()).toBe(8);
     const caches = await s.page.locator('[data-testid=bench-caches] tbody tr').allTextContents();
-    // the diffusion model's four cache modes, the block model's exact cache (folded, a pass per finished block),
+    // the diffusion model's five cache modes, the block model's exact cache (folded, a pass per finished block),
     // no cache and threshold decoding, the AR model
-    expect(caches).toHaveLength(9);
+    expect(caches).toHaveLength(10);
     expect(caches.join('\n')).toMatch(
-      /outline \(page\), cache off[\s\S]*cache prefix[\s\S]*cache dual[\s\S]*cache sparse[\s\S]*block diffusion, blocks of 4, exact cache \(page\)[\s\S]*no cache[\s\S]*threshold 0.9[\s\S]*AR with its KV cache/,
+      /outline \(page\), cache off[\s\S]*cache prefix[\s\S]*cache dual[\s\S]*cache sparse[\s\S]*cache local[\s\S]*block diffusion, blocks of 4, exact cache \(page\)[\s\S]*no cache[\s\S]*threshold 0.9[\s\S]*AR with its KV cache/,
     );
     await s.page.screenshot({ path: `${SHOTS}/benchmark-panel.png`, fullPage: true });
     await s.context.close();

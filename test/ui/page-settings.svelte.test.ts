@@ -49,7 +49,7 @@ async function pageAfterLoad(info: EngineInfo, search = ''): Promise<AppState> {
 const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x));
 
 describe("the page's settings", () => {
-  it('are the outline: the pair length in one block, one token per step, the length first, the sparse cache where the model has one', () => {
+  it('are the outline: the pair length in one block, one token per step, the length first, the local cache where the model has one', () => {
     const withCache = pageSettings({ genLength: 224, cachedGraph: true });
     expect(withCache.diffusion).toMatchObject({
       genLength: 224,
@@ -59,7 +59,7 @@ describe("the page's settings", () => {
       fillContext: PAGE_FILL_CONTEXT,
       ...PAGE_OUTLINE,
     });
-    expect(PAGE_CACHE).toBe('sparse');
+    expect(PAGE_CACHE).toBe('local');
     expect(PAGE_OUTLINE).toEqual({ decideLength: true, endOfTextAhead: null, noRepeatNgram: 4, frequencyPenalty: 0.2 });
     expect(withCache.ar).toMatchObject({
       maxNewTokens: 224,

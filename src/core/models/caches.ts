@@ -16,6 +16,9 @@
 //                   reading every other position from the cache; what a step computes enters the cache, so a
 //                   token committed at one step is recomputed once at the next and then read. A full pass refreshes
 //                   the cache at each block's first step and every SPARSE_REFRESH steps after it.
+//                   local: the same, but of the masks only those within LOCAL_REACH positions of a changed token
+//                   are computed (a full pass every LOCAL_REFRESH steps); the sampler keeps the others' last
+//                   predictions (diffusion.ts), so a mask far from what was just written is not recomputed.
 //   BlockPasses     a block-diffusion model (BD3-LM): its blocks never see later ones, so its cache is exact, not an
 //                   approximation. Any mode but off decodes each block against the keys/values of the finished
 //                   blocks, which enter the cache with one pass when the sampler moves past them; off runs the whole
@@ -25,8 +28,8 @@
 import { OptionError } from '../errors.ts';
 import type { BlockDenoiser, Denoiser, DenoiserCache, KvCache, WindowLogits, WindowedDenoiser } from './types.ts';
 
-export type CacheMode = 'off' | 'prefix' | 'dual' | 'sparse';
-export const CACHE_MODES: readonly CacheMode[] = ['off', 'prefix', 'dual', 'sparse'];
+export type CacheMode = 'off' | 'prefix' | 'dual' | 'sparse' | 'local';
+export const CACHE_MODES: readonly CacheMode[] = ['off', 'prefix', 'dual', 'sparse', 'local'];
 
 /**
  * How a block model's finished blocks enter its cache: a pass of their own when the next block starts ('separate'),
@@ -106,6 +109,14 @@ export class WindowedPasses implements StepPredictor {
 /** The sparse cache's full pass comes back after this many steps of a block (and at the block's first). */
 export const SPARSE_REFRESH = 16;
 
+/**
+ * The local cache: masks within this many positions of a token written since the last pass are computed, and a
+ * full pass every LOCAL_REFRESH steps (8 + 8 openings, the outline: reach 8 with a refresh every 8 steps keeps the
+ * sparse cache's gen-PPL; every 16 steps costs ~15%; docs/sweep/large-blocks.md).
+ */
+export const LOCAL_REACH = 8;
+export const LOCAL_REFRESH = 8;
+
 /** The sparse cache: only masked and changed positions are computed at a step; see the file's head. */
 export class SparsePasses implements StepPredictor {
   private cache: DenoiserCache | null = null;
@@ -116,6 +127,11 @@ export class SparsePasses implements StepPredictor {
   constructor(
     private readonly model: WindowedDenoiser,
     readonly refreshEvery = SPARSE_REFRESH,
+    /**
+     * The local cache: only the masks within this many positions of a changed one are computed (null: every mask);
+     * the sampler keeps the others' last predictions.
+     */
+    readonly reach: number | null = null,
   ) {}
 
   async predict(sequences: Int32Array[], block: BlockRange, blockStart: boolean): Promise<StepPass> {
@@ -130,9 +146,14 @@ export class SparsePasses implements StepPredictor {
     const maskId = this.model.maskId;
     const shift = this.model.shiftedLogits ? 1 : 0; // with shifted logits a mask at p is predicted by the state at p - 1
     const computed = new Set<number>();
+    const changed: number[] = [];
     for (let p = 0; p < sequences[0].length; p++) {
-      if (sequences.some((s, i) => s[p] !== this.seen[i][p])) computed.add(p);
-      if (p >= block.from && p < block.to && sequences.some((s) => s[p] === maskId)) computed.add(p - shift);
+      if (sequences.some((s, i) => s[p] !== this.seen[i][p])) changed.push(p);
+    }
+    const near = (p: number) => this.reach === null || changed.some((c) => Math.abs(c - p) <= this.reach!);
+    for (const p of changed) computed.add(p);
+    for (let p = block.from; p < block.to; p++) {
+      if (sequences.some((s) => s[p] === maskId) && near(p)) computed.add(p - shift);
     }
     if (computed.size === 0) computed.add(block.from - shift); // nothing left to compute: the step still gets a row
     const positions = [...computed].sort((a, b) => a - b);

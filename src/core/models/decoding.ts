@@ -6,6 +6,8 @@ import { OptionError } from '../errors.ts';
 import {
   BlockPasses,
   FullPasses,
+  LOCAL_REACH,
+  LOCAL_REFRESH,
   SparsePasses,
   WindowedPasses,
   noCachedGraph,
@@ -93,7 +95,8 @@ const windowed: Decoding<WindowedDenoiser> = {
   layout: (_model, promptLength, blockLength) => canvasBlocks(promptLength, blockLength),
   predictor(model, mode) {
     if (mode === 'off') return new FullPasses(model);
-    return mode === 'sparse' ? new SparsePasses(model) : new WindowedPasses(model, mode);
+    if (mode === 'sparse') return new SparsePasses(model);
+    return mode === 'local' ? new SparsePasses(model, LOCAL_REFRESH, LOCAL_REACH) : new WindowedPasses(model, mode);
   },
 };
 

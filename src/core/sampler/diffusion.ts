@@ -260,6 +260,8 @@ class StepMath {
   private lengthTried = false;
   /** frequencyPenalty at this step (null: off). */
   private penalties: Map<number, number> | null = null;
+  /** Each candidate's last prediction (the local cache computes only the masks near a change). */
+  private readonly lastPreds: Predictions = new Map();
 
   constructor(
     private readonly model: Denoiser,
@@ -327,10 +329,17 @@ class StepMath {
       const current = masked && this.blockOf(p) === block;
       if (current) candidates.push(p);
       const row = rowOf(p);
-      if (row < 0) continue;
+      if (row < 0) {
+        // a candidate this pass did not compute (the local cache) keeps its last prediction, unless it chose a
+        // token banned there since (end-of-text before the length decided at the first step)
+        const last = current ? this.lastPreds.get(p) : undefined;
+        if (last && !(last.token === this.model.endOfTextId && p < this.end)) preds.set(p, last);
+        continue;
+      }
       if (masked || o.editMode !== 'off') preds.set(p, this.predictAt(p, row, pass, current));
     }
-    return { preds, candidates };
+    for (const p of candidates) if (preds.has(p)) this.lastPreds.set(p, preds.get(p)!);
+    return { preds, candidates: candidates.filter((p) => preds.has(p)) };
   }
 
   /**

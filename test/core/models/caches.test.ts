@@ -1,7 +1,7 @@
 // Fast-dLLM's prefix and dual caches in the diffusion sampler, on scripted fakes with exact schedules: which
 // passes are full, how many positions each computes, and that every option keeps its meaning with a cache.
 import { describe, expect, it } from 'vitest';
-import { SPARSE_REFRESH } from '../../../src/core/models/caches.ts';
+import { LOCAL_REACH, LOCAL_REFRESH, SPARSE_REFRESH } from '../../../src/core/models/caches.ts';
 import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
 import { FakeCachingDenoiser, FakeDenoiser, logitsFrom, type ScriptedLogits } from '../../helpers/fake-models.ts';
 import type { DiffusionOptions } from '../../../src/core/sampler/options.ts';
@@ -178,6 +178,43 @@ describe('sparse cache', () => {
       { positions: [6, 8, 9] },
       { positions: [6, 8] },
     ]);
+  });
+
+  it('local: only the masks near a token just written are computed; the others keep their last prediction', async () => {
+    // one block of 24 masks after the prompt (positions 2..25); the fake's beliefs do not depend on the canvas, so
+    // the last prediction is the fresh one and the commits are those of full passes
+    const long: Partial<DiffusionOptions> = {
+      genLength: 24,
+      steps: 24,
+      blockLength: 24,
+      temperature: 0,
+      endOfTextAhead: null,
+    };
+    const ramp: ScriptedLogits = (seq) =>
+      logitsFrom(seq.length, V, (p) => ({ [2 + (p % 8)]: 0.3 + ((p * 7) % 24) / 40, 9: 0.1 }));
+    const off = await generateDiffusion(new FakeCachingDenoiser(V, ramp), PROMPT, long);
+    const model = new FakeCachingDenoiser(V, ramp);
+    const local = await generateDiffusion(model, PROMPT, { ...long, cache: 'local' });
+    expect(commitsPerStep(local)).toEqual(commitsPerStep(off));
+    // every pass but the refreshes: the token written at the step before and the masks within LOCAL_REACH of it
+    const canvas = [...PROMPT, ...Array(24).fill(1)];
+    local.steps.forEach((step, i) => {
+      if (i > 0 && !step.fullPass) {
+        const written = local.steps[i - 1].commits.map((c) => c.pos);
+        const masks = canvas.flatMap((t, p) =>
+          t === 1 && written.some((w) => Math.abs(w - p) <= LOCAL_REACH) ? [p] : [],
+        );
+        expect(model.calls[i].pass, `step ${i + 1}`).toEqual({
+          positions: [...new Set([...written, ...masks])].sort((a, b) => a - b),
+        });
+      }
+      for (const c of step.commits) canvas[c.pos] = c.token;
+    });
+    const full = local.steps.flatMap((s, i) => (s.fullPass ? [i + 1] : []));
+    expect(full).toEqual([1, 1 + LOCAL_REFRESH, 1 + 2 * LOCAL_REFRESH]); // its own refresh, more often than sparse
+    expect(Math.max(...local.steps.filter((s) => !s.fullPass).map((s) => s.positions!))).toBeLessThanOrEqual(
+      1 + 2 * LOCAL_REACH,
+    );
   });
 
   it('a shifted-logits model computes the state before each mask (which predicts it)', async () => {
