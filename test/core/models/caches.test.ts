@@ -121,6 +121,17 @@ describe('prefix cache', () => {
 });
 
 describe('sparse cache', () => {
+  /** One block of 24 masks after the prompt (positions 2..25), greedy, with confidences in no order. */
+  const long: Partial<DiffusionOptions> = {
+    genLength: 24,
+    steps: 24,
+    blockLength: 24,
+    temperature: 0,
+    endOfTextAhead: null,
+  };
+  const ramp: ScriptedLogits = (seq) =>
+    logitsFrom(seq.length, V, (p) => ({ [2 + (p % 8)]: 0.3 + ((p * 7) % 24) / 40, 9: 0.1 }));
+
   /** One block over 8 masks: commits by confidence anywhere, 3 7 9 4 8 5 6 2. */
   const oneBlock: Partial<DiffusionOptions> = { ...twoBlocks, blockLength: 8 };
 
@@ -145,15 +156,6 @@ describe('sparse cache', () => {
   });
 
   it('gives the same tokens as full passes, and is refreshed by a full pass every SPARSE_REFRESH steps', async () => {
-    const long: Partial<DiffusionOptions> = {
-      genLength: 24,
-      steps: 24,
-      blockLength: 24,
-      temperature: 0,
-      endOfTextAhead: null,
-    };
-    const ramp: ScriptedLogits = (seq) =>
-      logitsFrom(seq.length, V, (p) => ({ [2 + (p % 8)]: 0.3 + ((p * 7) % 24) / 40, 9: 0.1 }));
     const off = await generateDiffusion(new FakeCachingDenoiser(V, ramp), PROMPT, { ...long });
     const model = new FakeCachingDenoiser(V, ramp);
     const sparse = await generateDiffusion(model, PROMPT, { ...long, cache: 'sparse' });
@@ -181,17 +183,8 @@ describe('sparse cache', () => {
   });
 
   it('local: only the masks near a token just written are computed; the others keep their last prediction', async () => {
-    // one block of 24 masks after the prompt (positions 2..25); the fake's beliefs do not depend on the canvas, so
-    // the last prediction is the fresh one and the commits are those of full passes
-    const long: Partial<DiffusionOptions> = {
-      genLength: 24,
-      steps: 24,
-      blockLength: 24,
-      temperature: 0,
-      endOfTextAhead: null,
-    };
-    const ramp: ScriptedLogits = (seq) =>
-      logitsFrom(seq.length, V, (p) => ({ [2 + (p % 8)]: 0.3 + ((p * 7) % 24) / 40, 9: 0.1 }));
+    // the fake's beliefs do not depend on the canvas, so the last prediction is the fresh one and the commits are
+    // those of full passes
     const off = await generateDiffusion(new FakeCachingDenoiser(V, ramp), PROMPT, long);
     const model = new FakeCachingDenoiser(V, ramp);
     const local = await generateDiffusion(model, PROMPT, { ...long, cache: 'local' });
