@@ -1,5 +1,6 @@
-// Fast-dLLM's prefix and dual caches in the diffusion sampler, on scripted fakes with exact schedules: which
-// passes are full, how many positions each computes, and that every option keeps its meaning with a cache.
+// Fast-dLLM's prefix and dual caches and the sparse and local caches in the diffusion sampler, on scripted fakes with
+// exact schedules: which passes are full, how many positions each computes, and that every option keeps its meaning
+// with a cache.
 import { describe, expect, it } from 'vitest';
 import { LOCAL_REACH, LOCAL_REFRESH, SPARSE_REFRESH } from '../../../src/core/models/caches.ts';
 import { generateDiffusion } from '../../../src/core/sampler/diffusion.ts';
