@@ -61,11 +61,12 @@ import json, sys
 m = json.load(open(sys.argv[1]))
 json.dump({"default": "tinystories", "pairs": {"tinystories": m["pairs"]["tinystories"]}}, open(sys.argv[2], "w"), indent=2)
 PYEOF
-# one eval of each, the shipped pair's kept while the pair is unchanged; the block model alone retrained: its rows
+# one eval of each; the block model alone retrained: its rows
 # alone (`--only block`: the AR and block-diffusion rows, the same gates for them)
 only=()
 [ "$KINDS" = block ] && only=(--only block)
-shipped_id=$(git rev-parse "HEAD:$PAIR" 2>/dev/null || echo unknown)
+# the shipped pair's eval is kept while the pair AND the eval (its code, the page's settings) are unchanged
+shipped_id=$(git rev-parse "HEAD:$PAIR" 2>/dev/null || echo unknown)-$(git rev-parse HEAD:src 2>/dev/null | cut -c1-12)
 shipped=$WORK/shipped-quality-$shipped_id${only:+-block}.json
 [ -s "$shipped" ] || npx tsx src/cli/eval-quality.ts --pair tinystories "${only[@]}" --out "$shipped"
 npx tsx src/cli/eval-quality.ts --models "$CAND" --pair tinystories "${only[@]}" --out "$WORK/candidate-quality.json"

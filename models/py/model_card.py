@@ -9,17 +9,34 @@ def _fmt_seconds(s: float) -> str:
     return f"{s / 60:.1f} min" if s >= 60 else f"{s:.0f} s"
 
 
+def _diffusion_setting_words(d: dict) -> str:
+    """The page's diffusion settings (src/core/page-settings.ts) in words."""
+    words = ["one block over the canvas" if d["blockLength"] >= d["genLength"] else f"blocks of {d['blockLength']}",
+             "one token per step" if d["steps"] >= d["genLength"] else f"{d['steps']} steps",
+             f"temperature {d['temperature']}"]
+    if d.get("decideLength"):
+        words.append("the text's length decided at the first step")
+    if d.get("endOfTextAhead") is not None:
+        words.append(f"end-of-text ahead at p >= {d['endOfTextAhead']}")
+    if d.get("noRepeatNgram"):
+        words.append(f"a candidate repeating a {d['noRepeatNgram']}-gram ranked last")
+    if d.get("frequencyPenalty"):
+        words.append(f"frequency penalty {d['frequencyPenalty']}")
+    return ", ".join(words)
+
+
 def _quality_lines(quality: dict, kind: str) -> list[str]:
     """`npm run eval` at the page's settings: this model's rows on both prompt sets, every gate, six samples."""
     d, ar = quality["pageSettings"]["diffusion"], quality["pageSettings"]["ar"]
     lines = ["", "## Sample quality (`npm run eval`, at the page's settings, on two prompt sets)", "",
              "The page's settings: "
              + ("the canvas to the context end (in whole blocks)" if d.get("fillContext") else f"{d['genLength']} positions")
-             + f", blocks of {d['blockLength']}, one token per step, "
-             f"temperature {d['temperature']}, end-of-text ahead at p >= {d['endOfTextAhead']}, cache {d['cache']}; "
+             + ", " + _diffusion_setting_words(d) + f", cache {d['cache']}; "
              f"the AR model writes up to "
              + ("the context end" if ar.get("fillContext") else f"{ar['maxNewTokens']} tokens")
-             + f" at temperature {ar['temperature']}. Sets: "
+             + f" at temperature {ar['temperature']}"
+             + ("; the block model decodes its own blocks under the same options" if kind == "block" else "")
+             + ". Sets: "
              + "; ".join(f"{q['name']} ({len(q['openings'])})" for q in quality["sets"]) + ".", "",
              "| set | run | gen-PPL (AR-scored) | entropy | distinct-2 | repeated 4-grams | doom loops | known words "
              "| clean endings | passes | positions computed |",
@@ -106,8 +123,16 @@ def _baseline_lines(baseline: dict, metrics: dict | None, state: dict) -> list[s
     return lines
 
 
+# how the card names the graph's weights (export_onnx.py --weights)
+WEIGHTS_NOTE = {
+    "fp32": "(float32",
+    "fp16": "(weights stored as fp16, widened to float32 when the page loads it",
+    "q8": "(weights stored as 8 bits in blocks with a float scale, rebuilt as float32 when the page loads it",
+}
+
+
 def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samples: str | None,
-                     quality: dict | None = None, baseline: dict | None = None):
+                     quality: dict | None = None, baseline: dict | None = None, weights: str = "fp32"):
     cfg, state, data = model.cfg, ckpt["state"], ckpt["data"]
     kind = "autoregressive (causal attention, next-token loss)" if cfg.causal else \
         (f"block diffusion (BD3-LM objective, block-causal attention over blocks of {cfg.block_size}" if cfg.block_size
@@ -167,6 +192,7 @@ def write_model_card(out_dir: str, model, ckpt: dict, metrics: dict | None, samp
                   "in parallel and out of order. Arriola et al. 2025, Block Diffusion (BD3-LM)."]
     graph = ("`onnx/model.onnx` (float32)" if cfg.causal else
              "`onnx/model_cached.onnx` (float32; the one graph: with nothing cached it runs whole sequences)")
+    graph = graph.replace("(float32", WEIGHTS_NOTE[weights])
     lines += ["", f"Files: {graph}, `config.json`, `tokenizer.json`, `tokenizer_config.json`."]
     with open(os.path.join(out_dir, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

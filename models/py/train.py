@@ -124,7 +124,8 @@ def main():
     elif args.init_from:
         if os.path.isdir(args.init_from):  # an exported folder (a committed model whose checkpoint is not kept)
             exported, hf = load_exported(args.init_from)
-            src = {"model": exported.state_dict(), "objective": "ar" if hf.get("is_causal", True) else "diffusion",
+            objective = "ar" if hf.get("is_causal", True) else "block" if exported.cfg.block_size else "diffusion"
+            src = {"model": exported.state_dict(), "objective": objective,
                    "state": {"step": 0, "tokens": 0, "wall_seconds": 0.0, "init_from": None}}
         else:
             src = torch.load(args.init_from, map_location="cpu")
