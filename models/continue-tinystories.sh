@@ -18,6 +18,7 @@ PAIR=models/pairs/tinystories
 CAND=$WORK/candidate
 KINDS=${KINDS:-diffusion block}
 THREADS=${THREADS:-2}
+WEIGHTS=${WEIGHTS:-q8} # how the graphs store their weights (export_onnx.py --weights; the shipped pair's, issue 27)
 mkdir -p "$WORK"
 source models/stages.sh
 prepare_tinystories
@@ -47,10 +48,11 @@ done
 rm -rf "$CAND" && mkdir -p "$CAND/tinystories/golden"
 for kind in ar diffusion block; do
   if [[ " $KINDS " == *" $kind "* ]]; then
-    $PY models/py/evaluate.py --checkpoint "$WORK/continue-$kind.pt" --data "$WORK" --out "$WORK/continue-$kind.eval.json"
+    $PY models/py/evaluate.py --checkpoint "$WORK/continue-$kind.pt" --data "$WORK" --weights "$WEIGHTS" \
+      --out "$WORK/continue-$kind.eval.json"
     $PY models/py/export_onnx.py --checkpoint "$WORK/continue-$kind.pt" --tokenizer "$WORK" \
       --out "$CAND/tinystories/$kind" --metrics "$WORK/continue-$kind.eval.json" \
-      --golden "$CAND/tinystories/golden/$kind-logits.json"
+      --golden "$CAND/tinystories/golden/$kind-logits.json" --weights "$WEIGHTS"
   else
     cp -r "$PAIR/$kind" "$CAND/tinystories/$kind"
     cp "$PAIR/golden/$kind-logits.json" "$CAND/tinystories/golden/"
@@ -79,8 +81,9 @@ for kind in $KINDS; do
   rm -rf "${PAIR:?}/$kind" && cp -r "$CAND/tinystories/$kind" "$PAIR/$kind"
   cp "$CAND/tinystories/golden/$kind-logits.json" "$PAIR/golden/"
   golden=$([ "$kind" = diffusion ] && echo sampler || echo block-sampler)
-  $PY models/py/golden.py --checkpoint "$WORK/continue-$kind.pt" --data "$WORK" --out "$PAIR/golden/$golden.json"
+  # the reference sampler on the model as its graph stores it
+  $PY models/py/golden.py --checkpoint "$PAIR/$kind" --data "$WORK" --out "$PAIR/golden/$golden.json"
   $PY models/py/export_onnx.py --checkpoint "$WORK/continue-$kind.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
-    --metrics "$WORK/continue-$kind.eval.json" --card-only --quality "$WORK/candidate-quality.json" --previous "$shipped"
+    --weights "$WEIGHTS" --metrics "$WORK/continue-$kind.eval.json" --card-only --quality "$WORK/candidate-quality.json" --previous "$shipped"
 done
 echo "the candidate replaced the shipped $KINDS in $PAIR: commit it with the figures of $WORK/candidate-quality.json"

@@ -67,8 +67,9 @@ if [ "$BASELINE" = 1 ]; then
   train --config models/configs/tinystories.json --objective diffusion --data "$WORK" \
     --out "$WORK/diffusion-scratch.pt" --max-steps "$AR_STEPS" --minutes "${AR_MINUTES:-90}"
 fi
+WEIGHTS=${WEIGHTS:-q8} # how the graphs store their weights (export_onnx.py --weights; 8 bits: issue 27)
 for kind in ar "$DENOISER" "$BLOCK" $([ "$BASELINE" = 1 ] && echo diffusion-scratch); do
-  $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --out "$WORK/$kind.eval.json"
+  $PY models/py/evaluate.py --checkpoint "$WORK/$kind.pt" --data "$WORK" --weights "$WEIGHTS" --out "$WORK/$kind.eval.json"
 done
 export_pair() { # extra export_onnx.py arguments (--card-only, figures for the cards)
   local kind checkpoint
@@ -77,18 +78,19 @@ export_pair() { # extra export_onnx.py arguments (--card-only, figures for the c
     if [ "$kind" = diffusion ]; then checkpoint=$DENOISER; fi
     if [ "$kind" = block ]; then checkpoint=$BLOCK; fi
     $PY models/py/export_onnx.py --checkpoint "$WORK/$checkpoint.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
-      --metrics "$WORK/$checkpoint.eval.json" --golden "$PAIR/golden/$kind-logits.json" "$@"
+      --metrics "$WORK/$checkpoint.eval.json" --golden "$PAIR/golden/$kind-logits.json" --weights "$WEIGHTS" "$@"
   done
 }
 export_pair
-$PY models/py/golden.py --checkpoint "$WORK/$DENOISER.pt" --data "$WORK" --out "$PAIR/golden/sampler.json"
-$PY models/py/golden.py --checkpoint "$WORK/$BLOCK.pt" --data "$WORK" --out "$PAIR/golden/block-sampler.json"
+# the reference samplers on the models as their graphs store them
+$PY models/py/golden.py --checkpoint "$PAIR/diffusion" --data "$WORK" --out "$PAIR/golden/sampler.json"
+$PY models/py/golden.py --checkpoint "$PAIR/block" --data "$WORK" --out "$PAIR/golden/block-sampler.json"
 npx tsx src/cli/eval-quality.ts --pair tinystories --out "$WORK/quality.json"
 card=(--quality "$WORK/quality.json" --previous "$PREVIOUS")
 if [ "$BASELINE" = 1 ]; then
   rm -rf "$BASE" && mkdir -p "$BASE/scratch" && cp -r "$PAIR/ar" "$BASE/scratch/ar"
   $PY models/py/export_onnx.py --checkpoint "$WORK/diffusion-scratch.pt" --tokenizer "$WORK" \
-    --out "$BASE/scratch/diffusion" --metrics "$WORK/diffusion-scratch.eval.json"
+    --out "$BASE/scratch/diffusion" --metrics "$WORK/diffusion-scratch.eval.json" --weights "$WEIGHTS"
   echo '{"default": "scratch", "pairs": {"scratch": {"title": "baseline", "ar": "scratch/ar",
     "diffusion": "scratch/diffusion", "description": "from-scratch denoiser beside the shipped AR model"}}}' > "$BASE/manifest.json"
   npx tsx src/cli/eval-quality.ts --models "$BASE" --out "$WORK/baseline-quality.json"

@@ -1,6 +1,10 @@
 """Validation metrics, printed and written to JSON.
 
   python3 models/py/evaluate.py --checkpoint models/work/fixture/ar.pt --data models/work/fixture --out ar.eval.json
+  python3 models/py/evaluate.py --checkpoint models/pairs/tinystories/diffusion --data DIR --weights q8
+
+--checkpoint: a training checkpoint, or an exported folder (its weights read back from its graph). --weights: the
+metrics of the model with its matrices rounded as a graph would store them (weights.py: fp16, q8, q4).
 
 AR: next-token loss in nats/token and bits/byte (targets up to the first <|endoftext|>, as in training).
 Diffusion and block diffusion: the masked-diffusion ELBO (BD3-LM's for a block model, blocks before each block
@@ -19,7 +23,9 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from objectives import ar_loss, block_diffusion_loss, diffusion_loss, load_checkpoint, load_documents, make_batch  # noqa: E402
+from objectives import ar_loss, block_diffusion_loss, diffusion_loss, load_documents, make_batch  # noqa: E402
+from onnx_import import load_model  # noqa: E402
+from weights import DTYPES, round_weights  # noqa: E402
 
 
 def token_bytes(tokenizer_dir: str) -> torch.Tensor:
@@ -34,8 +40,10 @@ def token_bytes(tokenizer_dir: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(ckpt_path: str, data_dir: str, max_docs: int = 0, grid: int = 8, batch_size: int = 32) -> dict:
-    model, ckpt = load_checkpoint(ckpt_path)
+def evaluate(ckpt_path: str, data_dir: str, max_docs: int = 0, grid: int = 8, batch_size: int = 32,
+             weights: str = "fp32") -> dict:
+    model, ckpt = load_model(ckpt_path)
+    round_weights(model, weights)
     eot, mask = ckpt["data"]["end_of_text_id"], ckpt["data"]["mask_id"]
     L = model.cfg.context
     docs = load_documents(data_dir, "validation", eot)
@@ -44,7 +52,7 @@ def evaluate(ckpt_path: str, data_dir: str, max_docs: int = 0, grid: int = 8, ba
     sizes = token_bytes(data_dir)
     out = {"checkpoint": os.path.basename(ckpt_path), "objective": ckpt["objective"], "documents": len(docs),
            "context": L, "tokens_trained": ckpt["state"]["tokens"], "steps": ckpt["state"]["step"],
-           "wall_seconds": ckpt["state"]["wall_seconds"]}
+           "wall_seconds": ckpt["state"]["wall_seconds"], "weights": weights}
     if ckpt["objective"] == "ar":
         nats = count = nbytes = 0.0
         for i in range(0, len(docs), batch_size):
@@ -82,8 +90,9 @@ def main():
     p.add_argument("--out", default=None)
     p.add_argument("--max-docs", type=int, default=0, help="0 = every validation document")
     p.add_argument("--grid", type=int, default=8, help="mask ratios in the ELBO grid")
+    p.add_argument("--weights", default="fp32", choices=DTYPES, help="round the matrices as a graph stores them")
     args = p.parse_args()
-    result = evaluate(args.checkpoint, args.data, args.max_docs, args.grid)
+    result = evaluate(args.checkpoint, args.data, args.max_docs, args.grid, weights=args.weights)
     print(json.dumps(result, indent=2))
     if args.out:
         with open(args.out, "w") as f:

@@ -13,6 +13,12 @@ window's own keys (after RoPE) and values.
   python3 models/py/export_onnx.py --from-exported models/pairs/fixture/diffusion \
       --check-golden models/pairs/fixture/golden/diffusion-logits.json
 adds the cached graph to a folder exported before it existed, rebuilding the model from the folder's own graph.
+--weights fp16|q8 stores every matrix in that form (weights.py; q8: 8 bits in blocks of 128 with a float scale), the
+few standard nodes that rebuild it as float32 beside it: the runtime folds them when it loads the graph (config.json
+weights.compute "fold"), so the model computes in float32 at float32 speed from a quarter of the download (issue
+27). The model is rounded first, so goldens, cards and the graph are the stored model's.
+  python3 models/py/export_onnx.py --recompress models/pairs/tinystories/ar --weights q8 --golden G.json
+writes an exported folder's graph again with its weights stored as --weights (read back from its graph).
 AR: the transformers.js `llama` layout with a KV cache: input_ids, attention_mask, position_ids,
 past_key_values.{i}.key/value -> logits, present.{i}.key/value, each (batch, heads, seq, head_dim).
 Block diffusion (BD3-LM): onnx/model_cached.onnx alone (with --both-graphs, onnx/model.onnx beside it: the whole
@@ -36,8 +42,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from kinds import Kind, kind_of  # noqa: E402
 from model import Transformer  # noqa: E402
 from objectives import load_checkpoint, load_documents  # noqa: E402
-from model_card import write_model_card  # noqa: E402
+from model_card import WEIGHTS_NOTE, write_model_card  # noqa: E402
 from onnx_import import load_exported  # noqa: E402
+from weights import finish_graph, round_weights  # noqa: E402
 
 OPSET = 17
 
@@ -215,6 +222,64 @@ def parity_inputs(model: Transformer, tokenizer_dir: str, ckpt: dict) -> list[li
     return rows
 
 
+def write_golden(model: Transformer, rows: list[list[int]], path: str):
+    """The model's logits on `rows`, for the parity tests (6 decimals)."""
+    with torch.no_grad():
+        logits, _ = model(torch.tensor(rows))
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"input_ids": rows, "dims": list(logits.shape),
+                   "logits": np.round(logits.numpy().astype(np.float64), 6).ravel().tolist()}, f)
+
+
+def store_weights(folder: str, model: Transformer, stored: dict, dtype: str):
+    """Stores the weights of the folder's graph(s) as `dtype` (the model already rounded to it) and records it in
+    config.json: `weights.compute` "fold", the runtime folds the rebuild at load (src/core/engine.ts)."""
+    if dtype == "fp32":
+        return
+    onnx_dir = os.path.join(folder, "onnx")
+    for name in sorted(os.listdir(onnx_dir)):
+        if name.endswith(".onnx"):
+            finish_graph(os.path.join(onnx_dir, name), model, stored, dtype, "never", compute="rebuild")
+    config_path = os.path.join(folder, "config.json")
+    with open(config_path) as f:
+        config = json.load(f)
+    config["weights"] = {"dtype": dtype, "compute": "fold"}
+    with open(config_path, "w") as f:
+        json.dump(config, f, indent=2)
+
+
+def recompress(folder: str, dtype: str, golden: str | None, tokenizer: str | None):
+    """An exported folder's graph written again from its own weights, stored as `dtype`; the golden logits (if
+    given: the same input rows as the folder's golden at that path) recomputed from the stored model."""
+    import onnx
+
+    model, hf = load_exported(folder)
+    if (hf.get("weights") or {}).get("dtype", "fp32") != "fp32":
+        sys.exit(f"{folder} already stores its weights as {hf['weights']['dtype']}")
+    stored = round_weights(model, dtype)
+    if model.cfg.causal:
+        path = os.path.join(folder, "onnx", "model.onnx")
+        export(model, path)
+    else:
+        if hf["diffusion"].get("graphs") != "cached-only":
+            sys.exit(f"{folder} has two graphs: export it cached-only first")
+        path = os.path.join(folder, CACHED_GRAPH)
+        export_with_cache(model, path, window_only=kind_of(model.cfg).window_only)
+    onnx.checker.check_model(onnx.load(path))
+    store_weights(folder, model, stored, dtype)
+    card = os.path.join(folder, "README.md")
+    if os.path.exists(card):
+        with open(card) as f:
+            text = f.read()
+        with open(card, "w") as f:
+            f.write(text.replace("(float32", WEIGHTS_NOTE[dtype], 1))
+    if golden:
+        rows = json.load(open(golden))["input_ids"]
+        write_golden(model, rows, golden)
+    print(f"{folder}: weights stored as {dtype} ({os.path.getsize(path) / 1e6:.2f} MB)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default=None)
@@ -236,12 +301,18 @@ def main():
     p.add_argument("--card-only", action="store_true",
                    help="rewrite only README.md (the model card) of an exported folder, e.g. once `npm run eval` ran")
     p.add_argument("--golden", default=None, help="where to write golden logits for the parity test")
+    p.add_argument("--weights", default="fp32", choices=("fp32", "fp16", "q8"),
+                   help="how the graph stores its matrices (folded to float32 at load)")
+    p.add_argument("--recompress", default=None, metavar="DIR",
+                   help="write an exported folder's graph again, its weights stored as --weights")
     p.add_argument("--both-graphs", action="store_true",
                    help="a denoiser keeps its whole-sequence graph beside the cached one (default: the cached one alone)")
     args = p.parse_args()
 
     if args.from_exported:
-        model, _ = load_exported(args.from_exported)
+        model, hf = load_exported(args.from_exported)
+        if (hf.get("weights") or {}).get("dtype", "fp32") != "fp32":
+            p.error(f"{args.from_exported} stores its weights as {hf['weights']['dtype']}: its graph is already cached")
         if model.cfg.causal:
             p.error("--from-exported is for a denoiser folder: the AR graph already has its KV cache")
         if args.check_golden:
@@ -254,9 +325,13 @@ def main():
             print(f"rebuilt model matches {args.check_golden} (max abs diff {diff:.1e})")
         add_cached_graph(model, args.from_exported)
         return
+    if args.recompress:
+        recompress(args.recompress, args.weights, args.golden, args.tokenizer)
+        return
     if not (args.checkpoint and args.tokenizer and args.out):
         p.error("--checkpoint, --tokenizer and --out are required (or --from-exported DIR)")
     model, ckpt = load_checkpoint(args.checkpoint)
+    stored = round_weights(model, args.weights)  # every figure below is the stored model's
     metrics = json.load(open(args.metrics)) if args.metrics else None
     samples = open(args.samples).read() if args.samples else None
     quality = json.load(open(args.quality)) if args.quality else None
@@ -269,7 +344,7 @@ def main():
         if scratch_quality != "-":
             baseline["quality"] = json.load(open(scratch_quality))
     if args.card_only:
-        write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline)
+        write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline, weights=args.weights)
         print(f"model card written to {os.path.join(args.out, 'README.md')}")
         return
     onnx_path = os.path.join(args.out, "onnx", "model.onnx")
@@ -291,22 +366,17 @@ def main():
                "do_sample": False}
         with open(os.path.join(args.out, "generation_config.json"), "w") as f:
             json.dump(gen, f, indent=2)
-    write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline)
+    write_model_card(args.out, model, ckpt, metrics, samples, quality, baseline, weights=args.weights)
     if not model.cfg.causal:
         add_cached_graph(model, args.out)
         if not args.both_graphs:
             # one graph per model (issue 27): the cached graph with nothing cached runs whole sequences (the runtime
             # shifts a shifted-logits model's rows as the whole-sequence graph does), half the download
             onnx_path = keep_cached_only(args.out)
+    store_weights(args.out, model, stored, args.weights)
 
     if args.golden:
-        rows = parity_inputs(model, args.tokenizer, ckpt)
-        with torch.no_grad():
-            logits, _ = model(torch.tensor(rows))
-        os.makedirs(os.path.dirname(os.path.abspath(args.golden)), exist_ok=True)
-        with open(args.golden, "w") as f:
-            json.dump({"input_ids": rows, "dims": list(logits.shape),
-                       "logits": np.round(logits.numpy().astype(np.float64), 6).ravel().tolist()}, f)
+        write_golden(model, parity_inputs(model, args.tokenizer, ckpt), args.golden)
     size = os.path.getsize(onnx_path)
     print(f"exported {args.checkpoint} -> {onnx_path} ({size / 1e6:.2f} MB, {model.num_parameters():,} parameters)")
 

@@ -16,7 +16,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from objectives import load_checkpoint, load_documents  # noqa: E402
+from objectives import load_documents  # noqa: E402
+from onnx_import import load_model  # noqa: E402
 from reference_sampler import bd3_generate, llada_generate  # noqa: E402
 
 # (prompt tokens, gen_length, steps, block_length): one token per step, two per step, and uneven counts.
@@ -56,7 +57,7 @@ def main():
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    model, ckpt = load_checkpoint(args.checkpoint)
+    model, ckpt = load_model(args.checkpoint)  # a checkpoint, or an exported folder (as its graph stores it)
     if model.cfg.causal:
         raise SystemExit(f"{args.checkpoint} is an AR checkpoint; golden sampler outputs need the diffusion model")
     eot, mask = ckpt["data"]["end_of_text_id"], ckpt["data"]["mask_id"]

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-web';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseModelConfig } from '../core/models/onnx/config.ts';
+import { keepsWeightsCompressed, parseModelConfig } from '../core/models/onnx/config.ts';
 import { createSession } from '../core/models/onnx/graph.ts';
 import { loadOnnxModel } from '../core/models/onnx/load.ts';
 import type { Denoiser } from '../core/models/types.ts';
@@ -52,7 +52,7 @@ async function one(folder: string, length: number, repeats: number, logitsOut: s
   await warm.release();
   const base = process.memoryUsage().rss;
   const config = parseModelConfig(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')), folder);
-  const compressed = config.weights_dtype !== 'fp32';
+  const compressed = keepsWeightsCompressed(config);
   const open = async (graph: string) => {
     const path = join(folder, graph);
     const external = existsSync(path + '_data')

@@ -11,7 +11,7 @@ import { KINDS_OF_MODE, MODEL_KINDS, type Mode, type ModelKind, type PerKind } f
 import { blockModelOptions, DIFFUSION_DEFAULTS, type ArOptions, type DiffusionOptions } from './sampler/options.ts';
 import { OrtBlockDenoiser } from './models/onnx/block-denoiser.ts';
 import { OrtCausalLM } from './models/onnx/causal-lm.ts';
-import { parseModelConfig, type ModelConfig } from './models/onnx/config.ts';
+import { keepsWeightsCompressed, parseModelConfig, type ModelConfig } from './models/onnx/config.ts';
 import { chooseBackend, createSession, type Backend, type BackendChoice, type OrtModule } from './models/onnx/graph.ts';
 import { loadOnnxModel, type OnnxModel } from './models/onnx/load.ts';
 import { isBlockDenoiser, type Denoiser } from './models/types.ts';
@@ -106,7 +106,11 @@ function spansOnly(options: Partial<DiffusionOptions> = {}): Partial<DiffusionOp
 type LoadedDenoiser = Denoiser & { release(): Promise<void> };
 
 function weightsLabel(config: ModelConfig): string {
-  const compute = { kernels: 'MatMulNBits', rebuild: 'rebuilt as float32 each pass' }[config.weights_compute];
+  const compute = {
+    kernels: 'MatMulNBits',
+    rebuild: 'rebuilt as float32 each pass',
+    fold: 'folded to float32 at load',
+  }[config.weights_compute];
   return compute && config.weights_dtype !== 'fp32' ? `${config.weights_dtype}, ${compute}` : config.weights_dtype;
 }
 
@@ -230,7 +234,7 @@ export class Engine {
       const config = configs[kind];
       if (!config) continue;
       const folder = pair[kind]!;
-      const compressed = config.weights_dtype !== 'fp32';
+      const compressed = keepsWeightsCompressed(config);
       const model = await loadOnnxModel(ort, config, `${pairName}/${kind}`, (g) => open(folder, g, compressed));
       const denoiser = model as Partial<Denoiser>;
       if (

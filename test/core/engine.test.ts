@@ -10,7 +10,7 @@ import { Engine } from '../../src/core/engine.ts';
 import { nodeReadFile } from '../../src/cli/node-files.ts';
 import { canvasAt } from '../../src/core/trace/trace.ts';
 import { ROOT, corpusPath, ort, readJson } from '../helpers/fixture.ts';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 
 const MODELS = join(ROOT, 'models', 'pairs') + '/';
 let engine: Engine;
@@ -149,6 +149,38 @@ describe('fixture pair through onnxruntime-web', () => {
     await expect(engine.generate({ prompt, mode: 'diffusion', diffusion: { genLength: 32 } })).rejects.toThrow(
       /shorten the prompt to at most 96 tokens/,
     );
+  });
+});
+
+describe('the default pair as the page ships it (issue 27)', () => {
+  it('stores 8-bit weights, folded to float32 when loaded, in at most 20 MB of model files', async () => {
+    const shipped = await Engine.load({
+      ort,
+      root: MODELS,
+      readFile: nodeReadFile(MODELS),
+      pair: 'tinystories',
+      backend: 'wasm',
+    });
+    try {
+      expect(shipped.info.weights).toBe('q8, folded to float32 at load');
+      const trace = await generateDiffusion(shipped.diffusion, shipped.tokenizer.encode('Tom had a dog.'), {
+        genLength: 16,
+        steps: 16,
+        blockLength: 16,
+        temperature: 0,
+      });
+      expect(new Set(trace.final.slice(-16)).size).toBeGreaterThan(3);
+    } finally {
+      await shipped.release();
+    }
+    let bytes = 0;
+    for (const kind of ['ar', 'diffusion', 'block']) {
+      const folder = join(MODELS, 'tinystories', kind);
+      for (const f of readdirSync(folder, { recursive: true }) as string[]) {
+        if (/\.(onnx|json)$/.test(f)) bytes += statSync(join(folder, f)).size;
+      }
+    }
+    expect(bytes).toBeLessThanOrEqual(20e6);
   });
 });
 

@@ -30,8 +30,20 @@ export interface ModelConfig {
   cached_only: boolean;
   /** From `weights.dtype` (export_hf.py): how the graph stores its weights; 'fp32' when absent. */
   weights_dtype: string;
-  /** From `weights.compute`: 'kernels' (MatMulNBits), 'rebuild' (standard operators), or 'fp32'. */
+  /**
+   * From `weights.compute`: 'kernels' (MatMulNBits), 'rebuild' (standard operators, rebuilt each pass), 'fold'
+   * (standard operators folded to float32 when the session is made: a small embedded model, export_onnx.py
+   * --weights), or 'fp32'.
+   */
   weights_compute: string;
+}
+
+/**
+ * Whether a graph's compressed weights must stay compressed in memory (the session must not fold their rebuild):
+ * every converted dtype but fp32; an embedded model's 'fold' weights are widened once, at load.
+ */
+export function keepsWeightsCompressed(config: ModelConfig): boolean {
+  return config.weights_dtype !== 'fp32' && config.weights_compute !== 'fold';
 }
 
 /** The cache layouts the runtime speaks (models/cache-layout.json): a block model's, and a windowed denoiser's. */
