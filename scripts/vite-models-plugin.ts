@@ -1,8 +1,9 @@
 // Serves the shipped model folders (models/pairs) at /models/ in dev and preview, and copies them into the
 // build. A missing file is a real 404, never index.html, so a missing model reports itself clearly.
-import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve } from 'node:path';
+import { cpSync, createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join, normalize, relative, resolve } from 'node:path';
 import type { Connect, Plugin } from 'vite';
+import type { PairEntry } from '../src/core/models/manifest.ts';
 
 const PAIRS_DIR = resolve(import.meta.dirname, '..', 'models', 'pairs');
 const MOUNT = '/models/';
@@ -31,6 +32,13 @@ function serveModels(): Connect.NextHandleFunction {
   };
 }
 
+/** The top folders of the pairs marked testOnly: folders no other pair uses. */
+export function testOnlyFolders(pairs: Record<string, PairEntry>): string[] {
+  const top = (p: PairEntry) => [p.diffusion, p.ar, p.block].flatMap((f) => (f ? [f.split('/')[0]] : []));
+  const kept = new Set(Object.values(pairs).flatMap((p) => (p.testOnly ? [] : top(p))));
+  return [...new Set(Object.values(pairs).flatMap((p) => (p.testOnly ? top(p) : [])))].filter((f) => !kept.has(f));
+}
+
 export function modelsPlugin(): Plugin {
   let outDir = 'dist';
   return {
@@ -45,12 +53,22 @@ export function modelsPlugin(): Plugin {
       server.middlewares.use(serveModels());
     },
     closeBundle() {
-      if (existsSync(PAIRS_DIR)) {
-        cpSync(PAIRS_DIR, join(outDir, 'models'), {
-          recursive: true,
-          // golden/ holds test data (parity logits, sampler outputs), not model files
-          filter: (src) => !src.split(/[\\/]/).includes('golden'),
-        });
+      if (!existsSync(PAIRS_DIR)) return;
+      // pairs marked testOnly (the fixture) stay out of a production build; the e2e build asks for them
+      const manifestPath = join(PAIRS_DIR, 'manifest.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { pairs: Record<string, PairEntry> };
+      const left = process.env.DEMO_TEST_PAIRS === '1' ? [] : testOnlyFolders(manifest.pairs);
+      cpSync(PAIRS_DIR, join(outDir, 'models'), {
+        recursive: true,
+        // golden/ holds test data (parity logits, sampler outputs), not model files
+        filter: (src) => {
+          const parts = relative(PAIRS_DIR, src).split(/[\\/]/);
+          return !parts.includes('golden') && !left.includes(parts[0]);
+        },
+      });
+      if (left.length) {
+        for (const [name, pair] of Object.entries(manifest.pairs)) if (pair.testOnly) delete manifest.pairs[name];
+        writeFileSync(join(outDir, 'models', 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
       }
     },
   };

@@ -28,6 +28,8 @@ export interface PairEntry {
   requires?: 'webgpu';
   /** How converted weights are stored (export_hf.py --dtype); they are computed in float32 either way. */
   dtype?: 'fp32' | 'fp16' | 'q8' | 'q4';
+  /** Test data (the fixture pair): left out of the production build (scripts/vite-models-plugin.ts). */
+  testOnly?: boolean;
 }
 
 export interface Manifest {
@@ -64,6 +66,9 @@ export function parseManifest(json: unknown, source: string): Manifest {
         ))
     ) {
       throw new Error(`${source}: pair "${name}" has "sha256" that is not { listed path: 64 hex digits }`);
+    }
+    if (p.testOnly !== undefined && typeof p.testOnly !== 'boolean') {
+      throw new Error(`${source}: pair "${name}" has testOnly ${JSON.stringify(p.testOnly)}; expected true or false`);
     }
     if (p.dtype !== undefined && !['fp32', 'fp16', 'q8', 'q4'].includes(p.dtype)) {
       throw new Error(`${source}: pair "${name}" has dtype ${JSON.stringify(p.dtype)}; expected fp32, fp16, q8 or q4`);
