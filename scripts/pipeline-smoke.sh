@@ -55,6 +55,14 @@ for kind in ar diffusion block; do
   $PY models/py/export_onnx.py --checkpoint "$WORK/$kind.pt" --tokenizer "$WORK/data" --out "$PAIR/$kind" \
     --metrics "$WORK/$kind.eval.json" --golden "$PAIR/golden/$kind-logits.json" --weights "$weights" 2>&1 | grep -v -i warn
 done
+# a run started from an exported folder carries the folder's training record on (its card names the whole chain)
+$PY models/py/train.py --config "$WORK/shifted.json" --objective diffusion --data "$WORK/data" \
+  --out "$WORK/again.pt" --init-from "$PAIR/diffusion" --max-steps 2 --minutes 1 > /dev/null
+$PY - "$WORK/again.pt" <<'PYEOF'
+import sys, torch
+init = torch.load(sys.argv[1], map_location="cpu")["state"]["init_from"]
+assert init["objective"] == "diffusion" and init["step"] == 20 and init["init_from"]["objective"] == "ar", init
+PYEOF
 # the 8-bit weights read back from the graph are the checkpoint's rounded ones (training resumes from them)
 $PY - "$WORK" "$PAIR" <<'PYEOF'
 import sys

@@ -212,6 +212,14 @@ def hf_config(model: Transformer, ckpt: dict) -> dict:
     return {**head, "diffusion": diffusion, **common}
 
 
+def training_record(ckpt: dict) -> dict:
+    """How the exported model was trained, with the chain it was initialised from (train.py's record): a run that
+    starts from the exported folder (no checkpoint on the machine) carries it on, so its card still names it."""
+    state = ckpt["state"]
+    return {"objective": ckpt["objective"], "step": state["step"], "tokens": state["tokens"],
+            "wall_seconds": state["wall_seconds"], "init_from": state.get("init_from")}
+
+
 def parity_inputs(model: Transformer, tokenizer_dir: str, ckpt: dict) -> list[list[int]]:
     """Fixed inputs for the parity test: validation text, and for the denoiser a few masked positions."""
     eot, mask = ckpt["data"]["end_of_text_id"], ckpt["data"]["mask_id"]
@@ -359,7 +367,7 @@ def main():
     with open(os.path.join(args.out, "tokenizer_config.json"), "w") as f:
         json.dump(tok_config, f, indent=2)
     with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(hf_config(model, ckpt), f, indent=2)
+        json.dump({**hf_config(model, ckpt), "training": training_record(ckpt)}, f, indent=2)
     if model.cfg.causal:
         eot = ckpt["data"]["end_of_text_id"]
         gen = {"bos_token_id": None, "eos_token_id": eot, "pad_token_id": eot, "max_length": model.cfg.context,

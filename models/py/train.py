@@ -125,8 +125,10 @@ def main():
         if os.path.isdir(args.init_from):  # an exported folder (a committed model whose checkpoint is not kept)
             exported, hf = load_exported(args.init_from)
             objective = "ar" if hf.get("is_causal", True) else "block" if exported.cfg.block_size else "diffusion"
-            src = {"model": exported.state_dict(), "objective": objective,
-                   "state": {"step": 0, "tokens": 0, "wall_seconds": 0.0, "init_from": None}}
+            # the folder's own training record (export_onnx.py), when it has one: the card keeps the chain
+            done = hf.get("training") or {"step": 0, "tokens": 0, "wall_seconds": 0.0, "init_from": None}
+            src = {"model": exported.state_dict(), "objective": done.get("objective", objective),
+                   "state": {k: done.get(k) for k in ("step", "tokens", "wall_seconds", "init_from")}}
         else:
             src = torch.load(args.init_from, map_location="cpu")
         model.load_state_dict(src["model"])  # same shapes; only the attention rule differs
