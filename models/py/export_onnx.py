@@ -257,7 +257,7 @@ def store_weights(folder: str, model: Transformer, stored: dict, dtype: str):
         json.dump(config, f, indent=2)
 
 
-def recompress(folder: str, dtype: str, golden: str | None, tokenizer: str | None):
+def recompress(folder: str, dtype: str, golden: str | None):
     """An exported folder's graph written again from its own weights, stored as `dtype`; the golden logits (if
     given: the same input rows as the folder's golden at that path) recomputed from the stored model."""
     import onnx
@@ -334,7 +334,7 @@ def main():
         add_cached_graph(model, args.from_exported)
         return
     if args.recompress:
-        recompress(args.recompress, args.weights, args.golden, args.tokenizer)
+        recompress(args.recompress, args.weights, args.golden)
         return
     if not (args.checkpoint and args.tokenizer and args.out):
         p.error("--checkpoint, --tokenizer and --out are required (or --from-exported DIR)")

@@ -16,6 +16,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from kinds import kind_of
 from model import ModelConfig, Transformer
 from objectives import load_checkpoint
 
@@ -63,8 +64,8 @@ def load_exported(folder: str) -> tuple[Transformer, dict]:
     for name in state:
         if f"model.{name}" in init:
             loaded[name] = init[f"model.{name}"]
-        elif stored_weight(init, name) is not None:  # weights stored compressed (export_onnx.py --weights)
-            loaded[name] = stored_weight(init, name)
+        elif (stored := stored_weight(init, name)) is not None:  # stored compressed (export_onnx.py --weights)
+            loaded[name] = stored
     matmuls = [n.input[1] for n in graph.node if n.op_type == "MatMul" and n.input[1] in init
                and not n.input[1].startswith("model.")]
     roles = ["attn.wq", "attn.wk", "attn.wv", "attn.wo", "mlp.w_gate", "mlp.w_up", "mlp.w_down"]
@@ -90,9 +91,7 @@ def load_model(path: str) -> tuple:
     if not os.path.isdir(path):
         return load_checkpoint(path)
     model, hf = load_exported(path)
-    causal = hf.get("is_causal", True)
-    objective = "ar" if causal else "block" if model.cfg.block_size else "diffusion"
     mask = (hf.get("diffusion") or {}).get("mask_token_id", hf.get("mask_token_id"))
-    return model, {"objective": objective, "data": {"end_of_text_id": hf["eos_token_id"], "mask_id": mask},
+    data = {"end_of_text_id": hf["eos_token_id"], "mask_id": mask}
+    return model, {"objective": kind_of(model.cfg).role, "data": data,
                    "state": {"tokens": None, "step": None, "wall_seconds": None}}
-

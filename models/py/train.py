@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+from kinds import kind_of  # noqa: E402
 from model import ModelConfig, Transformer  # noqa: E402
 from onnx_import import load_exported  # noqa: E402
 from objectives import ar_loss, block_diffusion_loss, diffusion_loss, load_documents, load_meta, make_batch, sentence_end_ids  # noqa: E402
@@ -124,10 +125,9 @@ def main():
     elif args.init_from:
         if os.path.isdir(args.init_from):  # an exported folder (a committed model whose checkpoint is not kept)
             exported, hf = load_exported(args.init_from)
-            objective = "ar" if hf.get("is_causal", True) else "block" if exported.cfg.block_size else "diffusion"
             # the folder's own training record (export_onnx.py), when it has one: the card keeps the chain
             done = hf.get("training") or {"step": 0, "tokens": 0, "wall_seconds": 0.0, "init_from": None}
-            src = {"model": exported.state_dict(), "objective": done.get("objective", objective),
+            src = {"model": exported.state_dict(), "objective": done.get("objective", kind_of(exported.cfg).role),
                    "state": {k: done.get(k) for k in ("step", "tokens", "wall_seconds", "init_from")}}
         else:
             src = torch.load(args.init_from, map_location="cpu")

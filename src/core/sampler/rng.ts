@@ -40,10 +40,15 @@ export class Rng {
     return (this.nextUint32() + 0.5) / 4294967296;
   }
 
-  /** Standard Gumbel noise: -log(-log(u)). */
+  /** Standard Gumbel noise of the next uniform draw (gumbelOf). */
   gumbel(): number {
-    return -Math.log(-Math.log(this.uniform()));
+    return gumbelOf(this.uniform());
   }
+}
+
+/** Standard Gumbel noise of a uniform draw u in (0, 1): -log(-log(u)). */
+export function gumbelOf(u: number): number {
+  return -Math.log(-Math.log(u));
 }
 
 function rotl(x: number, k: number): number {

@@ -1,7 +1,7 @@
 // Per-position math shared by both samplers: filtering (top-k, top-p), probabilities, token choice by
 // Gumbel-max, and the confidence measures of masked-diffusion decoding. Sums run in float64 (JS numbers)
 // over a float32 logits row, so results do not depend on the backend's summation order beyond the logits.
-import type { Rng } from './rng.ts';
+import { gumbelOf, type Rng } from './rng.ts';
 
 /** One position's logits: a view into the model's float32 output, or a float64 working copy. */
 export type LogitsRow = Float32Array | Float64Array;
@@ -48,11 +48,6 @@ export function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
-}
-
-/** Standard Gumbel noise of a uniform draw u in (0, 1): -log(-log(u)), as Rng.gumbel computes it. */
-function gumbelOf(u: number): number {
-  return -Math.log(-Math.log(u));
 }
 
 // Upper bounds of gumbelOf(u) (increasing in u) by where u lies, for chooseToken's pruning; the last holds for any
