@@ -62,13 +62,11 @@ export class OrtBlockDenoiser extends CachedGraphDenoiser implements BlockDenois
       ...offsetFeed(graph, blockOffset),
     };
     const past = held?.tensors ?? graph.emptyPast(b, heads, dim);
-    const { logits, out } = await graph.run(feeds, past, [b, w, this.vocabSize]);
+    // a pass that keeps nothing fetches no presents
+    const { logits, out } = await graph.run(feeds, past, [b, w, this.vocabSize], keep > 0);
     const rows = rowsOf(logits, b, w, this.vocabSize);
+    if (keep === 0) return { rows, cache };
     const presents = graph.presents(out);
-    if (keep === 0) {
-      for (const t of Object.values(presents)) t.dispose();
-      return { rows, cache };
-    }
     if (keep < w) {
       // (b, h, start + w, d) -> (b, h, start + keep, d): the finished positions only
       for (const [name, t] of Object.entries(presents)) {

@@ -65,16 +65,12 @@ export class OrtCausalLM implements CausalLM {
       ),
     };
     const pastFeeds = past?.tensors ?? graph.emptyPast(1, this.config.num_key_value_heads, this.config.head_dim);
-    const { logits, out } = await graph.run(feeds, pastFeeds, [1, n, this.vocabSize]);
+    const { logits, out } = await graph.run(feeds, pastFeeds, [1, n, this.vocabSize], useCache);
     past?.dispose();
     // views of the copy, not second copies
     const last = allPositions ? logits : logits.subarray((n - 1) * this.vocabSize, n * this.vocabSize);
-    const presents = graph.presents(out);
-    if (!useCache) {
-      for (const t of Object.values(presents)) t.dispose();
-      return { logits: last, cache: null };
-    }
-    return { logits: last, cache: new OrtKvCache(presents, pastLen + n) };
+    if (!useCache) return { logits: last, cache: null };
+    return { logits: last, cache: new OrtKvCache(graph.presents(out), pastLen + n) };
   }
 
   release(): Promise<void> {

@@ -23,14 +23,14 @@ export class OrtWindowedDenoiser extends CachedGraphDenoiser implements Windowed
     if (this.whole) return wholeSequencePass(this.whole, sequences, this.vocabSize, 0);
     // the cached graph with nothing cached: the same model over the whole sequence, its raw states shifted here
     // for a shifted-logits model as the whole-sequence graph shifts them
-    const { logits } = await this.runWindow(sequences, 0, sequences[0].length, null, 0);
+    const { logits } = await this.runWindow(sequences, 0, sequences[0].length, null, 0, false);
     return this.shiftedLogits ? shiftRows(logits, this.vocabSize) : logits;
   }
 
   /** The whole sequence through the cached graph with nothing cached: every position's logits and keys/values. */
   async forwardAndCache(sequences: Int32Array[]): Promise<{ logits: WindowLogits; cache: DenoiserCache }> {
     const length = sequences[0].length;
-    const { logits, presents } = await this.runWindow(sequences, 0, length, null, 0);
+    const { logits, presents } = await this.runWindow(sequences, 0, length, null, 0, true);
     const shift = this.shiftedLogits ? 1 : 0;
     const cache = new OrtDenoiserCache(presents, sequences.length, length);
     // raw row j is the state at position j; with shifted logits it predicts j + 1 (position 0 has no prediction)
@@ -45,7 +45,7 @@ export class OrtWindowedDenoiser extends CachedGraphDenoiser implements Windowed
     if (held.length !== length || held.batch !== sequences.length) {
       throw new RangeError(`a cache of ${held.batch} x ${held.length} positions for ${sequences.length} x ${length}`);
     }
-    const { logits } = await this.runWindow(sequences, start, to, held, to === length ? start : length);
+    const { logits } = await this.runWindow(sequences, start, to, held, to === length ? start : length, false);
     return { rows: logits, from: start + (this.shiftedLogits ? 1 : 0), to, computed: to - start };
   }
 
@@ -110,6 +110,7 @@ export class OrtWindowedDenoiser extends CachedGraphDenoiser implements Windowed
     pastLength: number,
     b: number,
     w: number,
+    fetchPresents = true,
   ) {
     const graph = this.cached;
     const { ort } = graph;
@@ -123,13 +124,14 @@ export class OrtWindowedDenoiser extends CachedGraphDenoiser implements Windowed
       else if (full && pastLength > 0) data = keepPositions(full, b * heads, cache!.length, pastLength, dim);
       past[name] = new ort.Tensor('float32', data, [b, heads, pastLength, dim]);
     }
-    const { logits, out } = await graph.run(feeds, past, [b, w, this.vocabSize]);
+    const { logits, out } = await graph.run(feeds, past, [b, w, this.vocabSize], fetchPresents);
     return { logits: rowsOf(logits, b, w, this.vocabSize), out };
   }
 
   /**
    * Runs positions [start, end) of each sequence against `cache`: its first `pastLength` positions are passed
    * (the prefix cache when that is `start`; the whole cache otherwise, the window's stale entries masked out).
+   * The window's keys/values come back only when `fetchPresents` (a pass that builds the cache).
    */
   private async runWindow(
     sequences: Int32Array[],
@@ -137,6 +139,7 @@ export class OrtWindowedDenoiser extends CachedGraphDenoiser implements Windowed
     end: number,
     cache: OrtDenoiserCache | null,
     pastLength: number,
+    fetchPresents: boolean,
   ): Promise<{ logits: Float32Array[]; presents: Record<string, Float32Array> }> {
     const { ort } = this.cached;
     const b = sequences.length;
@@ -150,10 +153,11 @@ export class OrtWindowedDenoiser extends CachedGraphDenoiser implements Windowed
       position_ids: int64(ort, positionIds(b, start, w), [b, w]),
       attention_mask: int64(ort, mask, [b, pastLength + w]),
     };
-    const { logits, out } = await this.runGraph(feeds, cache, pastLength, b, w);
+    const { logits, out } = await this.runGraph(feeds, cache, pastLength, b, w, fetchPresents);
     const presents: Record<string, Float32Array> = {};
+    if (!fetchPresents) return { logits, presents };
     for (const [name, t] of Object.entries(this.cached.presents(out))) {
-      if (cache === null) presents[name] = (await t.getData()) as Float32Array;
+      presents[name] = (await t.getData()) as Float32Array;
       t.dispose();
     }
     return { logits, presents };
