@@ -4,8 +4,6 @@ import { AutoTokenizer, env } from '@huggingface/transformers';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AR_CACHE_EVERY, ArKvCache, OrtCausalLM } from '../../src/core/models/onnx/causal-lm.ts';
-import { parseModelConfig } from '../../src/core/models/onnx/config.ts';
 import { OrtWindowedDenoiser } from '../../src/core/models/onnx/windowed-denoiser.ts';
 import {
   PAIR_DIR,
@@ -124,30 +122,6 @@ describe(`model pair in ${basename(PAIR_DIR)}`, () => {
       expect(out['present.0.key'].dims[2]).toBe(i + 1);
       expect(maxAbsDiff(out.logits.data as Float32Array, full.subarray(i * v, (i + 1) * v))).toBeLessThan(1e-4);
     }
-  });
-
-  it('the AR model takes its keys/values into the cache every AR_CACHE_EVERY tokens, with the same logits', async () => {
-    const golden = readJson<Golden>(join(PAIR_DIR, 'golden', 'ar-logits.json'));
-    const ids = golden.input_ids[0];
-    const v = golden.dims[2];
-    const config = parseModelConfig(arConfig(), 'ar/config.json');
-    const model = new OrtCausalLM(ort, await session('ar'), config, 'ar');
-    const full = await model.allLogits(ids);
-    const prefill = 3;
-    let { logits, cache } = await model.forward(ids.slice(0, prefill), null, true);
-    expect((cache as ArKvCache).length).toBe(prefill); // the prompt's pass fills the cache
-    expect(maxAbsDiff(logits, full.subarray((prefill - 1) * v, prefill * v))).toBeLessThan(1e-4);
-    for (let i = prefill; i < ids.length; i++) {
-      ({ logits, cache } = await model.forward([ids[i]], cache, true));
-      const held = cache as ArKvCache;
-      // the positions since the last take wait in `pending` until there are AR_CACHE_EVERY of them
-      const since = (i - prefill + 1) % AR_CACHE_EVERY;
-      expect([held.length, held.pending.length]).toEqual([i + 1 - since, since]);
-      expect(held.pending).toEqual(ids.slice(held.length, i + 1));
-      expect(maxAbsDiff(logits, full.subarray(i * v, (i + 1) * v))).toBeLessThan(1e-4);
-    }
-    expect(ids.length - prefill).toBeGreaterThan(AR_CACHE_EVERY); // the test crossed a take
-    cache!.dispose();
   });
 
   it('both folders load with AutoTokenizer', async () => {
