@@ -10,8 +10,16 @@ import type { Expected } from './model-cache.ts';
 
 /** Where models from elsewhere are read and kept (the worker: Cache Storage; tests: anything). */
 export interface RemoteFiles {
-  /** A file by URL, checked against what the manifest says of it where that is given (model-cache.ts). */
-  read(url: string, onProgress?: (loaded: number, total: number) => void, expected?: Expected): Promise<Uint8Array>;
+  /**
+   * A file by URL, checked against what the manifest says of it where that is given (model-cache.ts); `onNotKept`
+   * hears why a file read whole could not be kept for the next visit.
+   */
+  read(
+    url: string,
+    onProgress?: (loaded: number, total: number) => void,
+    expected?: Expected,
+    onNotKept?: (why: string) => void,
+  ): Promise<Uint8Array>;
   cached(urls: string[]): Promise<Set<string>>;
   forget(): Promise<{ files: number; bytes: number }>;
   /** navigator.deviceMemory, when the browser tells. */
@@ -72,11 +80,13 @@ export class EngineHost implements DemoBackend {
       for (const f of plan.files) expected.set(f.path, { size: f.bytes, ...(f.sha256 ? { sha256: f.sha256 } : {}) });
     }
     const remote = source ? this.remoteFiles() : null;
+    const notKept: string[] = [];
     const engine = await Engine.load({
       ort: this.ort,
       root: source?.root ?? this.root,
       readFile: remote
-        ? (path, onProgress) => remote.read(source!.root + path, onProgress, expected.get(path))
+        ? (path, onProgress) =>
+            remote.read(source!.root + path, onProgress, expected.get(path), (why) => notKept.push(why))
         : this.readFile,
       pair: source ? undefined : request.pair,
       backend: request.backend ?? 'auto',
@@ -91,6 +101,13 @@ export class EngineHost implements DemoBackend {
       vocabText,
       maskId: engine.tokenizer.maskId,
       endOfTextId: engine.tokenizer.endOfTextId,
+      ...(notKept.length
+        ? {
+            notice:
+              `Loaded for this visit, but ${notKept.length === 1 ? 'one file was' : `${notKept.length} files were`} ` +
+              `not kept, so a reload downloads ${notKept.length === 1 ? 'it' : 'them'} again: ${notKept.join('; ')}.`,
+          }
+        : {}),
     };
   }
 

@@ -43,12 +43,18 @@ async function mismatch(url: string, bytes: Uint8Array, expected: Expected, deps
   return null;
 }
 
-/** The file at `url`: from the cache when there, else downloaded (reporting progress), checked and then cached. */
+/**
+ * The file at `url`: from the cache when there, else downloaded (reporting progress), checked and then cached. A
+ * file the browser cannot keep (no room left; a private window's small store; Chromium's "Unexpected internal
+ * error" for a file of hundreds of MB) is still returned, whole and checked, for this visit: `onNotKept` says why,
+ * and no part of it stays in the cache.
+ */
 export async function cachedFile(
   url: string,
   onProgress?: (loaded: number, total: number) => void,
   expected: Expected = {},
   deps: CacheDeps = browser(),
+  onNotKept?: (why: string) => void,
 ): Promise<Uint8Array> {
   const cache = await deps.caches.open(MODEL_CACHE);
   const hit = await cache.match(url);
@@ -73,13 +79,13 @@ export async function cachedFile(
       }),
     );
   } catch (err) {
-    if ((err as Error).name === 'QuotaExceededError') {
-      throw new Error(
-        `this browser has no room left to keep ${name(url)} (${(bytes.length / 1e6).toFixed(0)} MB): free some ` +
-          'space, or Forget downloaded models; the files kept so far are whole, and nothing of this one was kept',
-      );
-    }
-    throw err;
+    await cache.delete(url).catch(() => false);
+    const size = `${name(url)} (${(bytes.length / 1e6).toFixed(0)} MB)`;
+    onNotKept?.(
+      (err as Error).name === 'QuotaExceededError'
+        ? `this browser has no room left to keep ${size}: free some space, or Forget downloaded models`
+        : `this browser could not keep ${size} (${(err as Error).message}; a private window keeps little)`,
+    );
   }
   return bytes;
 }

@@ -46,7 +46,7 @@ function runtime(backend: Backend): Promise<typeof Ort> {
 const MODELS = '/models/';
 const memory = (navigator as { deviceMemory?: number }).deviceMemory;
 const host = new EngineHost(runtime, MODELS, (path, onProgress) => fetchWithProgress(MODELS + path, onProgress), {
-  read: cachedFile,
+  read: (url, onProgress, expected, onNotKept) => cachedFile(url, onProgress, expected, undefined, onNotKept),
   cached: cachedUrls,
   forget: forgetModels,
   ...(typeof memory === 'number' ? { deviceMemoryGB: memory } : {}),

@@ -28,6 +28,8 @@ export interface Loaded {
   vocabText: string[];
   maskId: number;
   endOfTextId: number;
+  /** What the visitor should know of the load (models from elsewhere that the browser could not keep). */
+  notice?: string;
 }
 
 export type LoadPhase = 'download' | 'warm-up' | 'ready';

@@ -106,6 +106,7 @@ export class ModelsState {
         this.pair = this.loaded.info.pair;
       }
       this.onLoaded(this.loaded.info);
+      if (this.loaded.notice) page.notice = this.loaded.notice;
       page.status = 'ready';
     } catch (err) {
       // the worker let go of the models it had: nothing is loaded until a load succeeds
