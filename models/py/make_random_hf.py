@@ -96,7 +96,7 @@ SHAPES = {
               "head_dim": 64, "intermediate_size": 1536, "max_window_layers": 8},
     "qwen3-0.6b": {"hidden_size": 1024, "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8,
                    "head_dim": 128, "intermediate_size": 3072, "max_window_layers": 28,
-                   "max_position_embeddings": 40960, "vocab_size": 151936},
+                   "max_position_embeddings": 40960, "vocab_size": 151936, "tie_word_embeddings": True},
 }
 
 
