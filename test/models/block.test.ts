@@ -87,6 +87,31 @@ describe.runIf(has)(`block-diffusion model in ${PAIR_DIR}`, () => {
     }
     expect(worst).toBeLessThan(1e-3);
   });
+
+  it('a block pass that keeps nothing fetches the logits alone, the same rows; one that keeps fetches the cache', async () => {
+    const golden = readJson<Golden>(join(PAIR_DIR, 'golden', 'block-logits.json'));
+    const ids = Int32Array.from(golden.input_ids[1]);
+    const B: number = config().diffusion.block_size;
+    const model = await denoiserIn(
+      DIR,
+      (whole, config, cached) => new OrtBlockDenoiser(ort, whole, config, 'block', undefined, cached),
+    );
+    // what each run of the cached graph asked for
+    const session = (model as unknown as { cached: { session: ort.InferenceSession } }).cached.session;
+    const asked: (string[] | 'all')[] = [];
+    const run = session.run.bind(session);
+    session.run = ((feeds: ort.InferenceSession.FeedsType, fetches?: string[]) => {
+      asked.push(Array.isArray(fetches) ? fetches : 'all');
+      return fetches ? run(feeds, fetches) : run(feeds);
+    }) as typeof session.run;
+    const { cache } = await model.forwardBlock([ids], B, null, B); // the first block enters the cache
+    const inside = await model.forwardBlock([ids], 2 * B, cache, 0); // a step inside the second block
+    const kept = await model.forwardBlock([ids], 2 * B, cache, B); // the second block enters the cache too
+    expect(asked).toEqual(['all', ['logits'], 'all']);
+    expect(maxAbsDiff(inside.rows[0], kept.rows[0])).toBe(0);
+    expect(kept.cache).not.toBeNull();
+    kept.cache!.dispose();
+  });
 });
 
 it('a pair folder with a block model has its golden logits', () => {
