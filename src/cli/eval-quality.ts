@@ -246,8 +246,7 @@ export type GatedRow = Partial<DiffusionOptions> & { blocks?: 'one' };
 /**
  * The diffusion rows that carry gates: the page's settings (the outline: one block, the length decided first,
  * repeats ranked last, a frequency penalty; page-settings.ts PAGE_OUTLINE), and the page's "out of order: blocks
- * of 32" preset (src/ui/presets.ts: the plain sampler in blocks of 32, the length set by the look-ahead), both with
- * the page's cache.
+ * of 32" preset (src/ui/presets.ts: the outline's options in blocks of 32), both with the page's cache.
  */
 export const GATED_ROWS: Record<string, GatedRow> = {
   'diffusion (page settings: outline)': {},

@@ -56,7 +56,8 @@ export const PRESETS: Preset[] = [
     name: 'Out of order: blocks of 32',
     description:
       'Semi-autoregressive blocks of 32 decoded left to right, 1 token per step: inside each block the model writes ' +
-      'wherever it is surest. `npm run eval` judges this setting beside the default (GATED_ROWS).',
+      "wherever it is surest, with the outline's defences (the length decided first, repeats ranked last, a " +
+      'frequency penalty). `npm run eval` judges this setting beside the default (GATED_ROWS).',
     diffusion: { ...PLAIN, ...BLOCKS_OF_32 },
   },
   {

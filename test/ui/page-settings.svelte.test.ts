@@ -142,12 +142,13 @@ describe("the page's settings", () => {
     const preset = PRESETS.find((p) => p.name.startsWith('Out of order'))!;
     expect(preset.diffusion).toMatchObject(BLOCKS_OF_32);
     expect(GATED_ROWS['diffusion, blocks of 32 (out of order)']).toBe(BLOCKS_OF_32);
+    // the outline's defences in blocks of 32
     expect(BLOCKS_OF_32).toEqual({
       blockLength: 32,
-      endOfTextAhead: 0.5,
-      decideLength: false,
-      noRepeatNgram: 0,
-      frequencyPenalty: 0,
+      endOfTextAhead: null,
+      decideLength: true,
+      noRepeatNgram: 4,
+      frequencyPenalty: 0.2,
     });
   });
 
