@@ -213,8 +213,8 @@ function write(): string {
         `first story (the runtime's code not yet optimised); "later runs": the median of rounds 2-${story.rounds}, with`,
         'their range.',
         '',
-        '| model | passes | first run: page / Node ms per pass | ratio | later runs: page ms per pass | Node ms per pass | **page / Node** | model ms per pass (page, Node) |',
-        '|---|---|---|---|---|---|---|---|',
+        '| model | passes | first run: page / Node ms per pass | ratio | later runs: page ms per pass | Node ms per pass | **page / Node** | model ms per pass (page, Node) | story ms, page / Node (first run; later runs) |',
+        '|---|---|---|---|---|---|---|---|---|',
       );
       const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
       for (const kind of MODEL_KINDS) {
@@ -226,7 +226,9 @@ function write(): string {
           `| ${kind} | ${p[0].passes} / ${n[0].passes} | ${perPass(p[0]).toFixed(2)} / ${perPass(n[0]).toFixed(2)} | ` +
             `${(perPass(p[0]) / perPass(n[0])).toFixed(2)}x | ${pm.toFixed(2)} (${range(pLater)}) | ` +
             `${nm.toFixed(2)} (${range(nLater)}) | **${(pm / nm).toFixed(2)}x** | ` +
-            `${median(p.slice(1).map(modelPerPass)).toFixed(2)}, ${median(n.slice(1).map(modelPerPass)).toFixed(2)} |`,
+            `${median(p.slice(1).map(modelPerPass)).toFixed(2)}, ${median(n.slice(1).map(modelPerPass)).toFixed(2)} | ` +
+            `${p[0].wallMs.toFixed(0)} / ${n[0].wallMs.toFixed(0)}; ` +
+            `${median(p.slice(1).map((r) => r.wallMs)).toFixed(0)} / ${median(n.slice(1).map((r) => r.wallMs)).toFixed(0)} |`,
         );
       }
       md.push('');
