@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
+import { figure } from '../core/measure/bench-core.ts';
 import type { DeviceBenchResult } from '../core/measure/device-bench.ts';
 import { launch, startPreview } from '../../test/e2e/browser.ts';
 import { MODEL_KINDS, type ModelKind } from '../core/modes.ts';
@@ -93,10 +94,7 @@ async function pageVsNode(url: string, rounds: number): Promise<PageVsNode> {
 /** Wall ms per pass of a run. */
 const perPass = (r: StoryRun) => r.wallMs / r.passes;
 const modelPerPass = (r: StoryRun) => r.modelMs / r.passes;
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+const median = (xs: number[]) => figure(xs).median;
 
 /** A first visit: what it downloads and how long until the models are ready and the first token is shown. */
 interface ColdStart {
@@ -216,7 +214,10 @@ function write(): string {
         '| model | passes | first run: page / Node ms per pass | ratio | later runs: page ms per pass | Node ms per pass | **page / Node** | model ms per pass (page, Node) | story ms, page / Node (first run; later runs) |',
         '|---|---|---|---|---|---|---|---|---|',
       );
-      const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+      const range = (xs: number[]) => {
+        const { min, max } = figure(xs);
+        return `${min.toFixed(2)}-${max.toFixed(2)}`;
+      };
       for (const kind of MODEL_KINDS) {
         const [p, n] = [story.page[kind], story.node[kind]];
         if (!p?.length || !n?.length) continue;

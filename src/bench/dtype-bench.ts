@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-web';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { keepsWeightsCompressed, parseModelConfig } from '../core/models/onnx/config.ts';
+import { keepsWeightsCompressed, parseModelConfig, type ModelConfig } from '../core/models/onnx/config.ts';
 import { createSession } from '../core/models/onnx/graph.ts';
 import { loadOnnxModel } from '../core/models/onnx/load.ts';
 import type { Denoiser } from '../core/models/types.ts';
@@ -44,6 +44,21 @@ function input(vocab: number, mask: number, length: number): Int32Array {
   return ids;
 }
 
+/**
+ * A model folder on disk loaded as the page loads it (WASM; weights in a `*_data` file beside a graph read too;
+ * compressed weights kept so where the config says): for the benchmarks that time one model in its own process.
+ */
+export function loadFolderModel(folder: string, config: ModelConfig) {
+  const open = async (graph: string) => {
+    const path = join(folder, graph);
+    const external = existsSync(path + '_data')
+      ? [{ path: graph.split('/').at(-1)! + '_data', data: readFileSync(path + '_data') }]
+      : [];
+    return createSession(ort, readFileSync(path), path, 'wasm', external, keepsWeightsCompressed(config));
+  };
+  return loadOnnxModel(ort, config, folder, open);
+}
+
 /** One folder, in this process: loads its graph as the page does and times it. */
 async function one(folder: string, length: number, repeats: number, logitsOut: string) {
   ort.env.wasm.numThreads = 1;
@@ -52,16 +67,8 @@ async function one(folder: string, length: number, repeats: number, logitsOut: s
   await warm.release();
   const base = process.memoryUsage().rss;
   const config = parseModelConfig(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')), folder);
-  const compressed = keepsWeightsCompressed(config);
-  const open = async (graph: string) => {
-    const path = join(folder, graph);
-    const external = existsSync(path + '_data')
-      ? [{ path: graph.split('/').at(-1)! + '_data', data: readFileSync(path + '_data') }]
-      : [];
-    return createSession(ort, readFileSync(path), path, 'wasm', external, compressed);
-  };
   const t0 = performance.now();
-  const model = (await loadOnnxModel(ort, config, folder, open)) as unknown as Denoiser;
+  const model = (await loadFolderModel(folder, config)) as unknown as Denoiser;
   const loadMs = performance.now() - t0;
   const ids = input(config.vocab_size, config.mask_token_id, length);
   let logits = (await model.forward([ids]))[0];

@@ -14,13 +14,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from '../../models/ts/args.ts';
-import { keepsWeightsCompressed, parseModelConfig } from '../core/models/onnx/config.ts';
-import { createSession } from '../core/models/onnx/graph.ts';
-import { loadOnnxModel } from '../core/models/onnx/load.ts';
+import { figure } from '../core/measure/bench-core.ts';
+import { parseModelConfig } from '../core/models/onnx/config.ts';
 import type { BlockDenoiser, CausalLM, Denoiser } from '../core/models/types.ts';
 import { MODEL_KINDS } from '../core/modes.ts';
 import { pageSettings } from '../core/page-settings.ts';
 import { nodeEngine } from '../cli/node-files.ts';
+import { loadFolderModel } from './dtype-bench.ts';
 import { matmulModel } from './matmul-model.ts';
 
 const args = parseArgs(
@@ -32,7 +32,6 @@ const PROMPT = Number(args.prompt);
 const MASKED = 128; // the page's canvas for converted models (CONVERTED_SETTINGS: 128 new tokens)
 /** Memory in MiB (as the process reports it); downloads are in MB. */
 const mb = (bytes: number) => bytes / 1024 ** 2;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Row {
   kind: string;
@@ -65,15 +64,8 @@ async function one(folder: string): Promise<Row> {
   const base = process.memoryUsage().rss;
   const raw = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
   const config = parseModelConfig(raw, folder);
-  const open = async (graph: string) => {
-    const path = join(folder, graph);
-    const external = existsSync(path + '_data')
-      ? [{ path: graph.split('/').at(-1)! + '_data', data: readFileSync(path + '_data') }]
-      : [];
-    return createSession(ort, readFileSync(path), path, 'wasm', external, keepsWeightsCompressed(config));
-  };
   const t0 = performance.now();
-  const model = await loadOnnxModel(ort, config, folder, open);
+  const model = await loadFolderModel(folder, config);
   const loadMs = performance.now() - t0;
   const vocab = config.vocab_size;
   const prompt = text(PROMPT, vocab);
@@ -114,7 +106,8 @@ async function one(folder: string): Promise<Row> {
 }
 
 function spread(times: number[]) {
-  return { ms: median(times), min: Math.min(...times), max: Math.max(...times) };
+  const { median, min, max } = figure(times);
+  return { ms: median, min, max };
 }
 
 /** The family in one engine, as the page loads it: load time, memory, and a short chat run of each model. */
