@@ -4,7 +4,7 @@
 # family with manifest.json: ar, mdlm, bd3lm) and OUT/golden/<dtype>-<kind>.json (reference logits and the dLLM
 # reference sampler's runs). OUT/hub/q8-external: the q8 family with every graph's weights in an external data
 # file, as graphs past 2 GB are written. OUT/hub/q4-rebuild: q4 rebuilt by standard operators instead of MatMulNBits;
-# OUT/hub/q4-sliced: MatMulNBits over slices of the outputs. OUT/from-hub: the bd3lm checkpoint converted from a hub id (a local stand-in
+# OUT/hub/q4-sliced: MatMulNBits over slices of the outputs. OUT/hub/fp16-compute: fp16 with the products in float16. OUT/from-hub: the bd3lm checkpoint converted from a hub id (a local stand-in
 # hub), which must give the same graph. Deterministic; about a minute.
 #   bash scripts/make-hf-random.sh OUT
 set -euo pipefail
@@ -27,6 +27,8 @@ done
 for kind in ar mdlm bd3lm; do convert q8 "$kind" q8-external --external-data always; done
 # q4 computed by standard operators that rebuild each weight (--compute rebuild), beside q4 read by MatMulNBits
 for kind in ar mdlm bd3lm; do convert q4 "$kind" q4-rebuild --compute rebuild; done
+# fp16 with the matrix products computed in float16 (--compute fp16; WebGPU needs shader-f16 for it)
+for kind in ar mdlm bd3lm; do convert fp16 "$kind" fp16-compute --compute fp16; done
 # q4 with every product wider than 64 KB as float32 run in slices of its outputs (as a 151,936-token head is)
 for kind in ar mdlm bd3lm; do convert q4 "$kind" q4-sliced --slice-mb 0.0625; done
 # the checkpoints transformers itself wrote (test/reference/qwen3, transformers 5's config layout), for the goldens of

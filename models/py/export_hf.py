@@ -1,7 +1,7 @@
 """Convert a published Qwen3-family checkpoint (Hugging Face layout) into this project's ONNX model folder.
 
   npm run export:hf -- --from DIR --kind ar|mdlm|bd3lm --out DIR [--dtype fp32|fp16|q8|q4] [--block-size 32]
-      [--compute kernels|rebuild] [--manifest PATH --family NAME] [--external-data auto|always|never] [--golden FILE]
+      [--compute kernels|rebuild|fp16] [--manifest PATH --family NAME] [--external-data auto|always|never] [--golden FILE]
 
 --from: a folder with config.json, *.safetensors, tokenizer.json, tokenizer_config.json (a chat template there or in
 chat_template.jinja), or a Hugging Face id (owner/name): its files are downloaded from --hub (https://huggingface.co)
@@ -13,8 +13,10 @@ block cache; with an empty cache it runs whole sequences, so no second graph is 
 --dtype: the weights' storage (weights.py). fp32 as trained; fp16 halves; q8 = 8 bits in blocks of 128 (or 32) along
 the input and q4 = 4 bits in blocks of 32, each block with a float scale. --compute (q8, q4): onnxruntime's
 MatMulNBits reads the packed bits in every matrix product and the embedding lookup widens only the rows it gathers
-(kernels, the default), or standard operators rebuild every weight as float32 at every pass (rebuild; fp16 always).
-Arithmetic is float32 either way; the page keeps the stored form in memory (graph.ts createSession).
+(kernels, the default), or standard operators rebuild every weight as float32 at every pass (rebuild). fp16: one Cast
+widens each weight at every pass, or with --compute fp16 the matrix products run in float16 on the stored weights
+(for WebGPU adapters with shader-f16; norms, attention and the residual stream stay float32). Arithmetic is float32
+otherwise; the page keeps the stored form in memory (graph.ts createSession).
 Graphs whose weights pass 2 GB keep them in one external file beside the graph (`model.onnx_data`), as ONNX's
 protobuf cannot hold more.
 --manifest PATH --family NAME: add this folder to a family's manifest.json (the embedded pairs' format, with the
@@ -152,7 +154,8 @@ def write_config(out: str, model: Transformer, hf: dict, kind: str, tok: dict, d
     json.dump(config, open(os.path.join(out, "config.json"), "w"), indent=2)
 
 
-def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, source: str, licence: str, files: dict):
+def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, source: str, licence: str, files: dict,
+               compute: str):
     cfg = model.cfg
     total = sum(files.values())
     what = CONVERTED[kind].converted_what.format(block_size=cfg.block_size)
@@ -165,7 +168,9 @@ def write_card(out: str, model: Transformer, hf: dict, kind: str, dtype: str, so
         f"- {model.num_parameters():,} parameters; {cfg.n_layers} layers, {cfg.n_heads} query / {cfg.n_kv_heads} key-value "
         f"heads of {cfg.head_dim}, width {cfg.dim}, SwiGLU {cfg.hidden_dim}, vocabulary {cfg.vocab_size}, "
         f"{'tied' if cfg.tie_embeddings else 'untied'} head.",
-        f"- Weights stored as {dtype}, computed in float32; download {total / 1e6:.1f} MB:",
+        f"- Weights stored as {dtype}, "
+        f"{'matrix products in float16, the rest in float32' if compute == 'fp16' else 'computed in float32'}; "
+        f"download {total / 1e6:.1f} MB:",
     ]
     lines += [f"  - `{f}`: {n / 1e6:.2f} MB" for f, n in sorted(files.items())]
     lines.append("\nNot evaluated by this project: it was converted, not trained, here.\n")
@@ -185,7 +190,7 @@ def sha256_of(path: str) -> str:
 
 
 def update_manifest(path: str, family: str, kind: str, out: str, files: dict, title: str, dtype: str,
-                    parameters: int):
+                    parameters: int, compute: str):
     manifest = json.load(open(path)) if os.path.exists(path) else {"default": family, "pairs": {}}
     base = os.path.dirname(os.path.abspath(path))
     folder = os.path.relpath(os.path.abspath(out), base)
@@ -199,6 +204,10 @@ def update_manifest(path: str, family: str, kind: str, out: str, files: dict, ti
     entry["sha256"].update({f"{folder}/{f}": sha256_of(os.path.join(out, f)) for f in files})
     entry["converted"] = True
     entry["dtype"] = dtype
+    if compute == "fp16":  # the page refuses it on a WebGPU adapter without shader-f16
+        entry["compute"] = "fp16"
+    else:
+        entry.pop("compute", None)
     if parameters > WEBGPU_ONLY_PARAMETERS:
         entry["requires"] = "webgpu"
     entry.setdefault("genLength", 128)  # dLLM's max_new_tokens for these models
@@ -213,7 +222,8 @@ def main():
     p.add_argument("--dtype", default="fp32", choices=DTYPES)
     p.add_argument("--compute", default="kernels", choices=COMPUTES,
                    help="q8/q4: onnxruntime's MatMulNBits reading the packed bits (kernels), or standard operators "
-                        "rebuilding each weight at every pass (rebuild: any backend; the bench compares them)")
+                        "rebuilding each weight at every pass (rebuild: any backend; the bench compares them); "
+                        "fp16: the matrix products in float16 (for WebGPU with shader-f16; weights.py)")
     p.add_argument("--slice-mb", type=float, default=CHUNK_BYTES / 1024**2,
                    help="kernels: a matrix product whose weight is wider than this as float32 runs in slices of "
                         "its outputs (weights.py); the tests set it small to cover that path")
@@ -235,6 +245,8 @@ def main():
         p.error(f"--from {args.src}: neither a folder nor a Hugging Face id (owner/name)")
     if bool(args.manifest) != bool(args.family):
         p.error("--manifest and --family go together")
+    if args.compute == "fp16" and args.dtype != "fp16":
+        p.error("--compute fp16 (the products in float16) goes with --dtype fp16")
 
     kind = CONVERTED[args.kind]
     model, hf = load_qwen3(args.src, args.kind, args.block_size if kind.block else 0)
@@ -262,14 +274,15 @@ def main():
             graphs[f"onnx/{f}"] = os.path.getsize(os.path.join(tmp, f))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    compute = args.compute if args.dtype in ("q8", "q4") else "rebuild" if args.dtype == "fp16" else "fp32"
+    compute = (args.compute if args.dtype in ("q8", "q4") else
+               ("fp16" if args.compute == "fp16" else "rebuild") if args.dtype == "fp16" else "fp32")
     write_config(args.out, model, hf, args.kind, tok, args.dtype, source, graphs, compute)
     files = {f: os.path.getsize(os.path.join(args.out, f))
              for f in ("tokenizer.json", "tokenizer_config.json", "config.json")} | graphs
-    write_card(args.out, model, hf, args.kind, args.dtype, source, args.licence, files)
+    write_card(args.out, model, hf, args.kind, args.dtype, source, args.licence, files, compute)
     if args.manifest:
-        update_manifest(args.manifest, args.family, args.kind, args.out, files, f"{args.family} (converted, {args.dtype})",
-                        args.dtype, model.num_parameters())
+        update_manifest(args.manifest, args.family, args.kind, args.out, files, f"{args.family} (converted, {args.dtype}{', computed in float16' if compute == 'fp16' else ''})",
+                        args.dtype, model.num_parameters(), compute)
     if args.golden:
         write_golden(args.golden, model, args.kind, tok["mask_id"], tok["eos_id"])
     print(f"{args.kind} {args.dtype}: {args.src} -> {args.out} ({sum(files.values()) / 1e6:.2f} MB, "

@@ -12,7 +12,12 @@ Compute, for q8 and q4:
     head) runs as slices of its outputs. (A weight used any other way falls back to `rebuild`.)
   rebuild: standard ONNX operators (Cast, Mul; integer unpacking for 4 bits) turn each stored weight back into a
     float32 matrix at every pass: any backend runs it, at the cost of that rebuild (the bench compares both).
-fp16 is rebuilt with one Cast per weight either way.
+For fp16:
+  rebuild (default): one Cast per weight widens it to float32 at every pass.
+  fp16: the matrix products computed in float16 (WebGPU on an adapter with shader-f16): each MatMul reads its
+    float16 weight as stored, its input cast to float16 once and its output cast back to float32; a lookup gathers
+    float16 rows and widens only those. Norms, attention scores and softmax, RoPE and the residual stream stay
+    float32. A tied head reads the embedding's one float16 copy through Gemm (transB), so it is stored once.
 
 Layouts (MatMulNBits' own): for a weight W of N outputs by K inputs, B is uint8 [N, K / block, block * bits / 8]
 (4 bits: two values a byte, the lower nibble first), scales float32 [N, K / block], no zero points (the kernel's
@@ -29,7 +34,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 DTYPES = ("fp32", "fp16", "q8", "q4")
-COMPUTES = ("kernels", "rebuild")
+COMPUTES = ("kernels", "rebuild", "fp16")
 Q4_BLOCK = 32
 Q8_BLOCK = 128
 BITS = {"q4": 4, "q8": 8}
@@ -207,6 +212,51 @@ def kernel_uses(consumers: dict[str, list[tuple[onnx.NodeProto, int]]], name: st
     return None
 
 
+# ---- fp16: the products in float16 ----
+
+def half_cast(name: str, halves: dict[str, str]) -> list:
+    """`name` as float16: one Cast per tensor however many products read it (`halves` remembers them)."""
+    if name in halves:
+        return []
+    halves[name] = name + ".fp16"
+    return [helper.make_node("Cast", [name], [halves[name]], to=TensorProto.FLOAT16)]
+
+
+def half_matmul_nodes(node: onnx.NodeProto, weight: str, shape: tuple, rows_first: bool, inits: list,
+                      halves: dict[str, str]) -> list:
+    """MatMul(A, W^T) computed in float16 for W of `shape` (N, K), writing the MatMul's float32 output. `weight` is
+    the float16 W^T [K, N] read by a MatMul, or (`rows_first`: a tied head whose rows the embedding also looks up)
+    W [N, K] read by Gemm with transB over A flattened to 2-D and shaped back."""
+    rows, cols = shape
+    a, out = node.input[0], node.output[0]
+    n = out + ".h."
+    nodes = half_cast(a, halves)
+    if not rows_first:
+        return nodes + [helper.make_node("MatMul", [halves[a], weight], [n + "y"]),
+                        helper.make_node("Cast", [n + "y"], [out], to=TensorProto.FLOAT)]
+    add = lambda array, name: inits.append(numpy_helper.from_array(array, n + name))  # noqa: E731
+    add(np.array([-1, cols], dtype=np.int64), "flat")
+    add(np.array([0], dtype=np.int64), "zero")
+    add(np.array([-1], dtype=np.int64), "last")
+    add(np.array([rows], dtype=np.int64), "width")
+    return nodes + [
+        helper.make_node("Reshape", [halves[a], n + "flat"], [n + "a2"]),
+        helper.make_node("Gemm", [n + "a2", weight], [n + "y2"], transB=1),
+        helper.make_node("Shape", [a], [n + "shape"]),
+        helper.make_node("Slice", [n + "shape", n + "zero", n + "last"], [n + "lead"]),
+        helper.make_node("Concat", [n + "lead", n + "width"], [n + "outshape"], axis=0),
+        helper.make_node("Reshape", [n + "y2", n + "outshape"], [n + "y"]),
+        helper.make_node("Cast", [n + "y"], [out], to=TensorProto.FLOAT),
+    ]
+
+
+def half_gather_nodes(node: onnx.NodeProto, weight: str) -> list:
+    """Gather(W, ids) from the float16 table: only the rows looked up are widened to float32."""
+    out = node.output[0]
+    return [helper.make_node("Gather", [weight, node.input[1]], [out + ".h"], axis=0),
+            helper.make_node("Cast", [out + ".h"], [out], to=TensorProto.FLOAT)]
+
+
 # ---- the graph ----
 
 def fingerprint(a: np.ndarray) -> str:
@@ -232,16 +282,34 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
             consumers.setdefault(x, []).append((node, i))
     keep, nodes, rebuilt, packs, replaced = [], [], set(), {}, {}
     counts = {"kernels": 0, "rebuilt": 0}
+    hits = []
     for init in list(graph.initializer):
         hit = None
         if init.data_type == TensorProto.FLOAT and len(init.dims) == 2:
             hit = by_print.get(fingerprint(numpy_helper.to_array(init)))
         if hit is None:
             keep.append(init)
-            continue
-        name, transposed = hit
+        else:
+            hits.append((init, *hit))
+    kernels = (dtype in BITS and compute == "kernels") or (dtype == "fp16" and compute == "fp16")
+    # fp16 products: a parameter whose rows are also looked up (a tied head) is stored as W once, for both
+    gathered = {name for init, name, transposed in hits if not transposed and kernels
+                and kernel_uses(consumers, init.name, transposed) is not None}
+    halves, half_inputs = {}, {}
+    for init, name, transposed in hits:
         form, shape, out = stored[name], tuple(params[name].shape), init.name
-        uses = kernel_uses(consumers, out, transposed) if dtype in BITS and compute == "kernels" else None
+        uses = kernel_uses(consumers, out, transposed) if kernels else None
+        if uses is not None and dtype == "fp16":
+            if name not in halves:
+                w = form["stored"].numpy()  # (N, K) float16
+                halves[name] = "h." + name
+                keep.append(numpy_helper.from_array(np.ascontiguousarray(w if name in gathered else w.T), halves[name]))
+            for node in uses:
+                replaced[node.output[0]] = (
+                    half_matmul_nodes(node, halves[name], shape, name in gathered, keep, half_inputs)
+                    if node.op_type == "MatMul" else half_gather_nodes(node, halves[name]))
+            counts["kernels"] += 1
+            continue
         if uses is not None:
             if name not in packs:  # one packed copy per parameter, for its MatMuls and its lookups alike
                 b, scale = packed(form, dtype)
@@ -263,9 +331,9 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
             rebuilt.add(name)
         nodes.append(helper.make_node("Transpose", [target], [out], perm=[1, 0]) if transposed
                      else helper.make_node("Identity", [target], [out]))
-    if not set(stored) <= rebuilt | set(packs):
+    if not set(stored) <= rebuilt | set(packs) | set(halves):
         raise RuntimeError(f"rounded weights not found among the graph's initializers: "
-                           f"{sorted(set(stored) - rebuilt - set(packs))}")
+                           f"{sorted(set(stored) - rebuilt - set(packs) - set(halves))}")
     del graph.initializer[:]
     graph.initializer.extend(keep)
     order = []

@@ -1,4 +1,4 @@
-// npm run bench -- [--pair NAME] [--repeats 3] [--out bench-results] [--quick] [--only caches]
+// npm run bench -- [--pair NAME] [--repeats 3] [--out bench-results] [--quick] [--only caches|dtypes]
 // Node benchmark on onnxruntime-web (WASM): forward latency vs length and achieved GFLOP/s against the
 // plain-matmul peak; generation speed and quality for AR (cache / no cache) and diffusion (1, 2, 4 tokens
 // per step, threshold, factor) as a quality-speed frontier; the sampler's share of the time; our AR loop
@@ -31,7 +31,8 @@ import { exitAfterOutput } from '../cli/exit.ts';
 const USAGE =
   'usage: npm run bench -- [--pair NAME] [--repeats 3] [--lengths 128,256] [--prompts 3] [--out bench-results] [--quick] [--threads 1]\n' +
   '       [--dtypes DIR]   (a converted family per weight dtype, scripts/make-hf-bench.sh DIR: their rows too)\n' +
-  "       [--only caches]  (whole stories at the page's settings per cache mode, beside the cached AR model, alone)";
+  "       [--only caches]  (whole stories at the page's settings per cache mode, beside the cached AR model, alone)\n" +
+  '       [--only dtypes]  (the --dtypes rows alone)';
 const PROMPTS = [
   'Once upon a time, there was a little girl named Lily.',
   'One day, Tom went to the park with his dog.',
@@ -118,6 +119,12 @@ async function reportCaches(
   }
 }
 
+/** The dtype rows of `dir` (scripts/make-hf-bench.sh): each in a process of its own, so its memory is its own. */
+function dtypeRows(dir: string, quick: boolean) {
+  const names = DTYPE_ROWS.filter((n) => existsSync(join(dir, n, 'mdlm')));
+  return benchDtypes(dir, names, 128, quick ? 2 : 7);
+}
+
 async function main() {
   const args = parseArgs(
     process.argv.slice(2),
@@ -135,7 +142,19 @@ async function main() {
     },
     USAGE,
   );
-  if (args.only && args.only !== 'caches') throw new Error(`--only must be caches, got ${args.only}\n${USAGE}`);
+  if (args.only && !['caches', 'dtypes'].includes(args.only)) {
+    throw new Error(`--only must be caches or dtypes, got ${args.only}\n${USAGE}`);
+  }
+  if (args.only === 'dtypes') {
+    if (!args.dtypes) throw new Error(`--only dtypes needs --dtypes DIR\n${USAGE}`);
+    const rows = dtypeRows(args.dtypes, args.quick);
+    mkdirSync(args.out, { recursive: true });
+    writeFileSync(join(args.out, 'dtypes.json'), JSON.stringify(rows, null, 2));
+    writeFileSync(join(args.out, 'dtypes.md'), dtypeTable(rows) + '\n');
+    console.log(dtypeTable(rows));
+    console.log(`\nwritten to ${args.out}/dtypes.md, dtypes.json`);
+    return;
+  }
   ortWeb.env.wasm.numThreads = args.threads;
   const root = join(resolve(args.models), '/');
   const load = (ort: OrtModule) =>
@@ -390,9 +409,7 @@ async function main() {
   ].join('\n');
   mkdirSync(args.out, { recursive: true });
   if (args.dtypes) {
-    // each dtype in a process of its own, so its resident memory is its own (dtype-bench.ts)
-    const names = DTYPE_ROWS.filter((n) => existsSync(join(args.dtypes, n, 'mdlm')));
-    const rows = benchDtypes(args.dtypes, names, 128, args.quick ? 2 : 7);
+    const rows = dtypeRows(args.dtypes, args.quick);
     json.dtypes = rows;
     report.push(
       '',

@@ -1,8 +1,8 @@
 // The weight dtypes of a converted family side by side (issue 26): for each folder of DIR that holds a converted
-// MDLM (fp32, fp16, q8, q4, and the same with --compute rebuild: q8-rebuild, q4-rebuild), in a process of its own so
-// that its memory is its own: time per whole-sequence pass (median after warm-ups, 1 thread, WASM), the process's
-// resident memory once loaded and run, the download, and the logits' error against the fp32 folder's on the same
-// input. `npm run bench -- --dtypes DIR` runs it; scripts/make-hf-bench.sh writes a ~25 M-parameter family for it.
+// MDLM (fp32, fp16, q8, q4; q8-rebuild and q4-rebuild with --compute rebuild; fp16-compute, the products in float16),
+// in a process of its own so that its memory is its own: time per whole-sequence pass (median after warm-ups, 1
+// thread, WASM), the process's resident memory and the runtime's WebAssembly heap once loaded and run, the download,
+// and the logits' error against the fp32 folder's on the same input. `npm run bench -- --dtypes DIR` runs it; scripts/make-hf-bench.sh writes a ~25 M-parameter family for it.
 //   npx tsx src/bench/dtype-bench.ts --one DIR/q4/mdlm --length 128 --repeats 7   (one row, JSON on stdout)
 import * as ort from 'onnxruntime-web';
 import { execFileSync } from 'node:child_process';
@@ -15,7 +15,7 @@ import type { Denoiser } from '../core/models/types.ts';
 import { matmulModel } from './matmul-model.ts';
 
 /** The folders `--dtypes DIR` may hold, in the order the table lists them (scripts/make-hf-bench.sh writes all). */
-export const DTYPE_ROWS = ['fp32', 'fp16', 'q8', 'q8-rebuild', 'q4', 'q4-rebuild'];
+export const DTYPE_ROWS = ['fp32', 'fp16', 'fp16-compute', 'q8', 'q8-rebuild', 'q4', 'q4-rebuild'];
 
 export interface DtypeRow {
   name: string;
@@ -25,8 +25,14 @@ export interface DtypeRow {
   loadMs: number;
   /** Median wall time of one whole-sequence pass, and its spread. */
   msPerPass: { median: number; min: number; max: number };
-  /** Resident set of the process after load and the passes, less before loading (the runtime alone, started). */
+  /**
+   * Resident set of the process after load and the passes, less before loading: the runtime already started and all
+   * its WebAssembly compiled to the top tier, so what is left is the model's (V8 would otherwise compile the kernels a
+   * model first runs during the measurement: ~100 MB of code counted as the model's, measured).
+   */
   residentMB: number;
+  /** How far the runtime's WebAssembly memory grew for the model (weights, activations, scratch): it never shrinks. */
+  heapMB: number;
   baseMB: number;
   downloadMB: number;
   /** max |logit - fp32 logit| / max |fp32 logit| over the same input; 0 for fp32 itself. */
@@ -59,13 +65,35 @@ export function loadFolderModel(folder: string, config: ModelConfig) {
   return loadOnnxModel(ort, config, folder, open);
 }
 
+/**
+ * The WebAssembly memories made from now on, to read the runtime's heap size (onnxruntime-web does not expose its
+ * module): watched by wrapping the constructor before the runtime starts.
+ */
+function watchWasmMemory(): () => number {
+  const made: WebAssembly.Memory[] = [];
+  WebAssembly.Memory = new Proxy(WebAssembly.Memory, {
+    construct(target, args: [WebAssembly.MemoryDescriptor]) {
+      const memory = new target(...args);
+      made.push(memory);
+      return memory;
+    },
+  });
+  return () => made.reduce((n, m) => n + m.buffer.byteLength, 0);
+}
+
+/** Node's flags for a row's process: all of the runtime's WebAssembly compiled to the top tier as it loads. */
+export const COMPILE_UP_FRONT = ['--no-wasm-lazy-compilation', '--no-wasm-dynamic-tiering'];
+
 /** One folder, in this process: loads its graph as the page does and times it. */
 async function one(folder: string, length: number, repeats: number, logitsOut: string) {
   ort.env.wasm.numThreads = 1;
-  // the runtime itself (its compiled WebAssembly: ~120 MB resident) before the base, so the figures are the model's
+  const heap = watchWasmMemory();
+  // the runtime itself (its compiled WebAssembly, ~500 MB resident when compiled up front) before the base, so the
+  // figures are the model's
   const warm = await ort.InferenceSession.create(matmulModel());
   await warm.release();
   const base = process.memoryUsage().rss;
+  const baseHeap = heap();
   const config = parseModelConfig(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')), folder);
   const t0 = performance.now();
   const model = (await loadFolderModel(folder, config)) as unknown as Denoiser;
@@ -91,6 +119,7 @@ async function one(folder: string, length: number, repeats: number, logitsOut: s
       loadMs,
       msPerPass: { median: times[Math.floor(times.length / 2)], min: times[0], max: times.at(-1)! },
       residentMB: mb(process.memoryUsage().rss - base),
+      heapMB: mb(heap() - baseHeap),
       baseMB: mb(base),
       downloadMB: mb(download),
     }),
@@ -108,8 +137,10 @@ export function benchDtypes(root: string, names: string[], length = 128, repeats
     let printed: string;
     try {
       printed = execFileSync(
-        'npx',
+        process.execPath,
         [
+          ...COMPILE_UP_FRONT,
+          '--import',
           'tsx',
           import.meta.filename,
           '--one',
@@ -157,13 +188,14 @@ export function dtypeTable(rows: DtypeRow[]): string {
   const fp32 = rows.find((r) => r.name === 'fp32' && !r.failed);
   const ratio = (x: number, y: number | undefined) => (y ? ` (${(x / y).toFixed(2)}x)` : '');
   const lines = [
-    '| weights | computed by | load s | ms / pass (min–max) | resident MB (model) | download MB | error vs fp32 |',
-    '|---|---|---|---|---|---|---|',
+    '| weights | computed by | load s | ms / pass (min–max) | resident MB (model) | WASM heap MB (model) | download MB | error vs fp32 |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows.map((r) =>
       r.failed
-        ? `| ${r.name} | — | — | could not run: ${r.failed} | — | — | — |`
+        ? `| ${r.name} | — | — | could not run: ${r.failed} | — | — | — | — |`
         : `| ${r.name} | ${r.compute} | ${(r.loadMs / 1000).toFixed(1)} | ${r.msPerPass.median.toFixed(1)} (${r.msPerPass.min.toFixed(1)}–${r.msPerPass.max.toFixed(1)})${ratio(r.msPerPass.median, fp32?.msPerPass.median)} | ` +
-          `${r.residentMB.toFixed(0)}${ratio(r.residentMB, fp32?.residentMB)} | ${r.downloadMB.toFixed(1)} | ` +
+          `${r.residentMB.toFixed(0)}${ratio(r.residentMB, fp32?.residentMB)} | ` +
+          `${r.heapMB.toFixed(0)}${ratio(r.heapMB, fp32?.heapMB)} | ${r.downloadMB.toFixed(1)} | ` +
           `${r.error === null ? '—' : r.error.toExponential(1)} |`,
     ),
   ];

@@ -57,7 +57,9 @@ export class EngineHost implements DemoBackend {
     const pair = manifest.pairs[manifest.default];
     const urls = pair ? Object.keys(filesToLoad(pair)).map((f) => source.root + f) : [];
     const held = await remote.cached(urls);
-    const device: DeviceFacts = { backend: (await chooseBackend(backend)).backend };
+    const choice = await chooseBackend(backend);
+    const device: DeviceFacts = { backend: choice.backend };
+    if (choice.shaderF16 !== undefined) device.shaderF16 = choice.shaderF16;
     if (remote.deviceMemoryGB !== undefined) device.deviceMemoryGB = remote.deviceMemoryGB;
     return planLoad(manifest, source, undefined, (f) => held.has(source.root + f), device);
   }

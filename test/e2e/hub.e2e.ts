@@ -2,8 +2,8 @@
 // /{owner}/{name}/resolve/main/{file}, and the CORS header the hub sends) serves the random Qwen3 / dLLM A2D family as
 // `npm run export:hf` converts it (scripts/make-hf-random.sh; HF_RANDOM_DIR). The page loads it by id after
 // showing what it will download, keeps it in the browser's cache, loads it again with the server stopped, races
-// the three models on a chat message, forgets it on request, refuses a family that needs WebGPU on WASM, and gives
-// the same temperature-0 tokens on WebGPU as on WASM.
+// the three models on a chat message, forgets it on request, refuses a family that needs WebGPU on WASM (and one
+// computed in float16 on an adapter without shader-f16), and gives the same temperature-0 tokens on WebGPU as on WASM.
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, normalize, resolve, sep } from 'node:path';
@@ -205,6 +205,16 @@ it('WebGPU gives the converted family the WASM tokens at temperature 0', async (
   const hub = await startHub();
   const browser = await launch({ webgpu: true });
   browsers.push(browser);
+  // a family whose products are computed in float16 is refused before anything is downloaded: SwiftShader offers
+  // no shader-f16 (onnxruntime would stop at the first pass: "Program Gather requires f16 but the device does not
+  // support it", seen before the refusal existed)
+  const half = await browser.newPage();
+  await half.goto(`${preview.url}?hub=${encodeURIComponent(hub.url)}&model=test-org/random-qwen3-fp16-compute`);
+  await half.getByTestId('load-refusal').waitFor({ timeout: 60_000 });
+  expect(await half.getByTestId('load-refusal').textContent()).toMatch(/compute in float16, .* shader-f16/);
+  expect(await half.getByTestId('load-planned').count()).toBe(0);
+  expect(hub.served).toEqual(['manifest.json']);
+  await half.close();
   const page = await browser.newPage();
   await checkId(page, hub.url);
   const gpu = await loadAndChat(page);

@@ -188,6 +188,66 @@ describe('q8 and q4 weights read by MatMulNBits (the default) or rebuilt by stan
   });
 });
 
+describe('fp16 weights computed in float16 (--compute fp16, for WebGPU adapters with shader-f16)', () => {
+  const FILES = [
+    ['ar', 'model.onnx'],
+    ['mdlm', 'model_cached.onnx'],
+    ['bd3lm', 'model_cached.onnx'],
+  ] as const;
+  const graph = (dtype: string, kind: string, file: string) =>
+    readFileSync(join(DIR, 'hub', dtype, kind, 'onnx', file)).toString('latin1');
+  const count = (text: string, part: string) => text.split(part).length - 1;
+
+  it('the products read the stored float16 weights (none is widened) and the family says it computes in float16', () => {
+    for (const [kind, file] of FILES) {
+      // the widened form keeps each weight as "w.<parameter>.fp16" and casts it; the float16 products read "h.<parameter>"
+      expect(count(graph('fp16', kind, file), 'weight.fp16')).toBeGreaterThanOrEqual(15);
+      expect(count(graph('fp16-compute', kind, file), 'weight.fp16')).toBe(0);
+      expect(count(graph('fp16-compute', kind, file), 'h.blocks.')).toBeGreaterThanOrEqual(14);
+      expect(readJson(join(DIR, 'hub', 'fp16-compute', kind, 'config.json')).weights.compute).toBe('fp16');
+    }
+    // a tied head reads the embedding's one float16 copy through Gemm (transB); the untied bd3lm's head is a MatMul
+    expect(count(graph('fp16-compute', 'ar', 'model.onnx'), 'Gemm')).toBe(1);
+    expect(count(graph('fp16-compute', 'bd3lm', 'model_cached.onnx'), 'Gemm')).toBe(0);
+    const pairs = (dtype: string) => Object.values(readJson<any>(join(DIR, 'hub', dtype, 'manifest.json')).pairs);
+    expect(pairs('fp16-compute').map((p: any) => p.compute)).toEqual(['fp16']);
+    expect(pairs('fp16').map((p: any) => p.compute)).toEqual([undefined]);
+  });
+
+  it("every graph and cache path reproduces PyTorch's logits to float16 arithmetic's precision", async () => {
+    const root = join(DIR, 'hub', 'fp16-compute') + '/';
+    const engine = await Engine.load({ ort, root, readFile: nodeReadFile(root), backend: 'wasm' });
+    try {
+      const close = (got: Float32Array, want: number[]) => {
+        const scale = Math.max(...want.map(Math.abs));
+        const error = maxAbsDiff(got, want) / scale;
+        // float16 keeps 11 bits (~5e-4 a rounding). On WASM onnxruntime's CPU code has no float16 product and
+        // widens it (its own casts, some of which cancel ours): the float16 arithmetic itself is WebGPU's, on an
+        // adapter with shader-f16 (SwiftShader, this project's only adapter, has none: test/e2e/hub.e2e.ts)
+        expect(error).toBeLessThan(2e-3);
+        return error;
+      };
+      const mdlm = golden('fp16', 'mdlm');
+      const rows = mdlm.input_ids.map((r) => Int32Array.from(r));
+      const errors = [close(concat(await engine.diffusion.forward(rows)), mdlm.logits)];
+      const windowed = engine.diffusion;
+      if (!isWindowedDenoiser(windowed)) throw new Error('the converted MDLM has no cached graph');
+      errors.push(close(concat((await windowed.forwardAndCache(rows)).logits.rows), mdlm.logits));
+      const bd3 = golden('fp16', 'bd3lm');
+      const bRows = bd3.input_ids.map((r) => Int32Array.from(r));
+      errors.push(close(concat(await engine.block!.forward(bRows, 3)), bd3.logits));
+      errors.push(
+        close(concat((await engine.block!.forwardBlock(bRows, bRows[0].length, null, 0, 3)).rows), bd3.logits),
+      );
+      const ar = golden('fp16', 'ar');
+      errors.push(close(concat(await Promise.all(ar.input_ids.map((r) => engine.ar.allLogits(r)))), ar.logits));
+      console.log(`fp16 computed in float16, error / max |logit|: ${errors.map((e) => e.toExponential(1)).join(', ')}`);
+    } finally {
+      await engine.release();
+    }
+  });
+});
+
 describe('weight dtypes against float32', () => {
   it('rounding moves the logits by a bounded amount (fp16 < q8 < q4)', () => {
     const fp32 = golden('fp32', 'mdlm').logits;

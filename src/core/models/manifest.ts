@@ -26,8 +26,13 @@ export interface PairEntry {
   converted?: boolean;
   /** The pair cannot run without WebGPU (the page refuses to load it on WASM). */
   requires?: 'webgpu';
-  /** How converted weights are stored (export_hf.py --dtype); they are computed in float32 either way. */
+  /** How converted weights are stored (export_hf.py --dtype). */
   dtype?: 'fp32' | 'fp16' | 'q8' | 'q4';
+  /**
+   * 'fp16': the matrix products are computed in float16 (export_hf.py --compute fp16), which WebGPU runs only on an
+   * adapter with shader-f16 (the page refuses it on one without; WASM widens them). Absent: float32 arithmetic.
+   */
+  compute?: 'fp16';
   /** Test data (the fixture pair): left out of the production build (scripts/vite-models-plugin.ts). */
   testOnly?: boolean;
 }
@@ -72,6 +77,9 @@ export function parseManifest(json: unknown, source: string): Manifest {
     }
     if (p.dtype !== undefined && !['fp32', 'fp16', 'q8', 'q4'].includes(p.dtype)) {
       throw new Error(`${source}: pair "${name}" has dtype ${JSON.stringify(p.dtype)}; expected fp32, fp16, q8 or q4`);
+    }
+    if (p.compute !== undefined && p.compute !== 'fp16') {
+      throw new Error(`${source}: pair "${name}" has compute ${JSON.stringify(p.compute)}; only "fp16" is known`);
     }
     if (p.requires !== undefined && p.requires !== 'webgpu') {
       throw new Error(`${source}: pair "${name}" requires ${JSON.stringify(p.requires)}; only "webgpu" is known`);

@@ -101,6 +101,8 @@ export interface DeviceFacts {
   backend: 'webgpu' | 'wasm';
   /** navigator.deviceMemory (GB, rounded down and capped at 8 by browsers), when the browser tells. */
   deviceMemoryGB?: number;
+  /** WebGPU: whether the adapter offers shader-f16 (chooseBackend). */
+  shaderF16?: boolean;
 }
 
 /** Null when the models fit this device; else the reason, in words a visitor can act on. */
@@ -108,6 +110,9 @@ export function refusalFor(pair: PairEntry, need: number, device: DeviceFacts): 
   const gb = (n: number) => `${(n / 1024 ** 3).toFixed(1)} GB`;
   if (device.backend === 'wasm' && pair.requires === 'webgpu') {
     return 'these models need WebGPU, and this browser has none (WASM would be far too slow for them): try a recent Chrome or Edge on a machine with a GPU';
+  }
+  if (device.backend === 'webgpu' && pair.compute === 'fp16' && device.shaderF16 === false) {
+    return "these models compute in float16, and this browser's WebGPU adapter does not offer shader-f16 (float16 in shaders): load the same models stored as fp16 but computed in float32, or as q8 or q4";
   }
   if (device.backend === 'wasm' && need > WASM_LIMIT) {
     return `these models need about ${gb(need)} of memory at run time, more than WASM can hold (${gb(WASM_LIMIT)}); they need WebGPU, and this browser has none`;

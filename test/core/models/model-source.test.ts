@@ -126,6 +126,16 @@ describe('refusals', () => {
     );
     expect(refusalFor({ ...pair, requires: 'webgpu' }, 1, { backend: 'webgpu' })).toBeNull();
   });
+  it('models computed in float16, on a WebGPU adapter without shader-f16', () => {
+    const half = { ...pair, compute: 'fp16' as const };
+    expect(refusalFor(half, 1, { backend: 'webgpu', shaderF16: false })).toMatch(
+      /compute in float16, and this browser's WebGPU adapter does not offer shader-f16/,
+    );
+    expect(refusalFor(half, 1, { backend: 'webgpu', shaderF16: true })).toBeNull();
+    // WASM widens float16 products to float32 (onnxruntime's CPU code): slower, but it runs
+    expect(refusalFor(half, 1, { backend: 'wasm' })).toBeNull();
+    expect(refusalFor(pair, 1, { backend: 'webgpu', shaderF16: false })).toBeNull();
+  });
   it('more memory than WASM can hold, on WASM', () => {
     expect(refusalFor(pair, WASM_LIMIT + 1, { backend: 'wasm' })).toMatch(/more than WASM can hold .* need WebGPU/);
     expect(refusalFor(pair, WASM_LIMIT + 1, { backend: 'webgpu' })).toBeNull();
@@ -139,12 +149,13 @@ describe('refusals', () => {
 });
 
 describe('manifest fields of converted families', () => {
-  it('validates files, dtype and requires', () => {
+  it('validates files, dtype, compute and requires', () => {
     const base = { title: 't', description: '', diffusion: 'd', ar: 'a' };
     const parse = (extra: object) => parseManifest({ default: 'p', pairs: { p: { ...base, ...extra } } }, 'm.json');
     expect(() => parse({ files: { 'a/b': -1 } })).toThrow(/"files" that are not \{ path: bytes \}/);
     expect(() => parse({ dtype: 'int3' })).toThrow(/dtype "int3"; expected fp32, fp16, q8 or q4/);
     expect(() => parse({ requires: 'npu' })).toThrow(/requires "npu"; only "webgpu" is known/);
+    expect(() => parse({ compute: 'bf16' })).toThrow(/compute "bf16"; only "fp16" is known/);
     const hex = 'ab'.repeat(32);
     expect(() => parse({ files: { 'a/b': 1 }, sha256: { 'a/c': hex } })).toThrow(/"sha256" that is not/);
     expect(() => parse({ files: { 'a/b': 1 }, sha256: { 'a/b': 'xyz' } })).toThrow(/"sha256" that is not/);

@@ -13,18 +13,26 @@ export interface BackendChoice {
   backend: Backend;
   /** Why this backend: shown to the user. */
   reason: string;
+  /** WebGPU: whether the adapter offers `shader-f16` (float16 arithmetic in shaders, what fp16-computed graphs need). */
+  shaderF16?: boolean;
 }
 
 /** WebGPU when an adapter is really there, else WASM; says why. */
 export async function chooseBackend(prefer: 'auto' | Backend = 'auto'): Promise<BackendChoice> {
   if (prefer === 'wasm') return { backend: 'wasm', reason: 'WASM was requested' };
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  const gpu = (
+    globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ features?: ReadonlySet<string> } | null> } } }
+  ).navigator?.gpu;
   if (!gpu) return { backend: 'wasm', reason: 'WebGPU is not available here (no navigator.gpu), using WASM' };
   try {
     const adapter = await gpu.requestAdapter();
     if (!adapter)
       return { backend: 'wasm', reason: 'WebGPU found no adapter (requestAdapter returned null), using WASM' };
-    return { backend: 'webgpu', reason: 'WebGPU adapter found' };
+    return {
+      backend: 'webgpu',
+      reason: 'WebGPU adapter found',
+      shaderF16: adapter.features?.has('shader-f16') ?? false,
+    };
   } catch (err) {
     return { backend: 'wasm', reason: `WebGPU adapter request failed (${(err as Error).message}), using WASM` };
   }
