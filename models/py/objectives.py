@@ -60,6 +60,22 @@ def make_batch(docs: list[np.ndarray], indices, context: int, eot_id: int, sente
     return torch.from_numpy(batch)
 
 
+def make_packed_batch(stream: np.ndarray, starts, context: int) -> torch.Tensor:
+    """(batch, context) int64: windows of the documents joined end to end, each followed by one <|endoftext|>
+    (`stream`), from the given offsets: no padding; a row ends wherever the window does (issue 25's packed rows)."""
+    return torch.from_numpy(np.stack([stream[s:s + context] for s in starts]).astype(np.int64))
+
+
+def padding_weights(x: torch.Tensor, eot_id: int, pad_weight: float) -> torch.Tensor | None:
+    """(batch, L) weights of each position's loss: 1 up to and including a row's first <|endoftext|>, `pad_weight`
+    for the padding after it (None when it is 1: every position counts the same, as trained before)."""
+    if pad_weight == 1.0:
+        return None
+    is_eot = x == eot_id
+    after = (torch.cumsum(is_eot.long(), dim=1) - is_eot.long()) > 0
+    return torch.where(after, torch.full(x.shape, pad_weight), torch.ones(x.shape))
+
+
 def ar_loss(model: Transformer, x: torch.Tensor, eot_id: int, reduce: bool = True):
     """Next-token cross-entropy over targets up to and including the first <|endoftext|>.
 
@@ -80,12 +96,13 @@ def ar_loss(model: Transformer, x: torch.Tensor, eot_id: int, reduce: bool = Tru
     return nll.sum(), valid.sum(), nll, valid
 
 
-def diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: torch.Tensor, generator=None):
+def diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: torch.Tensor, generator=None, weights=None):
     """LLaDA's masked-diffusion loss for given mask ratios t (batch,).
 
     Each token is masked independently with probability t; loss = sum over masked positions of
     -log p(x0_i | x_t), divided by t, averaged over batch * length (LLaDA, Nie et al. 2025, eq. 3).
-    Returns the per-sequence losses (batch,) already divided by t and by the length.
+    Returns the per-sequence losses (batch,) already divided by t and by the length. `weights` (batch, L), when
+    given, scale each position's term (padding_weights).
     """
     b, L = x.shape
     masked = torch.rand(b, L, generator=generator) < t.unsqueeze(1)
@@ -95,6 +112,8 @@ def diffusion_loss(model: Transformer, x: torch.Tensor, mask_id: int, t: torch.T
     logits, _ = model(noisy)
     logits = logits.float()  # the loss in float32, also under bf16 autocast
     nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), x.reshape(-1), reduction="none").view(b, L)
+    if weights is not None:
+        nll = nll * weights
     return (nll * masked).sum(dim=1) / t / L
 
 

@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from kinds import kind_of  # noqa: E402
 from model import ModelConfig, Transformer  # noqa: E402
 from onnx_import import load_exported  # noqa: E402
-from objectives import ar_loss, block_diffusion_loss, diffusion_loss, load_documents, load_meta, make_batch, sentence_end_ids  # noqa: E402
+from objectives import (ar_loss, block_diffusion_loss, diffusion_loss, load_documents, load_meta, make_batch,  # noqa: E402
+                        make_packed_batch, padding_weights, sentence_end_ids)
 
 
 def lr_at(step: int, tc: dict) -> float:
@@ -49,7 +50,8 @@ def batch_loss(model, x, objective, meta, tc, gen):
         t = eps + (1 - eps) * torch.rand(x.shape[0], blocks, generator=gen)
         return block_diffusion_loss(model, x, meta["mask_id"], t, generator=gen).mean()
     t = eps + (1 - eps) * torch.rand(x.shape[0], generator=gen)
-    return diffusion_loss(model, x, meta["mask_id"], t, generator=gen).mean()
+    weights = padding_weights(x, meta["end_of_text_id"], tc.get("pad_weight", 1.0))
+    return diffusion_loss(model, x, meta["mask_id"], t, generator=gen, weights=weights).mean()
 
 
 @torch.no_grad()
@@ -145,6 +147,12 @@ def main():
     train_docs = load_documents(args.data, "train", meta["end_of_text_id"])
     val_docs = load_documents(args.data, "validation", meta["end_of_text_id"])
     sentence_ends = sentence_end_ids(args.data) if tc.get("end_long_documents") else None
+    # "rows": "padded" (each row one story from its start, end-of-text to the context) or "packed" (windows of the
+    # stories joined end to end, each followed by one end-of-text: no padding)
+    if tc.get("rows", "padded") not in ("padded", "packed"):
+        raise ValueError(f"train.rows must be padded or packed, got {tc['rows']!r}")
+    packed = tc.get("rows") == "packed"
+    stream = np.concatenate([np.append(d, meta["end_of_text_id"]) for d in train_docs]) if packed else None
     print(
         f"{args.objective}: {model.num_parameters():,} parameters, {len(train_docs)} train docs, "
         f"context {context}, threads {args.threads}",
@@ -179,9 +187,13 @@ def main():
         step = state["step"]
         for group in optim.param_groups:
             group["lr"] = lr_at(step, tc)
-        x = make_batch(
-            train_docs, rng.integers(0, len(train_docs), tc["batch_size"]), context, meta["end_of_text_id"], sentence_ends
-        )
+        if packed:
+            x = make_packed_batch(stream, rng.integers(0, len(stream) - context, tc["batch_size"]), context)
+        else:
+            x = make_batch(
+                train_docs, rng.integers(0, len(train_docs), tc["batch_size"]), context, meta["end_of_text_id"],
+                sentence_ends
+            )
         t0 = time.time()
         with autocast(tc):
             loss = batch_loss(model, x, args.objective, meta, tc, gen)
