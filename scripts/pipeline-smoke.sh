@@ -31,6 +31,28 @@ for row in make_batch(docs, long, 64, 0, ends).numpy():
 plain = make_batch(docs, long, 64, 0).numpy()
 assert (plain[:, -1] != 0).all()  # without it they run to the window's end
 EOF
+# packed rows (windows of the stories joined end to end, each ended by one end-of-text) and the weight of the padding
+# after a row's first end-of-text (issue 25's item 4: docs/sweep/rows.md)
+$PY - "$WORK/data" <<'EOF'
+import sys
+sys.path.insert(0, "models/py")
+import numpy as np
+import torch
+from objectives import load_documents, make_packed_batch, padding_weights
+docs = load_documents(sys.argv[1], "train", 0)
+stream = np.concatenate([np.append(d, 0) for d in docs])
+rows = make_packed_batch(stream, [0, 7], 64).numpy()
+n = len(docs[0])
+assert rows.shape == (2, 64) and (rows[1] == stream[7:71]).all(), rows
+assert (rows[0, :min(n, 64)] == docs[0][:64]).all() and (n >= 64 or rows[0, n] == 0), rows[0]
+x = torch.tensor([[5, 6, 0, 0, 0], [7, 0, 8, 0, 0]])
+assert padding_weights(x, 0, 1.0) is None
+assert torch.allclose(padding_weights(x, 0, 0.1), torch.tensor([[1, 1, 1, 0.1, 0.1], [1, 1, 0.1, 0.1, 0.1]]))
+EOF
+$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["train"].update(rows="packed", pad_weight=0.1)
+print(json.dumps(c))' models/configs/fixture.json > "$WORK/packed.json"
+$PY models/py/train.py --config "$WORK/packed.json" --objective diffusion --data "$WORK/data" \
+  --out "$WORK/packed.pt" --init-from "$WORK/ar.pt" --max-steps 2 --minutes 1 > /dev/null
 $PY models/py/train.py --config "$WORK/shifted.json" --objective diffusion --data "$WORK/data" \
   --out "$WORK/diffusion.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
 # block diffusion (BD3-LM): the vectorised training pass equals decoding block by block against a cache; then a
