@@ -248,6 +248,9 @@ def main():
     if args.compute == "fp16" and args.dtype != "fp16":
         p.error("--compute fp16 (the products in float16) goes with --dtype fp16")
 
+    # how the graph computes with its weights (weights.py), as the config and the card say
+    compute = (args.compute if args.dtype in ("q8", "q4") else
+               ("fp16" if args.compute == "fp16" else "rebuild") if args.dtype == "fp16" else "fp32")
     kind = CONVERTED[args.kind]
     model, hf = load_qwen3(args.src, args.kind, args.block_size if kind.block else 0)
     stored = round_weights(model, args.dtype)
@@ -264,7 +267,7 @@ def main():
             export(model, path)
         else:
             export_with_cache(model, path, window_only=kind.window_only)
-        counts = finish_graph(path, model, stored, args.dtype, args.external_data, args.compute,
+        counts = finish_graph(path, model, stored, args.dtype, args.external_data, compute,
                               int(args.slice_mb * 1024**2))
         shutil.rmtree(os.path.join(args.out, "onnx"))  # no graph of an earlier export stays beside the new one
         os.makedirs(os.path.join(args.out, "onnx"))
@@ -274,8 +277,6 @@ def main():
             graphs[f"onnx/{f}"] = os.path.getsize(os.path.join(tmp, f))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    compute = (args.compute if args.dtype in ("q8", "q4") else
-               ("fp16" if args.compute == "fp16" else "rebuild") if args.dtype == "fp16" else "fp32")
     write_config(args.out, model, hf, args.kind, tok, args.dtype, source, graphs, compute)
     files = {f: os.path.getsize(os.path.join(args.out, f))
              for f in ("tokenizer.json", "tokenizer_config.json", "config.json")} | graphs

@@ -292,13 +292,14 @@ def compress_graph(proto: onnx.ModelProto, model: torch.nn.Module, stored: dict[
         else:
             hits.append((init, *hit))
     kernels = (dtype in BITS and compute == "kernels") or (dtype == "fp16" and compute == "fp16")
+    uses_of = {init.name: kernel_uses(consumers, init.name, transposed) if kernels else None
+               for init, _, transposed in hits}
     # fp16 products: a parameter whose rows are also looked up (a tied head) is stored as W once, for both
-    gathered = {name for init, name, transposed in hits if not transposed and kernels
-                and kernel_uses(consumers, init.name, transposed) is not None}
+    gathered = {name for init, name, transposed in hits if not transposed and uses_of[init.name] is not None}
     halves, half_inputs = {}, {}
     for init, name, transposed in hits:
         form, shape, out = stored[name], tuple(params[name].shape), init.name
-        uses = kernel_uses(consumers, out, transposed) if kernels else None
+        uses = uses_of[out]
         if uses is not None and dtype == "fp16":
             if name not in halves:
                 w = form["stored"].numpy()  # (N, K) float16
