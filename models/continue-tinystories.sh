@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# The training ratchet of the TinyStories pair (issue 25): continue the shipped denoiser and block model under bf16
+# The training ratchet of the TinyStories pair (issue 25): continue the denoiser and the block model under bf16
 # autocast, export them as a candidate pair, `npm run eval` the candidate and the shipped pair (one run each, the
 # same prompt sets), and replace the shipped models only when the candidate improves on both sets
 # (models/py/ratchet.py states the rule). The AR model stays: it is the judge of every gen-PPL.
-#   bash models/continue-tinystories.sh
-#   KINDS="diffusion" DIFF_STEPS=20000 DIFF_MINUTES=150 THREADS=2 bash models/continue-tinystories.sh
-#   KINDS=block BLOCK_FROM=denoiser THREADS=1 bash models/continue-tinystories.sh
-# BLOCK_FROM=denoiser: the block model starts from the denoiser's continuation at DENOISER_AT steps (13,000; trained
-# first if this machine lacks it: the diffusion stage's run, stopped there) instead of the shipped block model,
-# BD3-LM's recipe (block diffusion fine-tuned from a masked-diffusion model): 500 steps from it reached a lower
-# validation loss (2.085) than 3,807 steps continuing the shipped block model (2.303; docs/sweep/block-long.md).
-# Each model starts from its training checkpoint when this machine has one ($WORK/diffusion-anneal.pt,
-# $WORK/block4.pt), else from the weights read back from its exported graph (models/pairs/tinystories/KIND): nothing
-# but the committed pair is needed. A training run that reaches its --minutes budget saves and stops the script
-# (exit 75); running it again resumes where it stopped. On this project's 2-core machine a denoiser step of the
-# default shape takes ~0.35 s under bf16 with 2 threads (~0.6 s with 1): 20,000 steps ~2 h; each eval ~30 min.
+#   bash models/continue-tinystories.sh                         (after make-tinystories.sh: the shipped models)
+#   KINDS=block BLOCK_MORE=2500 THREADS=1 bash models/continue-tinystories.sh
+# The recipe, the one that made the shipped denoiser and block model (2026-12-03):
+#   1. the denoiser's long continuation: models/configs/tinystories-diffusion-long.json (lr 3e-4 cosine over 20,000
+#      steps), stopped at DENOISER_AT (13,000) steps, 53 M tokens: $WORK/continue-diffusion-13000.pt;
+#   2. diffusion: 400 steps more at a low learning rate (models/configs/rows-padded.json: 1e-4 after 50 warm-up
+#      steps; SETTLE_STEPS) -> $WORK/continue-diffusion.pt, the shipped denoiser;
+#   3. block: BD3-LM's recipe, block diffusion fine-tuned from the masked-diffusion model of step 1
+#      (models/configs/tinystories-block-from-denoiser.json: 3,000 steps, BLOCK_STEPS) -> $WORK/block-from-denoiser.pt,
+#      the shipped block model; BLOCK_MORE=N trains a second schedule of N steps from there
+#      (tinystories-block-from-denoiser-more.json). docs/sweep/block-long.md measured it against continuing the
+#      block model trained from the AR weights (BLOCK_FROM=shipped, the earlier recipe): lower loss in fewer steps.
+# Step 1 starts from the checkpoint make-tinystories.sh leaves ($WORK/diffusion-anneal.pt, the first pair's
+# denoiser): after it this script reproduces the shipped models. On a machine without it, step 1 starts from the
+# weights read back from the shipped graph (models/pairs/tinystories/diffusion): then it continues the shipped
+# models, and nothing but the committed pair is needed. A training run that reaches its --minutes budget saves and
+# stops the script (exit 75); running it again resumes where it stopped. On this project's 2-core machine a denoiser
+# step of the default shape takes ~0.35 s under bf16 with 2 threads (~0.6-1 s with 1): 13,000 steps ~2-4 h; a block
+# step ~2.8 s on one shared thread (3,000 steps 2 h 18 min); each eval ~20-30 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
@@ -38,21 +45,32 @@ start_of() { # kind -> the checkpoint of the shipped model if this machine has i
   ckpt=$WORK/$([ "$1" = diffusion ] && echo diffusion-anneal || echo block4).pt
   if [ -s "$ckpt" ]; then echo "$ckpt"; else echo "$PAIR/$1"; fi
 }
+at=${DENOISER_AT:-13000}
+long_denoiser() { # the denoiser's long continuation, stopped at $at steps of its 20,000-step schedule, kept apart
+  train --config models/configs/tinystories-diffusion-long.json --objective diffusion --data "$WORK" \
+    --out "$WORK/continue-diffusion-$at.pt" --init-from "$(start_of diffusion)" --threads "$THREADS" \
+    --max-steps 20000 --stop-at "$at" --minutes "${DIFF_MINUTES:-150}"
+}
 for kind in $KINDS; do
   case $kind in
-    diffusion) train --config models/configs/tinystories-diffusion-long.json --objective diffusion --data "$WORK" \
-      --out "$WORK/continue-diffusion.pt" --init-from "$(start_of diffusion)" --threads "$THREADS" \
-      --max-steps "${DIFF_STEPS:-20000}" --minutes "${DIFF_MINUTES:-150}" ;;
-    block) if [ "${BLOCK_FROM:-shipped}" = denoiser ]; then
-        at=${DENOISER_AT:-13000}
-        # the denoiser's continuation (the diffusion stage's config and seed) stopped at $at steps, kept apart
-        train --config models/configs/tinystories-diffusion-long.json --objective diffusion --data "$WORK" \
-          --out "$WORK/continue-diffusion-$at.pt" --init-from "$(start_of diffusion)" --threads "$THREADS" \
-          --max-steps 20000 --stop-at "$at" --minutes "${DIFF_MINUTES:-150}"
+    diffusion) long_denoiser
+      # then 400 steps at a low learning rate (1e-4 after 50 warm-up steps, the padded rows of docs/sweep/rows.md)
+      train --config models/configs/rows-padded.json --objective diffusion --data "$WORK" \
+        --out "$WORK/continue-diffusion.pt" --init-from "$WORK/continue-diffusion-$at.pt" --threads "$THREADS" \
+        --stop-at "${SETTLE_STEPS:-400}" --minutes "${DIFF_MINUTES:-150}" ;;
+    block) if [ "${BLOCK_FROM:-denoiser}" = denoiser ]; then
+        long_denoiser
         train --config models/configs/tinystories-block-from-denoiser.json --objective block --data "$WORK" \
-          --out "$WORK/continue-block.pt" --init-from "$WORK/continue-diffusion-$at.pt" --threads "$THREADS" \
+          --out "$WORK/block-from-denoiser.pt" --init-from "$WORK/continue-diffusion-$at.pt" --threads "$THREADS" \
           --max-steps "${BLOCK_STEPS:-3000}" --minutes "${BLOCK_MINUTES:-150}"
-      else
+        if [ "${BLOCK_MORE:-0}" -gt 0 ]; then # a second schedule from there (lr 1.5e-4 down to 1e-5)
+          train --config models/configs/tinystories-block-from-denoiser-more.json --objective block --data "$WORK" \
+            --out "$WORK/continue-block.pt" --init-from "$WORK/block-from-denoiser.pt" --threads "$THREADS" \
+            --max-steps "$BLOCK_MORE" --minutes "${BLOCK_MINUTES:-150}"
+        else
+          cp "$WORK/block-from-denoiser.pt" "$WORK/continue-block.pt"
+        fi
+      else # BLOCK_FROM=shipped: the shipped block model continued
         train --config models/configs/tinystories-block-long.json --objective block --data "$WORK" \
           --out "$WORK/continue-block.pt" --init-from "$(start_of block)" --threads "$THREADS" \
           --max-steps "${BLOCK_STEPS:-10000}" --minutes "${BLOCK_MINUTES:-150}"
@@ -83,8 +101,10 @@ PYEOF
 # alone (`--only block`: the AR and block-diffusion rows, the same gates for them)
 only=()
 [ "$KINDS" = block ] && only=(--only block)
-# the shipped pair's eval is kept while the pair AND the eval (its code, the page's settings) are unchanged
-shipped_id=$(git rev-parse "HEAD:$PAIR" 2>/dev/null || echo unknown)-$(git rev-parse HEAD:src 2>/dev/null | cut -c1-12)
+# the shipped pair's eval is kept while the pair's files AND the eval (its code, the page's settings) are unchanged
+# (the files as they are here: make-tinystories.sh rewrites the pair before it runs this script)
+shipped_id=$(find "$PAIR" -type f -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12)-$(
+  find src -type f -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12)
 shipped=$WORK/shipped-quality-$shipped_id${only:+-block}.json
 [ -s "$shipped" ] || npx tsx src/cli/eval-quality.ts --pair tinystories "${only[@]}" --out "$shipped"
 npx tsx src/cli/eval-quality.ts --models "$CAND" --pair tinystories "${only[@]}" --out "$WORK/candidate-quality.json"

@@ -6,11 +6,14 @@
 # one, diffusion-anneal.pt) -> the block-diffusion model (BD3-LM) from the same AR weights, blocks of $BLOCK_SIZE
 # (and of $BLOCK_COMPARE beside it, for the comparison; BLOCK_COMPARE= leaves it out) -> the equal-compute baseline (a denoiser from scratch on as many tokens as the AR
 # model; BASELINE=0 leaves it out) -> metrics -> ONNX folders in models/pairs/tinystories -> `npm run eval` of the
-# pair (and of the baseline) -> model cards carrying those figures beside the previous pair's ($PREVIOUS).
+# pair (and of the baseline) -> model cards carrying those figures beside the previous pair's ($PREVIOUS) -> the
+# training ratchet's recipe (models/continue-tinystories.sh; RATCHET=0 leaves it out): that denoiser trained to
+# 13,000 + 400 more steps, and the block model fine-tuned from it (BD3-LM's recipe), the shipped ones.
 #   bash models/make-tinystories.sh      (on this project's 2-core machine: AR 3,000 steps about 1 h 30 min to
 #                                         2 h 20 min, diffusion 2,000 + 600 steps about 1 h 25 min at ~2 s a
 #                                         step, the baseline as long as the AR model, each eval about 25 min;
-#                                         each training stage resumes from its checkpoint, see train() below)
+#                                         each training stage resumes from its checkpoint, see train() below;
+#                                         the ratchet's stages ~6-8 h more, see continue-tinystories.sh)
 # AR_STEPS / DIFF_STEPS / ANNEAL_STEPS / BLOCK_STEPS override the step counts; AR_MINUTES / DIFF_MINUTES /
 # ANNEAL_MINUTES / BLOCK_MINUTES the wall-clock budgets. The block models train with one thread each, two at once.
 set -euo pipefail
@@ -98,3 +101,7 @@ if [ "$BASELINE" = 1 ]; then
 fi
 export_pair --card-only "${card[@]}"
 echo "pair written to $PAIR with model cards; sample quality: $WORK/quality.json"
+# then the training ratchet's recipe (models/continue-tinystories.sh), which made the shipped denoiser and block model
+# from this pair's denoiser; RATCHET=0 stops at the first pair
+[ "${RATCHET:-1}" = 0 ] || BLOCK_STEPS= bash models/continue-tinystories.sh || {
+  rc=$?; [ "$rc" = 75 ] && echo "resume the ratchet's stages with: bash models/continue-tinystories.sh"; exit "$rc"; }

@@ -112,9 +112,16 @@ $PY - <<'PYEOF'
 import sys
 sys.path.insert(0, "models/py")
 from ratchet import judge
-def quality(ratio, doom, gates):
-    rows = [{"name": "AR (page settings)", "model": "ar", "genPpl": 4.0, "doomLoops": 0.0},
-            {"name": "diffusion (page settings)", "model": "diffusion", "genPpl": 4.0 * ratio, "doomLoops": doom}]
+def quality(ratio, doom, gates, greedy_loops=1):
+    sampled, t0 = {"temperature": 0.9}, {"temperature": 0}
+    rows = [{"name": "AR (page settings)", "model": "ar", "options": sampled, "genPpl": 4.0, "doomLoops": 0.0},
+            {"name": "diffusion (page settings)", "model": "diffusion", "options": sampled, "genPpl": 4.0 * ratio,
+             "doomLoops": doom},
+            {"name": "AR, temperature 0", "model": "ar", "options": t0, "genPpl": 2.0, "doomLoops": 0.5},
+            {"name": "diffusion, temperature 0", "model": "diffusion", "options": t0, "genPpl": 1.0,
+             "doomLoops": greedy_loops / 10}]
+    for r in rows:
+        r["samples"] = [{}] * 10  # ten openings
     sets = [{"name": n, "rows": rows} for n in ("a", "b")]
     return {"sets": sets, "gates": [{"gate": f"{n}, g{i}", "pass": True} for n in ("a", "b") for i in range(gates)]}
 shipped = quality(1.6, 0.1, 2)
@@ -123,5 +130,8 @@ assert judge(shipped, quality(1.6, 0.1, 3), ["diffusion"])[0]            # a gat
 assert not judge(shipped, quality(1.6, 0.1, 2), ["diffusion"])[0]        # nothing improved
 assert not judge(shipped, quality(1.4, 0.2, 2), ["diffusion"])[0]        # more doom loops
 assert not judge(shipped, quality(1.4, 0.1, 1), ["diffusion"])[0]        # a gate lost
+assert judge(shipped, quality(1.5, 0.1, 2, greedy_loops=2), ["diffusion"])[0]      # one more greedy loop: allowed
+assert not judge(shipped, quality(1.5, 0.1, 2, greedy_loops=3), ["diffusion"])[0]  # two more: refused
+assert not judge(shipped, quality(1.6, 0.1, 2, greedy_loops=0), ["diffusion"])[0]  # greedy alone is no improvement
 print("ratchet rule: ok")
 PYEOF

@@ -52,7 +52,7 @@ def _quality_lines(quality: dict, kind: str) -> list[str]:
         passed = sum(g["pass"] for g in quality["gates"])
         lines += ["", f"Quality gates of the pair ({passed} of {len(quality['gates'])} pass):", ""]
         lines += [f"- {'PASS' if g['pass'] else 'FAIL'}: {g['gate']} ({g['value']})" for g in quality["gates"]]
-    if quality.get("previous") and kind != "block":  # the previous pair had no block model
+    if quality.get("previous"):
         lines += _previous_lines(quality, kind)
     visitor = quality["sets"][-1]
     first = next(r for r in visitor["rows"] if r["model"] == kind)
@@ -65,9 +65,16 @@ def _quality_lines(quality: dict, kind: str) -> list[str]:
 def _previous_lines(quality: dict, kind: str) -> list[str]:
     """This pair beside the one shipped before it, both measured by the same eval at the same page settings."""
     previous = {(q["name"], r["name"]): r for q in quality["previous"]["sets"] for r in q["rows"]}
-    lines = ["", "### Beside the previous pair (trained on `tinystories.txt` only; same eval, same page settings)", "",
-             "Previous -> this pair. Each pair's gen-PPL is scored by its own AR model (the new one is the better "
-             "scorer), so that column compares within a pair, as the gates do, not across the arrow.", "",
+    same_judge = all(
+        previous.get((q["name"], r["name"]), {}).get("genPpl") == r["genPpl"]
+        for q in quality["sets"] for r in q["rows"] if r["model"] == "ar"
+    )
+    judge = ("Both pairs have the same AR model (its rows agree), so the gen-PPL column compares across the arrow."
+             if same_judge else
+             "Each pair's gen-PPL is scored by its own AR model, so that column compares within a pair, as the gates "
+             "do, not across the arrow.")
+    lines = ["", "### Beside the pair shipped before it (the same eval, the same page settings)", "",
+             "Previous -> this pair. " + judge, "",
              "| set | run | gen-PPL | entropy | repeated 4-grams | doom loops | clean endings |",
              "|---|---|---|---|---|---|---|"]
     for q in quality["sets"]:

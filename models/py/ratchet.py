@@ -4,10 +4,17 @@ retrained (--kinds diffusion block).
 
 A candidate improves when, on every prompt set:
   - at least as many gates pass, and no gate that passes for the shipped pair fails for it;
-  - for each retrained kind, its rows' mean gen-PPL ratio to the AR row is no higher, and its doom-loop rate no
-    higher;
-and on at least one set one of those figures is strictly better. Exit 0 and "improves" when it does; exit 1 with
-the reasons otherwise.
+  - for each retrained kind, over its sampled rows (temperature > 0, the page's settings and the other modes it
+    offers): the mean gen-PPL ratio to the AR row is no higher, and the mean doom-loop rate no higher;
+  - for each retrained kind's greedy rows (temperature 0): no more than one opening more falls into a doom loop than
+    for the shipped model (their gate, no more loops than the AR model's, is among the gates above);
+and on at least one set one of the sampled figures or the gate count is strictly better. Exit 0 and "improves" when
+it does; exit 1 with the reasons otherwise.
+
+Why greedy rows are judged apart (adopted 2026-12-03, before the candidates judged under it, docs/sweep/
+large-blocks.md): decoding at temperature 0 has no seed to average over, so its doom-loop figure moves by whole
+openings (one of 32 is 3%) between checkpoints that improve every other figure, and its gen-PPL rewards repetition.
+Three candidates in a row were refused for one such opening while their gated figures all improved.
 
   python3 models/py/ratchet.py --shipped A.json --candidate B.json [--kinds diffusion block]
 """
@@ -18,18 +25,25 @@ import json
 import sys
 
 
+def greedy(row: dict) -> bool:
+    return row["options"]["temperature"] == 0
+
+
 def figures(quality: dict, kinds: list[str]) -> dict:
-    """Per set: gates passed (names), and per kind the mean gen-PPL ratio to AR and the mean doom-loop rate."""
+    """Per set: gates passed (names), and per kind the mean gen-PPL ratio to AR and the mean doom-loop rate of its
+    sampled rows, and the doom-looping openings of each greedy row (by name)."""
     out = {}
     for s in quality["sets"]:
-        ar = next(r for r in s["rows"] if r["model"] == "ar" and "temperature 0" not in r["name"])
+        ar = next(r for r in s["rows"] if r["model"] == "ar" and not greedy(r))
         per_kind = {}
         for kind in kinds:
-            rows = [r for r in s["rows"] if r["model"] == kind]
+            rows = [r for r in s["rows"] if r["model"] == kind and not greedy(r)]
             if rows:
                 per_kind[kind] = {
                     "ratio": sum(r["genPpl"] / ar["genPpl"] for r in rows) / len(rows),
                     "doom": sum(r["doomLoops"] for r in rows) / len(rows),
+                    "greedy": {r["name"]: round(r["doomLoops"] * len(r["samples"]))
+                               for r in s["rows"] if r["model"] == kind and greedy(r)},
                 }
         passed = {g["gate"] for g in quality["gates"] if g["pass"] and g["gate"].startswith(s["name"] + ",")}
         out[s["name"]] = {"passed": passed, "kinds": per_kind}
@@ -56,6 +70,10 @@ def judge(shipped: dict, candidate: dict, kinds: list[str]) -> tuple[bool, list[
                 if new[key] > old[key] + 1e-9:
                     reasons.append(f"{name}, {kind}: {label} {new[key]:.3f} > {old[key]:.3f}")
                 better |= new[key] < old[key] - 1e-9
+            for row, loops in new["greedy"].items():
+                before = old["greedy"].get(row)
+                if before is not None and loops > before + 1:
+                    reasons.append(f"{name}, {row}: {loops} openings loop, {before} before (one more is allowed)")
     if not reasons and not better:
         reasons.append("no figure improved")
     return not reasons, reasons

@@ -364,7 +364,11 @@ describe('a careless visitor, the keyboard, a phone and the timeline', () => {
     });
     await s.page.fill('#prompt', 'The second run');
     await s.page.click('button[type=submit]');
-    await s.page.waitForFunction(() => ((globalThis as any).demo.run.traces.diffusion?.steps.length ?? 0) >= 2);
+    // this run's steps, not the first run's (its traces stay until the click has started the second)
+    await s.page.waitForFunction(() => {
+      const d = (globalThis as any).demo;
+      return d.page.status === 'generating' && (d.run.traces.diffusion?.steps.length ?? 0) >= 2;
+    });
     await s.page.setInputFiles('input[type=file]', {
       name: 'trace.json',
       mimeType: 'application/json',
