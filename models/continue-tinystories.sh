@@ -46,6 +46,7 @@ start_of() { # kind -> the checkpoint of the shipped model if this machine has i
   if [ -s "$ckpt" ]; then echo "$ckpt"; else echo "$PAIR/$1"; fi
 }
 at=${DENOISER_AT:-13000}
+declare -A checkpoint=([diffusion]=$WORK/continue-diffusion.pt [block]=$WORK/continue-block.pt) # each kind's candidate
 long_denoiser() { # the denoiser's long continuation, stopped at $at steps of its 20,000-step schedule, kept apart
   train --config models/configs/tinystories-diffusion-long.json --objective diffusion --data "$WORK" \
     --out "$WORK/continue-diffusion-$at.pt" --init-from "$(start_of diffusion)" --threads "$THREADS" \
@@ -68,7 +69,7 @@ for kind in $KINDS; do
             --out "$WORK/continue-block.pt" --init-from "$WORK/block-from-denoiser.pt" --threads "$THREADS" \
             --max-steps "$BLOCK_MORE" --minutes "${BLOCK_MINUTES:-150}"
         else
-          cp "$WORK/block-from-denoiser.pt" "$WORK/continue-block.pt"
+          checkpoint[block]=$WORK/block-from-denoiser.pt
         fi
       else # BLOCK_FROM=shipped: the shipped block model continued
         train --config models/configs/tinystories-block-long.json --objective block --data "$WORK" \
@@ -82,9 +83,9 @@ done
 rm -rf "$CAND" && mkdir -p "$CAND/tinystories/golden"
 for kind in ar diffusion block; do
   if [[ " $KINDS " == *" $kind "* ]]; then
-    $PY models/py/evaluate.py --checkpoint "$WORK/continue-$kind.pt" --data "$WORK" --weights "$WEIGHTS" \
+    $PY models/py/evaluate.py --checkpoint "${checkpoint[$kind]}" --data "$WORK" --weights "$WEIGHTS" \
       --out "$WORK/continue-$kind.eval.json"
-    $PY models/py/export_onnx.py --checkpoint "$WORK/continue-$kind.pt" --tokenizer "$WORK" \
+    $PY models/py/export_onnx.py --checkpoint "${checkpoint[$kind]}" --tokenizer "$WORK" \
       --out "$CAND/tinystories/$kind" --metrics "$WORK/continue-$kind.eval.json" \
       --golden "$CAND/tinystories/golden/$kind-logits.json" --weights "$WEIGHTS"
   else
@@ -103,8 +104,8 @@ only=()
 [ "$KINDS" = block ] && only=(--only block)
 # the shipped pair's eval is kept while the pair's files AND the eval (its code, the page's settings) are unchanged
 # (the files as they are here: make-tinystories.sh rewrites the pair before it runs this script)
-shipped_id=$(find "$PAIR" -type f -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12)-$(
-  find src -type f -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12)
+tree_hash() { find "$1" -type f -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12; }
+shipped_id=$(tree_hash "$PAIR")-$(tree_hash src)
 shipped=$WORK/shipped-quality-$shipped_id${only:+-block}.json
 [ -s "$shipped" ] || npx tsx src/cli/eval-quality.ts --pair tinystories "${only[@]}" --out "$shipped"
 npx tsx src/cli/eval-quality.ts --models "$CAND" --pair tinystories "${only[@]}" --out "$WORK/candidate-quality.json"
@@ -119,7 +120,7 @@ for kind in $KINDS; do
   golden=$([ "$kind" = diffusion ] && echo sampler || echo block-sampler)
   # the reference sampler on the model as its graph stores it
   $PY models/py/golden.py --checkpoint "$PAIR/$kind" --data "$WORK" --out "$PAIR/golden/$golden.json"
-  $PY models/py/export_onnx.py --checkpoint "$WORK/continue-$kind.pt" --tokenizer "$WORK" --out "$PAIR/$kind" \
+  $PY models/py/export_onnx.py --checkpoint "${checkpoint[$kind]}" --tokenizer "$WORK" --out "$PAIR/$kind" \
     --weights "$WEIGHTS" --metrics "$WORK/continue-$kind.eval.json" --card-only --quality "$WORK/candidate-quality.json" --previous "$shipped"
 done
 echo "the candidate replaced the shipped $KINDS in $PAIR: commit it with the figures of $WORK/candidate-quality.json"

@@ -11,8 +11,8 @@ A candidate improves when, on every prompt set:
 and on at least one set one of the sampled figures or the gate count is strictly better. Exit 0 and "improves" when
 it does; exit 1 with the reasons otherwise.
 
-Why greedy rows are judged apart (adopted 2026-12-03, before the candidates judged under it, docs/sweep/
-large-blocks.md): decoding at temperature 0 has no seed to average over, so its doom-loop figure moves by whole
+Why greedy rows are judged apart (adopted 2026-12-03, after the three refusals below and before the next candidate
+was judged; docs/sweep/large-blocks.md): decoding at temperature 0 has no seed to average over, so its doom-loop figure moves by whole
 openings (one of 32 is 3%) between checkpoints that improve every other figure, and its gen-PPL rewards repetition.
 Three candidates in a row were refused for one such opening while their gated figures all improved.
 
@@ -37,13 +37,13 @@ def figures(quality: dict, kinds: list[str]) -> dict:
         ar = next(r for r in s["rows"] if r["model"] == "ar" and not greedy(r))
         per_kind = {}
         for kind in kinds:
-            rows = [r for r in s["rows"] if r["model"] == kind and not greedy(r)]
+            mine = [r for r in s["rows"] if r["model"] == kind]
+            rows = [r for r in mine if not greedy(r)]
             if rows:
                 per_kind[kind] = {
                     "ratio": sum(r["genPpl"] / ar["genPpl"] for r in rows) / len(rows),
                     "doom": sum(r["doomLoops"] for r in rows) / len(rows),
-                    "greedy": {r["name"]: round(r["doomLoops"] * len(r["samples"]))
-                               for r in s["rows"] if r["model"] == kind and greedy(r)},
+                    "greedy": {r["name"]: round(r["doomLoops"] * len(r["samples"])) for r in mine if greedy(r)},
                 }
         passed = {g["gate"] for g in quality["gates"] if g["pass"] and g["gate"].startswith(s["name"] + ",")}
         out[s["name"]] = {"passed": passed, "kinds": per_kind}
