@@ -48,6 +48,17 @@ assert (rows[0, :min(n, 64)] == docs[0][:64]).all() and (n >= 64 or rows[0, n] =
 x = torch.tensor([[5, 6, 0, 0, 0], [7, 0, 8, 0, 0]])
 assert padding_weights(x, 0, 1.0) is None
 assert torch.allclose(padding_weights(x, 0, 0.1), torch.tensor([[1, 1, 1, 0.1, 0.1], [1, 1, 0.1, 0.1, 0.1]]))
+# BD3-LM's clipped mask rates: training draws t from train.mask_range, validation from [mask_eps, 1] (the ELBO)
+from train import mask_range
+tc = {"mask_eps": 0.001, "mask_range": [0.45, 0.95]}
+assert mask_range(tc, training=True) == (0.45, 0.95) and mask_range(tc, training=False) == (0.001, 1.0)
+assert mask_range({"mask_eps": 0.001}, training=True) == (0.001, 1.0)
+for bad in ([0.5, 0.5], [0, 0.9], [0.2, 1.5]):
+    try:
+        mask_range({"mask_eps": 0.001, "mask_range": bad}, training=True)
+        raise AssertionError(f"mask_range {bad} accepted")
+    except ValueError:
+        pass
 EOF
 $PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["train"].update(rows="packed", pad_weight=0.1)
 print(json.dumps(c))' models/configs/fixture.json > "$WORK/packed.json"
@@ -58,7 +69,8 @@ $PY models/py/train.py --config "$WORK/shifted.json" --objective diffusion --dat
 # block diffusion (BD3-LM): the vectorised training pass equals decoding block by block against a cache; then a
 # block model from the AR weights (blocks of 4, shifted logits), trained a few steps
 $PY models/py/check_block.py
-$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["block_size"] = 4; print(json.dumps(c))' \
+$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["block_size"] = 4
+c["train"]["mask_range"] = [0.45, 0.95]; print(json.dumps(c))' \
   "$WORK/shifted.json" > "$WORK/block.json"
 $PY models/py/train.py --config "$WORK/block.json" --objective block --data "$WORK/data" \
   --out "$WORK/block.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2

@@ -27,7 +27,8 @@ const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [-
   Every run uses the page's settings for the pair; --cache overrides its cache mode for every diffusion row.
   --prompts: validation openings; --cut: validation stories cut at a random word (seeded);
   --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE ({"name": {options}})
-                over the page's settings, beside the AR model, on both sets
+                over the page's settings, beside the AR model, on both sets (with --only block: the block model's
+                options, each over the block model's page settings)
   --only block: the AR and block-diffusion rows alone, at temperature 0 too (a pair with a block model runs its rows
                 after the others)`;
 
@@ -253,6 +254,22 @@ export const GATED_ROWS: Record<string, GatedRow> = {
   'diffusion, blocks of 32 (out of order)': BLOCKS_OF_32,
 };
 
+/**
+ * The rows a run evaluates on each set beside the AR row: the gated rows (the denoiser's unless --only block, the
+ * block model's when the pair has one), or with --sweep the named candidates: the denoiser's, or with --only block
+ * the block model's.
+ */
+export function rowPlan(o: { sweep: Record<string, GatedRow> | null; only: '' | 'block'; hasBlock: boolean }): {
+  diffusion: Record<string, GatedRow>;
+  block: Record<string, Partial<DiffusionOptions>>;
+} {
+  const denoiserRows = o.sweep ?? GATED_ROWS;
+  return {
+    diffusion: o.only === 'block' ? {} : denoiserRows,
+    block: !o.hasBlock ? {} : o.sweep ? (o.only === 'block' ? o.sweep : {}) : BLOCK_ROWS,
+  };
+}
+
 async function main() {
   const args = parseArgs(
     process.argv.slice(2),
@@ -291,6 +308,9 @@ async function main() {
   ];
   checkPromptSets(sets);
   const engine = await nodeEngine(resolve(args.models), args.pair);
+  if (args.only === 'block' && !engine.block) {
+    throw new Error(`--only block: pair ${engine.info.pair} has no block-diffusion model\n${USAGE}`);
+  }
   const tok = engine.tokenizer;
   const cacheOverride = args.cache ? { cache: args.cache as CacheMode } : {};
   const page = pageSettings(engine.info, { diffusion: cacheOverride });
@@ -403,19 +423,16 @@ async function main() {
   );
   const candidates = args.sweep
     ? (JSON.parse(readFileSync(args.sweep, 'utf8')) as Record<string, Partial<DiffusionOptions>>)
-    : GATED_ROWS;
+    : null;
+  const plan = rowPlan({ sweep: candidates, only: args.only as '' | 'block', hasBlock: !!engine.block });
   const results: (PromptSet & { rows: RowResult[] })[] = [];
   const gates: Gate[] = [];
   for (const set of sets) {
     console.log(`\n${set.name} (${set.openings.length})`);
     const ar = await arRow(set.openings);
     const rows = [ar];
-    if (args.only !== 'block') {
-      for (const [name, o] of Object.entries(candidates)) rows.push(await diffusionRow(set.openings, name, o));
-    }
-    if (engine.block && !args.sweep) {
-      for (const [name, o] of Object.entries(BLOCK_ROWS)) rows.push(await blockRow(set.openings, name, o));
-    }
+    for (const [name, o] of Object.entries(plan.diffusion)) rows.push(await diffusionRow(set.openings, name, o));
+    for (const [name, o] of Object.entries(plan.block)) rows.push(await blockRow(set.openings, name, o));
     if (!args.sweep) {
       for (const row of rows.slice(1)) {
         gates.push(...(row.model === 'block' ? blockGatesFor(set.name, row, ar) : gatesFor(set.name, row, ar)));

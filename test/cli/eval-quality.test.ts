@@ -9,7 +9,10 @@ import {
   firstSentences,
   gatesFor,
   heldOutOpenings,
+  rowPlan,
   spreadGateFor,
+  BLOCK_ROWS,
+  GATED_ROWS,
   VISITOR_OPENINGS_FILE,
   type RowResult,
 } from '../../src/cli/eval-quality.ts';
@@ -183,5 +186,18 @@ describe('greedy gates', () => {
     expect(gates.map((g) => g.pass)).toEqual([false, true]);
     expect(gates[0].gate).toBe("s, diffusion, temperature 0: doom-loop rate <= AR's at temperature 0");
     expect(gates[0].value).toMatch(/^90% vs AR 38%/);
+  });
+});
+
+describe('row plan', () => {
+  it('runs the gated rows, or a sweep of the denoiser, or with --only block a sweep of the block model', () => {
+    const sweep = { 'left to right': { positionDecay: 20 } };
+    const gated = rowPlan({ sweep: null, only: '', hasBlock: true });
+    expect(gated.diffusion).toBe(GATED_ROWS);
+    expect(gated.block).toBe(BLOCK_ROWS);
+    expect(rowPlan({ sweep: null, only: 'block', hasBlock: true })).toEqual({ diffusion: {}, block: BLOCK_ROWS });
+    expect(rowPlan({ sweep, only: '', hasBlock: true })).toEqual({ diffusion: sweep, block: {} });
+    expect(rowPlan({ sweep, only: 'block', hasBlock: true })).toEqual({ diffusion: {}, block: sweep });
+    expect(rowPlan({ sweep: null, only: '', hasBlock: false })).toEqual({ diffusion: GATED_ROWS, block: {} });
   });
 });
