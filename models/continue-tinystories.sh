@@ -102,13 +102,18 @@ PYEOF
 # alone (`--only block`: the AR and block-diffusion rows, the same gates for them)
 only=()
 [ "$KINDS" = block ] && only=(--only block)
+# texts per opening in both evals (npm run eval --seeds): 4 for the block model's rows alone (one text per opening
+# moved its page row's gen-PPL by up to 17% between seeds on 32 openings: docs/sweep/block-long.md), 1 for the whole
+# eval (its figures in the README are one text per opening)
+SEEDS=${SEEDS:-$([ "$KINDS" = block ] && echo 4 || echo 1)}
 # the shipped pair's eval is kept while the pair's files AND the eval (its code, the page's settings) are unchanged
 # (the files as they are here: make-tinystories.sh rewrites the pair before it runs this script)
 tree_hash() { find "$1" -type f -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-12; }
 shipped_id=$(tree_hash "$PAIR")-$(tree_hash src)
-shipped=$WORK/shipped-quality-$shipped_id${only:+-block}.json
-[ -s "$shipped" ] || npx tsx src/cli/eval-quality.ts --pair tinystories "${only[@]}" --out "$shipped"
-npx tsx src/cli/eval-quality.ts --models "$CAND" --pair tinystories "${only[@]}" --out "$WORK/candidate-quality.json"
+shipped=$WORK/shipped-quality-$shipped_id${only:+-block}-seeds$SEEDS.json
+[ -s "$shipped" ] || npx tsx src/cli/eval-quality.ts --pair tinystories "${only[@]}" --seeds "$SEEDS" --out "$shipped"
+npx tsx src/cli/eval-quality.ts --models "$CAND" --pair tinystories "${only[@]}" --seeds "$SEEDS" \
+  --out "$WORK/candidate-quality.json"
 # shellcheck disable=SC2086
 if ! $PY models/py/ratchet.py --shipped "$shipped" --candidate "$WORK/candidate-quality.json" --kinds $KINDS; then
   echo "the shipped pair stays; the candidate is in $CAND"

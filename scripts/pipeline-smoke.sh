@@ -145,5 +145,7 @@ assert not judge(shipped, quality(1.4, 0.1, 1), ["diffusion"])[0]        # a gat
 assert judge(shipped, quality(1.5, 0.1, 2, greedy_loops=2), ["diffusion"])[0]      # one more greedy loop: allowed
 assert not judge(shipped, quality(1.5, 0.1, 2, greedy_loops=3), ["diffusion"])[0]  # two more: refused
 assert not judge(shipped, quality(1.6, 0.1, 2, greedy_loops=0), ["diffusion"])[0]  # greedy alone is no improvement
+assert not judge(shipped, {**quality(1.5, 0.1, 2), "seeds": 4}, ["diffusion"])[0]  # 4 texts per opening vs 1
+assert judge({**shipped, "seeds": 4}, {**quality(1.5, 0.1, 2), "seeds": 4}, ["diffusion"])[0]
 print("ratchet rule: ok")
 PYEOF

@@ -2,6 +2,8 @@
 files (the same prompt sets, the same AR model as the judge of gen-PPL) and decides for the model kinds that were
 retrained (--kinds diffusion block).
 
+Both evals must have written as many texts per opening (`npm run eval --seeds N`; continue-tinystories.sh runs the
+block model's rows with 4, whose seed-to-seed spread alone moved its gen-PPL by up to 17% on 32 openings).
 A candidate improves when, on every prompt set:
   - at least as many gates pass, and no gate that passes for the shipped pair fails for it;
   - for each retrained kind, over its sampled rows (temperature > 0, the page's settings and the other modes it
@@ -55,6 +57,9 @@ def judge(shipped: dict, candidate: dict, kinds: list[str]) -> tuple[bool, list[
     reasons, better = [], False
     if set(a) != set(b):
         return False, [f"the prompt sets differ: {sorted(a)} vs {sorted(b)}"]
+    seeds = shipped.get("seeds", 1), candidate.get("seeds", 1)  # texts per opening (npm run eval --seeds)
+    if seeds[0] != seeds[1]:
+        return False, [f"the evals wrote {seeds[0]} and {seeds[1]} texts per opening: run both with the same --seeds"]
     for name in a:
         lost = a[name]["passed"] - b[name]["passed"]
         if lost:

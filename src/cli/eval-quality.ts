@@ -1,4 +1,5 @@
 // npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [--cache MODE] [--out FILE] [--sweep FILE] [--only block]
+//                 [--seeds N]
 // Sample quality of a pair at the page's own settings (src/core/page-settings.ts) on two prompt sets nobody tuned
 // for: the first sentences of validation stories, and what a visitor types (validation stories cut at a random
 // word of their first two sentences, and openings written by hand in models/eval/visitor-openings.json). Measures:
@@ -29,6 +30,8 @@ const USAGE = `usage: npm run eval -- [--pair NAME] [--prompts 32] [--cut 24] [-
   --sweep FILE: instead of the gates, evaluate each named set of diffusion options in FILE ({"name": {options}})
                 over the page's settings, beside the AR model, on both sets (with --only block: the block model's
                 options, each over the block model's page settings)
+  --seeds N: every sampled row writes N texts per opening (seeds s..s+N-1 from the row's seed s; default 1); rows at
+             temperature 0 write one
   --only block: the AR and block-diffusion rows alone, at temperature 0 too (a pair with a block model runs its rows
                 after the others)`;
 
@@ -255,6 +258,17 @@ export const GATED_ROWS: Record<string, GatedRow> = {
 };
 
 /**
+ * The seeds a row samples each opening with: `n` of them from the row's own (n texts per opening, so a row's figures
+ * do not rest on one draw: the block model's page row moves by up to 17% between seeds on 32 openings,
+ * docs/sweep/block-long.md); one at temperature 0, where every seed writes the same text.
+ */
+export function sampleSeeds(options: { temperature?: number; seed?: number }, n: number): number[] {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--seeds must be a whole number >= 1, got ${n}`);
+  const seed = options.seed ?? 0;
+  return options.temperature === 0 ? [seed] : Array.from({ length: n }, (_, k) => seed + k);
+}
+
+/**
  * The rows a run evaluates on each set beside the AR row: the gated rows (the denoiser's unless --only block, the
  * block model's when the pair has one), or with --sweep the named candidates: the denoiser's, or with --only block
  * the block model's.
@@ -284,10 +298,12 @@ async function main() {
       corpusDir: DEFAULT_CORPUS_DIR,
       sweep: '',
       only: '',
+      seeds: 1,
     },
     USAGE,
   );
   if (args.only && args.only !== 'block') throw new Error(`--only must be block, got ${args.only}\n${USAGE}`);
+  sampleSeeds({}, args.seeds); // refuses a bad --seeds before anything loads
   if (args.cache && !(CACHE_MODES as readonly string[]).includes(args.cache)) {
     throw new Error(`--cache must be one of ${CACHE_MODES.join(', ')}, got ${args.cache}\n${USAGE}`);
   }
@@ -319,8 +335,8 @@ async function main() {
     openings: string[],
     name: string,
     model: RowResult['model'],
-    options: object,
-    gen: (ids: number[]) => Promise<Trace>,
+    options: { temperature?: number; seed?: number },
+    gen: (ids: number[], seed: number) => Promise<Trace>,
   ): Promise<RowResult> => {
     let nll = 0;
     let n = 0;
@@ -337,9 +353,10 @@ async function main() {
     let passes = 0;
     let positions = 0;
     let wallMs = 0;
-    for (const opening of openings) {
+    const seeds = sampleSeeds(options, args.seeds);
+    for (const [opening, seed] of openings.flatMap((o) => seeds.map((k) => [o, k] as const))) {
       const ids = tok.encode(opening);
-      const t = await gen(ids);
+      const t = await gen(ids, seed);
       const s = await answerNll(engine.ar, t);
       nll += s.nll;
       n += s.tokens;
@@ -373,9 +390,9 @@ async function main() {
       knownWords: mean(per.known),
       cleanEndings: share(clean),
       draftSpread: mean(per.spread),
-      forwardPasses: passes / openings.length,
-      positions: positions / openings.length,
-      wallMs: wallMs / openings.length,
+      forwardPasses: passes / samples.length,
+      positions: positions / samples.length,
+      wallMs: wallMs / samples.length,
       samples,
     };
     console.log(
@@ -392,8 +409,8 @@ async function main() {
     const { blocks, ...o } = row;
     const oneBlock = blocks === 'one' ? { blockLength: page.diffusion.genLength } : {};
     const options = pageSettings(engine.info, { diffusion: { ...cacheOverride, ...o, ...oneBlock } }).diffusion;
-    return runRow(openings, name, 'diffusion', options, (ids) =>
-      generateDiffusion(engine.diffusion, ids, options, { tokenText: tok.tokenText }),
+    return runRow(openings, name, 'diffusion', options, (ids, seed) =>
+      generateDiffusion(engine.diffusion, ids, { ...options, seed }, { tokenText: tok.tokenText }),
     );
   };
   const blockRow = (openings: string[], name: string, o: Partial<DiffusionOptions>) => {
@@ -402,12 +419,14 @@ async function main() {
       pageSettings(engine.info, { diffusion: { ...cacheOverride, ...o } }).diffusion,
       block.blockSize!,
     );
-    return runRow(openings, name, 'block', options, (ids) =>
-      generateDiffusion(block, ids, options, { tokenText: tok.tokenText }),
+    return runRow(openings, name, 'block', options, (ids, seed) =>
+      generateDiffusion(block, ids, { ...options, seed }, { tokenText: tok.tokenText }),
     );
   };
   const arRow = (openings: string[], name = 'AR (page settings)', o: ArOptions = page.ar) =>
-    runRow(openings, name, 'ar', o, (ids) => generateAr(engine.ar, ids, o, { tokenText: tok.tokenText }));
+    runRow(openings, name, 'ar', o, (ids, seed) =>
+      generateAr(engine.ar, ids, { ...o, seed }, { tokenText: tok.tokenText }),
+    );
   /** Every model at temperature 0, the rest at the page's settings: where AR models are known to loop. */
   const greedyRows = async (openings: string[]) => [
     await arRow(openings, GREEDY_ROWS.ar, { ...page.ar, temperature: 0 }),
@@ -454,6 +473,7 @@ async function main() {
       pair: engine.info.pair,
       pageSettings: page,
       cacheOverride: args.cache || null,
+      seeds: args.seeds,
     };
     writeFileSync(
       args.out,

@@ -10,6 +10,7 @@ import {
   gatesFor,
   heldOutOpenings,
   rowPlan,
+  sampleSeeds,
   spreadGateFor,
   BLOCK_ROWS,
   GATED_ROWS,
@@ -199,5 +200,15 @@ describe('row plan', () => {
     expect(rowPlan({ sweep, only: '', hasBlock: true })).toEqual({ diffusion: sweep, block: {} });
     expect(rowPlan({ sweep, only: 'block', hasBlock: true })).toEqual({ diffusion: {}, block: sweep });
     expect(rowPlan({ sweep: null, only: '', hasBlock: false })).toEqual({ diffusion: GATED_ROWS, block: {} });
+  });
+});
+
+describe('seeds', () => {
+  it("n texts per opening from the row's own seed; one at temperature 0; a bad count refused", () => {
+    expect(sampleSeeds({ temperature: 0.9, seed: 0 }, 4)).toEqual([0, 1, 2, 3]);
+    expect(sampleSeeds({ temperature: 0.9, seed: 7 }, 2)).toEqual([7, 8]);
+    expect(sampleSeeds({ temperature: 0.9 }, 1)).toEqual([0]);
+    expect(sampleSeeds({ temperature: 0, seed: 5 }, 4)).toEqual([5]);
+    for (const bad of [0, -1, 1.5, NaN]) expect(() => sampleSeeds({}, bad)).toThrow(/--seeds must be a whole number/);
   });
 });
