@@ -14,8 +14,9 @@
 #      (models/configs/tinystories-block-from-denoiser.json: 3,000 steps, BLOCK_STEPS) -> $WORK/block-from-denoiser.pt,
 #      the shipped block model; BLOCK_MORE=N trains a second schedule of N steps from there
 #      (tinystories-block-from-denoiser-more.json), BLOCK_CLIPPED=N the same with BD3-LM's clipped mask rates
-#      (tinystories-block-clipped.json: each block's t drawn from [0.45, 0.95]). docs/sweep/block-long.md measured it against continuing the
-#      block model trained from the AR weights (BLOCK_FROM=shipped, the earlier recipe): lower loss in fewer steps.
+#      (tinystories-block-clipped.json: each block's t drawn from [0.45, 0.95]); both measured and refused
+#      (docs/sweep/block-long.md). That file measured step 3 against continuing the block model trained from the AR
+#      weights (BLOCK_FROM=shipped, the earlier recipe): lower loss in fewer steps.
 # Step 1 starts from the checkpoint make-tinystories.sh leaves ($WORK/diffusion-anneal.pt, the first pair's
 # denoiser): after it this script reproduces the shipped models. On a machine without it, step 1 starts from the
 # weights read back from the shipped graph (models/pairs/tinystories/diffusion): then it continues the shipped
@@ -32,6 +33,9 @@ CAND=$WORK/candidate
 KINDS=${KINDS:-diffusion block}
 THREADS=${THREADS:-2}
 WEIGHTS=${WEIGHTS:-q8} # how the graphs store their weights (export_onnx.py --weights; the shipped pair's, issue 27)
+if [ "${BLOCK_MORE:-0}" -gt 0 ] && [ "${BLOCK_CLIPPED:-0}" -gt 0 ]; then
+  echo "BLOCK_MORE and BLOCK_CLIPPED are two second schedules of the block model: give one"; exit 2
+fi
 mkdir -p "$WORK"
 source models/stages.sh
 prepare_tinystories
@@ -65,9 +69,6 @@ for kind in $KINDS; do
         train --config models/configs/tinystories-block-from-denoiser.json --objective block --data "$WORK" \
           --out "$WORK/block-from-denoiser.pt" --init-from "$WORK/continue-diffusion-$at.pt" --threads "$THREADS" \
           --max-steps "${BLOCK_STEPS:-3000}" --minutes "${BLOCK_MINUTES:-150}"
-        if [ "${BLOCK_MORE:-0}" -gt 0 ] && [ "${BLOCK_CLIPPED:-0}" -gt 0 ]; then
-          echo "BLOCK_MORE and BLOCK_CLIPPED are two second schedules: give one"; exit 2
-        fi
         if [ "${BLOCK_MORE:-0}" -gt 0 ]; then # a second schedule from there (lr 1.5e-4 down to 1e-5)
           train --config models/configs/tinystories-block-from-denoiser-more.json --objective block --data "$WORK" \
             --out "$WORK/continue-block.pt" --init-from "$WORK/block-from-denoiser.pt" --threads "$THREADS" \
