@@ -14,7 +14,7 @@
 #      (models/configs/tinystories-block-from-denoiser.json: 3,000 steps, BLOCK_STEPS) -> $WORK/block-from-denoiser.pt,
 #      the shipped block model; BLOCK_MORE=N trains a second schedule of N steps from there
 #      (tinystories-block-from-denoiser-more.json), BLOCK_CLIPPED=N the same with BD3-LM's clipped mask rates
-#      (tinystories-block-clipped.json: each block's t drawn from [0.45, 0.95]); both measured and refused
+#      (--mask-range 0.45 0.95: each block's t drawn from [0.45, 0.95]); both measured and refused
 #      (docs/sweep/block-long.md). That file measured step 3 against continuing the block model trained from the AR
 #      weights (BLOCK_FROM=shipped, the earlier recipe): lower loss in fewer steps.
 # Step 1 starts from the checkpoint make-tinystories.sh leaves ($WORK/diffusion-anneal.pt, the first pair's
@@ -74,9 +74,9 @@ for kind in $KINDS; do
             --out "$WORK/continue-block.pt" --init-from "$WORK/block-from-denoiser.pt" --threads "$THREADS" \
             --max-steps "$BLOCK_MORE" --minutes "${BLOCK_MINUTES:-150}"
         elif [ "${BLOCK_CLIPPED:-0}" -gt 0 ]; then # the same with BD3-LM's clipped mask rates, t in [0.45, 0.95]
-          train --config models/configs/tinystories-block-clipped.json --objective block --data "$WORK" \
+          train --config models/configs/tinystories-block-from-denoiser-more.json --objective block --data "$WORK" \
             --out "$WORK/block-clipped.pt" --init-from "$WORK/block-from-denoiser.pt" --threads "$THREADS" \
-            --max-steps "$BLOCK_CLIPPED" --minutes "${BLOCK_MINUTES:-150}"
+            --max-steps "$BLOCK_CLIPPED" --mask-range 0.45 0.95 --minutes "${BLOCK_MINUTES:-150}"
           checkpoint[block]=$WORK/block-clipped.pt
         else
           checkpoint[block]=$WORK/block-from-denoiser.pt

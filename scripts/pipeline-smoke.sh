@@ -69,11 +69,15 @@ $PY models/py/train.py --config "$WORK/shifted.json" --objective diffusion --dat
 # block diffusion (BD3-LM): the vectorised training pass equals decoding block by block against a cache; then a
 # block model from the AR weights (blocks of 4, shifted logits), trained a few steps
 $PY models/py/check_block.py
-$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["block_size"] = 4
-c["train"]["mask_range"] = [0.45, 0.95]; print(json.dumps(c))' \
+$PY -c 'import json, sys; c = json.load(open(sys.argv[1])); c["model"]["block_size"] = 4; print(json.dumps(c))' \
   "$WORK/shifted.json" > "$WORK/block.json"
 $PY models/py/train.py --config "$WORK/block.json" --objective block --data "$WORK/data" \
-  --out "$WORK/block.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2
+  --out "$WORK/block.pt" --init-from "$WORK/ar.pt" --max-steps 20 --minutes 2 --mask-range 0.45 0.95
+$PY -c 'import sys, torch; tc = torch.load(sys.argv[1], map_location="cpu")["train_config"]
+assert tc["mask_range"] == [0.45, 0.95], tc' "$WORK/block.pt"
+# a range outside (0, 1] is refused before anything trains
+if $PY models/py/train.py --config "$WORK/block.json" --objective block --data "$WORK/data" \
+  --out "$WORK/refused.pt" --mask-range 0 0.9 2> /dev/null; then echo "--mask-range 0 0.9 accepted"; exit 1; fi
 # bf16 autocast tracks float32 for every objective (a short run here; README: the 300-step figures)
 $PY models/py/check_bf16.py --data "$WORK/data" --steps 30 | tail -n 1
 # the published-model converter refuses every config field it does not implement (both transformers layouts)

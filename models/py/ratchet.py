@@ -14,8 +14,9 @@ and on at least one set one of the sampled figures or the gate count is strictly
 it does; exit 1 with the reasons otherwise.
 
 Why greedy rows are judged apart (adopted 2026-12-03, after the three refusals below and before the next candidate
-was judged; docs/sweep/large-blocks.md): decoding at temperature 0 has no seed to average over, so its doom-loop figure moves by whole
-openings (one of 32 is 3%) between checkpoints that improve every other figure, and its gen-PPL rewards repetition.
+was judged; docs/sweep/large-blocks.md): decoding at temperature 0 has no seed to average over, so its doom-loop
+figure moves by whole openings (one of 32 is 3%) between checkpoints that improve every other figure, and its gen-PPL
+rewards repetition.
 Three candidates in a row were refused for one such opening while their gated figures all improved.
 
   python3 models/py/ratchet.py --shipped A.json --candidate B.json [--kinds diffusion block]

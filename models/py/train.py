@@ -93,6 +93,9 @@ def main():
                    help="start from another checkpoint's weights (AR -> diffusion), or from an exported model folder")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--block-size", type=int, default=None, help="overrides model.block_size (objective block)")
+    p.add_argument("--mask-range", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="overrides train.mask_range: training draws each mask ratio from [LO, HI] (BD3-LM's clipped "
+                        "schedule); validation keeps [mask_eps, 1]")
     p.add_argument("--precision", choices=["bf16", "fp32"], default=None,
                    help="forward/backward under bf16 autocast (float32 master weights, optimizer and loss; 2.2-2.4x "
                         "faster on CPUs with AVX-512 BF16) or plain float32; default: train.precision, else fp32")
@@ -109,6 +112,8 @@ def main():
         p.error(f"train.precision must be bf16 or fp32, got {tc['precision']!r}")
     if args.max_steps is not None:
         tc["max_steps"] = args.max_steps
+    if args.mask_range is not None:
+        tc["mask_range"] = args.mask_range
     try:
         mask_range(tc, training=True)
     except ValueError as e:

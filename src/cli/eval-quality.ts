@@ -277,9 +277,8 @@ export function rowPlan(o: { sweep: Record<string, GatedRow> | null; only: '' | 
   diffusion: Record<string, GatedRow>;
   block: Record<string, Partial<DiffusionOptions>>;
 } {
-  const denoiserRows = o.sweep ?? GATED_ROWS;
   return {
-    diffusion: o.only === 'block' ? {} : denoiserRows,
+    diffusion: o.only === 'block' ? {} : (o.sweep ?? GATED_ROWS),
     block: !o.hasBlock ? {} : o.sweep ? (o.only === 'block' ? o.sweep : {}) : BLOCK_ROWS,
   };
 }
@@ -354,28 +353,30 @@ async function main() {
     let positions = 0;
     let wallMs = 0;
     const seeds = sampleSeeds(options, args.seeds);
-    for (const [opening, seed] of openings.flatMap((o) => seeds.map((k) => [o, k] as const))) {
+    for (const opening of openings) {
       const ids = tok.encode(opening);
-      const t = await gen(ids, seed);
-      const s = await answerNll(engine.ar, t);
-      nll += s.nll;
-      n += s.tokens;
-      const text = t.answerText; // the text the page measures and marks (its tokens' texts joined)
-      samples.push(text);
-      // the page's per-run figures come from the same function (Stats, the loop marks)
-      const m = sampleMeasures(text, t.answer);
-      per.d2.push(m.distinct2);
-      per.r4.push(m.repeated4);
-      if (m.entropy !== null) per.entropy.push(m.entropy);
-      doom.push(m.doomLoop);
-      const ws = words(text);
-      if (ws.length) per.known.push(ws.filter((w) => vocabulary.has(w)).length / ws.length);
-      clean.push(cleanTermination(t));
-      const spread = draftSpread(t);
-      if (spread !== null) per.spread.push(spread);
-      passes += t.stats.forwardPasses;
-      positions += t.steps.reduce((a, step) => a + (step.positions ?? t.initial.length), 0);
-      wallMs += t.stats.wallMs;
+      for (const seed of seeds) {
+        const t = await gen(ids, seed);
+        const s = await answerNll(engine.ar, t);
+        nll += s.nll;
+        n += s.tokens;
+        const text = t.answerText; // the text the page measures and marks (its tokens' texts joined)
+        samples.push(text);
+        // the page's per-run figures come from the same function (Stats, the loop marks)
+        const m = sampleMeasures(text, t.answer);
+        per.d2.push(m.distinct2);
+        per.r4.push(m.repeated4);
+        if (m.entropy !== null) per.entropy.push(m.entropy);
+        doom.push(m.doomLoop);
+        const ws = words(text);
+        if (ws.length) per.known.push(ws.filter((w) => vocabulary.has(w)).length / ws.length);
+        clean.push(cleanTermination(t));
+        const spread = draftSpread(t);
+        if (spread !== null) per.spread.push(spread);
+        passes += t.stats.forwardPasses;
+        positions += t.steps.reduce((a, step) => a + (step.positions ?? t.initial.length), 0);
+        wallMs += t.stats.wallMs;
+      }
     }
     const share = (xs: boolean[]) => xs.filter(Boolean).length / xs.length;
     const row: RowResult = {
